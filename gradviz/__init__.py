@@ -1,0 +1,27 @@
+"""gradviz: see how gradients flow through a PyTorch computation.
+
+    g = gradviz.trace(S)   # before backward
+    S.backward()
+    g.find("Z").grad       # the gradient PyTorch did not keep
+"""
+
+from .core import (GradGraph, GradNode, GradvizWarning, SessionError, Snapshot, TraceError,
+                   explain, load, record, save, trace)
+
+__version__ = "0.1.0"
+__all__ = ["GradGraph", "GradNode", "GradvizWarning", "SessionError", "Snapshot", "TraceError",
+           "explain", "export", "load", "record", "save", "show", "trace"]
+
+
+def export(graph: GradGraph, path, **options):
+    """Write ``graph`` to ``path``; the suffix picks the format (.svg .png .pdf .dot .json)."""
+    from .layout.export import export as _export
+
+    return _export(graph, path, **options)
+
+
+def show(graph: GradGraph, **options):
+    """Open the desktop window on ``graph`` (blocks in a script, not where an event loop runs)."""
+    from .app.show import show as _show
+
+    return _show(graph, **options)

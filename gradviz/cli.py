@@ -1,0 +1,58 @@
+"""The ``gradviz`` command: the app, lecture demos, script runs and headless export."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+EPILOG = """\
+examples:
+  gradviz                              the demo gallery
+  gradviz demo linear --select Z       the seed example with Z selected
+  gradviz run train.py --lr 0.1        run a script unchanged; every backward() is traced
+  gradviz export train.py -o g.svg     headless: .svg .png .pdf .dot .json
+"""
+
+
+def _window_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--select", metavar="NODE", help="select this node (name or op) on opening")
+    p.add_argument("--screenshot", metavar="FILE", help="save the window (.png/.svg/.pdf) and exit")
+    p.add_argument("--step", type=int, metavar="N", help="open the player at step N")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="gradviz", description="See how gradients flow through a PyTorch computation.",
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command")
+
+    demo = sub.add_parser("demo", help="open a lecture demo")
+    demo.add_argument("name", nargs="?", default="linear")
+    demo.add_argument("--list", action="store_true", help="list the demos and exit")
+    _window_options(demo)
+
+    run = sub.add_parser("run", help="run a script unchanged and open its traced backward passes")
+    run.add_argument("script")
+    run.add_argument("args", nargs=argparse.REMAINDER, help="passed to the script as sys.argv[1:]")
+    _window_options(run)
+
+    export = sub.add_parser("export", help="write a picture or data file without a window")
+    export.add_argument("source", help="a Python script, a demo name, or a saved .gradviz session")
+    export.add_argument("-o", "--output-file", required=True, metavar="FILE")
+    export.add_argument("args", nargs=argparse.REMAINDER, help="passed to the script")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "export":
+        from .headless import export_command
+
+        return export_command(args)
+    from .app.launch import launch
+
+    return launch(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

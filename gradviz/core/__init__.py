@@ -1,0 +1,11 @@
+"""gradviz's Qt-free core: capture the autograd graph and its gradients as plain data."""
+
+from .explain import explain
+from .graph import GradGraph, GradNode
+from .record import record
+from .session import SessionError, load, save
+from .snapshot import Snapshot
+from .trace import GradvizWarning, TraceError, trace
+
+__all__ = ["GradGraph", "GradNode", "GradvizWarning", "SessionError", "Snapshot", "TraceError",
+           "explain", "load", "record", "save", "trace"]

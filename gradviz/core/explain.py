@@ -1,0 +1,93 @@
+"""``gradviz.explain``: why PyTorch left ``.grad`` empty, what gradviz caught, how to keep it."""
+
+from __future__ import annotations
+
+import torch
+
+from .graph import GradNode
+from .trace import live_graphs
+
+
+def _fmt(t: torch.Tensor | None) -> str:
+    if t is None:
+        return "(summarised: too large to keep in full; see its stats)"
+    return str(t.detach().cpu()).replace("\n", "\n    ")
+
+
+def _newest_node(tensor: torch.Tensor) -> GradNode | None:
+    for key in sorted(live_graphs.keys(), reverse=True):
+        graph = live_graphs.get(key)
+        if graph is not None and graph.contains(tensor):
+            return graph.node_for(tensor)
+    return None
+
+
+def _why(tensor: torch.Tensor, name: str, node: GradNode | None) -> tuple[str, str]:
+    """(why .grad is what it is, the one line that keeps the gradient)."""
+    if not tensor.requires_grad:
+        return (f"{name} does not require grad: it was made from tensors without requires_grad, "
+                "under torch.no_grad()/inference_mode, or cut from the graph by .detach(). "
+                "Autograd never computes a gradient for it.",
+                f"{name}.requires_grad_()  # on the input, before computing from it")
+    if tensor.grad_fn is not None:  # an intermediate (non-leaf) tensor
+        if tensor.retains_grad:
+            return (f"{name} calls retain_grad(), so PyTorch fills {name}.grad after the next "
+                    "backward through it.", f"{name}.retain_grad()  # already done")
+        return (f"{name} is not a leaf: it was computed by {tensor.grad_fn.name()}. PyTorch fills "
+                ".grad only for leaf tensors; the gradient of an intermediate tensor exists for a "
+                "moment during backward and is then freed.",
+                f"{name}.retain_grad()  # before backward(); or gradviz.trace(output) before backward()")
+    if node is not None and node.graph.has_grads and node.grad is not None and tensor.grad is None:
+        return (f"{name} is a leaf, and the backward pass reached it, but the gradient was taken "
+                "with torch.autograd.grad, which returns gradients instead of filling .grad.",
+                "loss.backward()  # instead of torch.autograd.grad(loss, ...), to fill .grad")
+    if tensor.grad is None:
+        return (f"{name} is a leaf that requires grad, but no backward pass has reached it yet: "
+                "backward was not called, or {name} is not on the path to the output that was "
+                "differentiated.".format(name=name),
+                "loss.backward()  # with loss computed from " + name)
+    return (f"{name} is a leaf, so PyTorch keeps its gradient in {name}.grad.", f"{name}.grad")
+
+
+def explain(tensor: torch.Tensor, name: str | None = None) -> str:
+    """Answer, in words, "why is ``tensor.grad`` None, and what was its gradient?"."""
+    if not isinstance(tensor, torch.Tensor):
+        raise TypeError(f"explain() takes a torch.Tensor, not {type(tensor).__name__}")
+    node = _newest_node(tensor)
+    name = name or (node.name if node is not None and node.name else "this tensor")
+    why, keep = _why(tensor, name, node)
+    lines = [why]
+    if node is None:
+        if tensor.grad_fn is not None and live_graphs:
+            lines.append(f"{name} is not in any graph gradviz traced: it is not on the path to the "
+                         "traced output.")
+        elif tensor.grad_fn is not None:
+            lines.append("gradviz has not traced it: call gradviz.trace(output) before backward().")
+    else:
+        lines.append(_captured(node, node.graph.grad_of(tensor)))
+    lines.append(f"To keep it: {keep}")
+    return "\n".join(lines)
+
+
+def _captured(node: GradNode, grad) -> str:
+    graph = node.graph
+    if graph.has_grads and (grad is not None or node.grad_snapshot is not None):
+        return f"gradviz captured its gradient during backward:\n    {_fmt(grad)}"
+    if graph.has_grads:
+        return "The traced backward pass did not reach it: it is not on the path to the inputs that were differentiated."
+    if graph.warnings:
+        return graph.warnings[0]
+    return "gradviz is tracing it: its gradient will be captured by the next backward()."
+
+
+def explain_node(node: GradNode) -> str:
+    """The inspector's text for a node, whether or not its tensor still exists."""
+    if node.kind == "leaf" and node.tensor is not None:
+        return explain(node.tensor, node.name or "this leaf")
+    name = node.name or f"the output of {node.op}"
+    lines = [f"{name} is not a leaf: it was computed by {node.op}. PyTorch fills .grad only for "
+             "leaf tensors, so its .grad stays None; the gradient exists only during backward."]
+    lines.append(_captured(node, node.grad))
+    lines.append(f"To keep it: {node.name or 'tensor'}.retain_grad()  # before backward(); "
+                 "or gradviz.trace(output) before backward()")
+    return "\n".join(lines)

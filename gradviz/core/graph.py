@@ -1,0 +1,324 @@
+"""GradGraph: the one model that the layout, the exporters and the app read.
+
+The graph is stored by column (one list per field, indexed by node id) because a
+100,000-node trace must cost little more than the bare ``grad_fn`` walk; :class:`GradNode`
+is a light view over one row, made on demand. Node ids are running numbers in walk order,
+never ``id(obj)``, so they are stable and comparable between runs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Iterator
+
+import networkx as nx
+import torch
+
+from .snapshot import DEFAULT_CAP, Snapshot
+
+KINDS = ("leaf", "op", "output")
+
+
+@dataclass
+class Columns:
+    """Per-node fields, index = node id. Filled by the walk, by recording and by loading."""
+
+    kind: list[str] = field(default_factory=list)
+    op: list[str] = field(default_factory=list)
+    fn: list = field(default_factory=list)  # autograd Node, None once loaded from a file
+    name: list = field(default_factory=list)  # str | None
+    module: list = field(default_factory=list)  # str | None
+    source: list = field(default_factory=list)  # str | None
+    values: list = field(default_factory=list)  # tuple[Snapshot | None, ...] | None, per output
+    saved: list = field(default_factory=list)  # list[(name, shape, dtype)] | None
+    meta: list = field(default_factory=list)  # tuple[(shape, dtype, device), ...] | None, per output
+
+    def add(self, kind: str, op: str, fn) -> int:
+        self.kind.append(kind)
+        self.op.append(op)
+        self.fn.append(fn)
+        for col in (self.name, self.module, self.source, self.values, self.saved, self.meta):
+            col.append(None)
+        return len(self.kind) - 1
+
+
+class GradNode:
+    """One autograd Node of the graph: an op, a leaf tensor, or a traced output."""
+
+    __slots__ = ("graph", "id")
+
+    def __init__(self, graph: "GradGraph", node_id: int):
+        self.graph = graph
+        self.id = node_id
+
+    def __repr__(self) -> str:
+        label = f" {self.name!r}" if self.name else ""
+        return f"<GradNode {self.id} {self.kind} {self.op}{label} {list(self.shape or ())}>"
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, GradNode) and other.graph is self.graph and other.id == self.id
+
+    def __hash__(self) -> int:
+        return hash((id(self.graph), self.id))
+
+    kind = property(lambda self: self.graph.cols.kind[self.id])
+    op = property(lambda self: self.graph.cols.op[self.id])
+    name = property(lambda self: self.graph.cols.name[self.id])
+    module = property(lambda self: self.graph.cols.module[self.id])
+    source = property(lambda self: self.graph.cols.source[self.id])
+
+    @property
+    def label(self) -> str:
+        """What a person calls this node: its variable name, else its op."""
+        return self.name or self.op
+
+    @property
+    def order(self) -> int | None:
+        """Place in the backward run (0 = first node the engine executed), None if not reached."""
+        return self.graph.capture.order_of(self.id)
+
+    # -- tensor metadata, per output --------------------------------------------------
+    @property
+    def outputs(self) -> int:
+        return len(self.graph.meta(self.id))
+
+    @property
+    def shape(self) -> tuple[int, ...] | None:
+        meta = self.graph.meta(self.id)
+        return meta[0][0] if meta else None
+
+    @property
+    def dtype(self) -> str | None:
+        meta = self.graph.meta(self.id)
+        return meta[0][1] if meta else None
+
+    @property
+    def device(self) -> str | None:
+        meta = self.graph.meta(self.id)
+        return meta[0][2] if meta else None
+
+    # -- values and gradients ---------------------------------------------------------
+    @property
+    def tensor(self) -> torch.Tensor | None:
+        """The leaf tensor itself (parameters included); None for ops."""
+        fn = self.graph.cols.fn[self.id]
+        return getattr(fn, "variable", None) if self.kind == "leaf" else None
+
+    @property
+    def value_snapshots(self) -> tuple[Snapshot | None, ...]:
+        if self.kind == "leaf":
+            t = self.tensor
+            if t is not None:
+                return (Snapshot.of(t, self.graph.cap),)
+        return self.graph.cols.values[self.id] or (None,)
+
+    @property
+    def value_snapshot(self) -> Snapshot | None:
+        return self.value_snapshots[0]
+
+    @property
+    def value(self) -> torch.Tensor | None:
+        """Forward value: the leaf's data, or the output recorded by ``gradviz.record()``."""
+        if self.kind == "leaf" and self.tensor is not None:
+            return self.tensor.detach()
+        snap = self.value_snapshot
+        return snap.data if snap is not None else None
+
+    @property
+    def grads(self) -> tuple[torch.Tensor | None, ...]:
+        """Gradient w.r.t. each output of this node (one entry per ``output_nr``)."""
+        return tuple(s.data if s is not None else None for s in self.grad_snapshots)
+
+    @property
+    def grad(self) -> torch.Tensor | None:
+        """Gradient w.r.t. output 0 (the only output of most ops); None before backward."""
+        return self.grads[0] if self.grads else None
+
+    @property
+    def grad_snapshots(self) -> tuple[Snapshot | None, ...]:
+        return self.graph.capture.snapshots(self.id)
+
+    @property
+    def grad_snapshot(self) -> Snapshot | None:
+        snaps = self.grad_snapshots
+        return snaps[0] if snaps else None
+
+    @property
+    def grad_norm(self) -> float | None:
+        snap = self.grad_snapshot
+        return snap.stats["norm"] if snap is not None else None
+
+    @property
+    def saved(self) -> list[tuple[str, tuple | None, str | None]]:
+        """Tensors the op saved for backward: (name, shape, dtype)."""
+        recorded = self.graph.cols.saved[self.id]
+        if recorded is not None:
+            return recorded
+        from .saved import saved_tensors
+
+        return saved_tensors(self.graph.cols.fn[self.id])
+
+    def explain(self) -> str:
+        from .explain import explain_node
+
+        return explain_node(self)
+
+
+class GradGraph:
+    """The autograd graph reached from one or more outputs, plus what backward captured."""
+
+    def __init__(self, cols: Columns, edges: list[tuple[int, int, int]], capture, cap: int = DEFAULT_CAP):
+        self.cols = cols
+        #: (src, dst, output_nr of src): data flows src -> dst, as in the forward pass.
+        self.edges = edges
+        self.capture = capture
+        self.cap = cap
+        self.index: dict = {}  # autograd Node -> node id
+        self.leaf_index: dict = {}  # leaf tensor -> node id
+        self.warnings: list[str] = []
+        #: Free-form facts about where the graph came from (script, pass number, ...).
+        self.info: dict = {}
+
+    def __len__(self) -> int:
+        return len(self.cols.kind)
+
+    def __repr__(self) -> str:
+        counts = {k: self.cols.kind.count(k) for k in KINDS}
+        status = "captured" if self.has_grads else "backward not run yet"
+        return f"<GradGraph {len(self)} nodes ({counts['leaf']} leaves, {counts['op']} ops, {counts['output']} outputs), {status}>"
+
+    def _repr_svg_(self) -> str:
+        from gradviz.layout.export import to_svg
+
+        return to_svg(self)
+
+    # -- nodes ------------------------------------------------------------------------
+    @cached_property
+    def nodes(self) -> list[GradNode]:
+        return [GradNode(self, i) for i in range(len(self))]
+
+    def node(self, node_id: int) -> GradNode:
+        return self.nodes[node_id]
+
+    def __iter__(self) -> Iterator[GradNode]:
+        return iter(self.nodes)
+
+    @property
+    def outputs(self) -> list[GradNode]:
+        return [n for n in self.nodes if n.kind == "output"]
+
+    @property
+    def has_grads(self) -> bool:
+        return self.capture.ran
+
+    def meta(self, node_id: int) -> tuple:
+        """(shape, dtype, device) per output, read from autograd lazily and kept."""
+        meta = self.cols.meta[node_id]
+        if meta is None:
+            fn = self.cols.fn[node_id]
+            if self.cols.kind[node_id] == "leaf" and fn is not None:
+                t = fn.variable
+                meta = ((tuple(t.shape), str(t.dtype).removeprefix("torch."), str(t.device)),)
+            elif fn is not None:
+                meta = tuple(
+                    (tuple(m.shape), str(m.dtype).removeprefix("torch."), str(m.device))
+                    for m in fn._input_metadata
+                )
+            else:
+                meta = ()
+            self.cols.meta[node_id] = meta
+        return meta
+
+    # -- lookups ----------------------------------------------------------------------
+    def find(self, key: str) -> GradNode:
+        """The node named ``key`` (variable or parameter name), else the first with that op.
+
+        Ops match exactly (``AddmmBackward0``) or without the ``Backward`` suffix (``addmm``).
+        """
+        for field_ in (self.cols.name, self.cols.op):
+            for i, value in enumerate(field_):
+                if value == key:
+                    return self.nodes[i]
+        bare = key.lower()
+        for i, op in enumerate(self.cols.op):
+            if short_op(op).lower() == bare:
+                return self.nodes[i]
+        for i, name in enumerate(self.cols.name):
+            if name and key in name.split(", "):
+                return self.nodes[i]
+        raise KeyError(f"no node named {key!r} and no op {key!r} in this graph")
+
+    def find_all(self, text: str) -> list[GradNode]:
+        """Nodes whose name, op or module path contains ``text`` (case-insensitive)."""
+        from .search import search
+
+        return [self.nodes[i] for i in search(self, text)]
+
+    def _locate(self, tensor: torch.Tensor) -> tuple[int, int]:
+        if tensor.grad_fn is not None:
+            nid = self.index.get(tensor.grad_fn)
+            if nid is not None:
+                return nid, tensor.output_nr
+        else:
+            nid = self.leaf_index.get(tensor)
+            if nid is not None:
+                return nid, 0
+        raise KeyError(
+            "this tensor is not in the graph: it is not on the path from the traced output "
+            "(or was created after trace)"
+        )
+
+    def node_for(self, tensor: torch.Tensor) -> GradNode:
+        """The node that produced ``tensor`` (its grad_fn), or its leaf node."""
+        return self.nodes[self._locate(tensor)[0]]
+
+    def contains(self, tensor: torch.Tensor) -> bool:
+        try:
+            self._locate(tensor)
+        except KeyError:
+            return False
+        return True
+
+    def grad_of(self, tensor: torch.Tensor) -> torch.Tensor | None:
+        """Gradient w.r.t. exactly this tensor, also when its op has several outputs."""
+        nid, output_nr = self._locate(tensor)
+        grads = self.nodes[nid].grads
+        return grads[output_nr] if output_nr < len(grads) else None
+
+    # -- networkx view ----------------------------------------------------------------
+    @cached_property
+    def nx(self) -> nx.DiGraph:
+        """Edges point the way data flows forward (X -> Z -> S); attributes are plain data."""
+        g = nx.DiGraph()
+        c = self.cols
+        g.add_nodes_from(
+            (i, {"kind": c.kind[i], "op": c.op[i], "name": c.name[i], "module": c.module[i]})
+            for i in range(len(self))
+        )
+        for src, dst, port in self.edges:
+            if g.has_edge(src, dst):
+                g[src][dst]["count"] += 1
+            else:
+                g.add_edge(src, dst, output_nr=port, count=1)
+        return g
+
+    def successors(self) -> list[list[int]]:
+        """Consumers of each node (forward direction), without building networkx."""
+        out: list[list[int]] = [[] for _ in range(len(self))]
+        for src, dst, _ in self.edges:
+            out[src].append(dst)
+        return out
+
+    def predecessors(self) -> list[list[int]]:
+        """Inputs of each node (forward direction)."""
+        out: list[list[int]] = [[] for _ in range(len(self))]
+        for src, dst, _ in self.edges:
+            out[dst].append(src)
+        return out
+
+
+def short_op(op: str) -> str:
+    """``AddmmBackward0`` -> ``Addmm``; other names are returned unchanged."""
+    head, sep, tail = op.rpartition("Backward")
+    return head if sep and (tail == "" or tail.isdigit()) and head else op

@@ -1,0 +1,97 @@
+"""``gradviz.record()``: keep forward values, ``nn.Module`` paths and source lines.
+
+A TorchFunctionMode sees every torch call made by the user's code (not the calls torch
+makes internally, which keeps it cheap) and tags the ``grad_fn`` of each result through
+its ``metadata`` dict. The tag lives exactly as long as the autograd Node, so recording
+keeps nothing alive and needs no registry. Global module hooks keep the current
+``nn.Module`` path on a stack.
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from contextlib import contextmanager
+
+import torch
+from torch.overrides import TorchFunctionMode
+
+from .saved import saved_tensors
+from .snapshot import DEFAULT_CAP, Snapshot
+from .userframe import source_line
+
+TAG = "gradviz"
+_state = threading.local()
+#: Root modules seen while recording, so ``trace`` can name their parameters.
+recorded_roots: "weakref.WeakSet[torch.nn.Module]" = weakref.WeakSet()
+#: True once any recording happened: ``trace`` only looks for tags then.
+ever_recorded = False
+
+
+class _Recorder(TorchFunctionMode):
+    def __init__(self, cap: int):
+        super().__init__()
+        self.cap = cap
+        self.stack: list[str] = []
+        self.paths: dict[int, str] = {}
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        out = func(*args, **(kwargs or {}))
+        if torch.is_grad_enabled():
+            self._tag(out)
+        return out
+
+    def _tag(self, out) -> None:
+        for t in out if isinstance(out, (tuple, list)) else (out,):
+            fn = getattr(t, "grad_fn", None) if isinstance(t, torch.Tensor) else None
+            if fn is None:
+                continue
+            meta = fn.metadata
+            tag = meta.get(TAG)
+            if tag is None:
+                tag = meta[TAG] = {
+                    "module": self.stack[-1] if self.stack else None,
+                    "source": source_line(2),
+                    "values": {},
+                    "saved": saved_tensors(fn),
+                }
+            tag["values"][t.output_nr] = Snapshot.of(t, self.cap)
+
+    # -- module stack -----------------------------------------------------------------
+    def module_pre(self, module, args) -> None:
+        if not self.stack:
+            recorded_roots.add(module)
+            self.paths = {id(m): name for name, m in module.named_modules()}
+            self.stack.append("")
+            return
+        path = self.paths.get(id(module))
+        if path is None:  # a module built on the fly, not a registered child
+            parent = self.stack[-1]
+            path = f"{parent}.{type(module).__name__}" if parent else type(module).__name__
+        self.stack.append(path)
+
+    def module_post(self, module, args, output) -> None:
+        if self.stack:
+            self.stack.pop()
+
+
+@contextmanager
+def record(cap: int = DEFAULT_CAP):
+    """Keep each op's output value, its ``nn.Module`` path and source line for ``trace``."""
+    global ever_recorded
+    ever_recorded = True
+    recorder = _Recorder(cap)
+    hooks = torch.nn.modules.module
+    pre = hooks.register_module_forward_pre_hook(recorder.module_pre)
+    post = hooks.register_module_forward_hook(recorder.module_post, always_call=True)
+    try:
+        with recorder:
+            yield recorder
+    finally:
+        pre.remove()
+        post.remove()
+
+
+def tag_of(fn) -> dict | None:
+    """The recording tag of an autograd Node, if ``record()`` saw it being created."""
+    return fn.metadata.get(TAG) if fn is not None else None

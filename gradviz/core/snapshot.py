@@ -1,0 +1,142 @@
+"""A tensor copied off its device, summarised, and safe to keep after the graph is gone.
+
+Taking a snapshot must be cheap because it happens inside backward hooks and forward
+recording: small tensors are cloned as they are, large ones keep only a handful of
+device-side reductions and a strided sample. Turning those into Python numbers (which
+would synchronise a GPU) waits until somebody reads :attr:`Snapshot.stats`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import torch
+
+#: Tensors with at most this many elements keep their full data. Above it, stats and a
+#: histogram only. Change it per call (``trace(..., cap=...)``) or here for the process.
+DEFAULT_CAP = 65_536
+#: Elements kept from a large tensor to draw its histogram.
+SAMPLE_SIZE = 4_096
+HIST_BINS = 32
+
+STAT_KEYS = ("min", "max", "mean", "std", "norm", "nan", "inf", "zeros")
+
+
+def _as_real(t: torch.Tensor) -> torch.Tensor:
+    """Complex tensors are summarised by magnitude; ints and bools as float64."""
+    if t.is_complex():
+        return t.abs().double()
+    if not t.is_floating_point():
+        return t.double()
+    return t
+
+
+def _reductions(t: torch.Tensor) -> torch.Tensor:
+    """All stats as one small tensor on ``t``'s device: no host sync, one transfer later."""
+    r = _as_real(t.detach()).reshape(-1)
+    if r.dtype not in (torch.float32, torch.float64):
+        r = r.float()
+    finite = torch.isfinite(r)
+    nan = torch.isnan(r).sum(dtype=torch.float64)
+    count = finite.sum(dtype=torch.float64)
+    inf = r.numel() - count - nan
+    clean = torch.where(finite, r, 0)
+    total = clean.sum(dtype=torch.float64)
+    mean = total / count
+    centred = torch.where(finite, r - mean.to(r.dtype), 0)
+    std = (centred.square().sum(dtype=torch.float64) / count).sqrt()
+    norm = clean.square().sum(dtype=torch.float64).sqrt()
+    mn = torch.where(finite, r, math.inf).amin() if r.numel() else total * math.nan
+    mx = torch.where(finite, r, -math.inf).amax() if r.numel() else total * math.nan
+    # a tensor without finite values has no min/max: inf from the fill reads as nan
+    mn, mx = (torch.where(count > 0, v.double(), math.nan) for v in (mn, mx))
+    zeros = (r == 0).sum(dtype=torch.float64) / max(r.numel(), 1)
+    return torch.stack([mn, mx, mean, std, norm, nan, inf, zeros])
+
+
+def _sample(t: torch.Tensor, size: int = SAMPLE_SIZE) -> torch.Tensor:
+    flat = t.detach().reshape(-1)
+    step = max(1, flat.numel() // size)
+    return flat[::step][:size].clone()
+
+
+@dataclass
+class Snapshot:
+    """Shape, dtype and device of a tensor, its data when small, its stats always."""
+
+    shape: tuple[int, ...]
+    dtype: str
+    device: str
+    data: torch.Tensor | None = None  # full CPU copy, only under the cap
+    _reduced: torch.Tensor | None = field(default=None, repr=False)
+    _sample: torch.Tensor | None = field(default=None, repr=False)
+    _stats: dict | None = field(default=None, repr=False)
+
+    @classmethod
+    def of(cls, tensor: torch.Tensor, cap: int = DEFAULT_CAP) -> "Snapshot":
+        t = tensor.detach()
+        snap = cls(tuple(t.shape), str(t.dtype).removeprefix("torch."), str(t.device))
+        if t.numel() <= cap:
+            # clone, not .cpu(): on CPU .cpu() would alias memory that in-place ops change
+            snap.data = t.clone() if t.device.type == "cpu" else t.to("cpu", non_blocking=True)
+        else:
+            snap._reduced = _reductions(t)
+            snap._sample = _sample(t)
+        return snap
+
+    @classmethod
+    def from_parts(cls, shape, dtype, device, data=None, stats=None, sample=None) -> "Snapshot":
+        """Rebuild a snapshot read from a saved session."""
+        return cls(tuple(shape), dtype, device, data, None, sample, stats)
+
+    @property
+    def numel(self) -> int:
+        return math.prod(self.shape)
+
+    @property
+    def stats(self) -> dict:
+        """min, max, mean, std, norm over finite values; nan/inf counts; fraction of zeros."""
+        if self._stats is None:
+            reduced = self._reduced if self._reduced is not None else _reductions(self.data)
+            values = reduced.cpu().tolist()
+            stats = dict(zip(STAT_KEYS, values))
+            stats["nan"], stats["inf"] = int(stats["nan"]), int(stats["inf"])
+            self._stats, self._reduced = stats, None
+        return self._stats
+
+    @property
+    def sample(self) -> torch.Tensor:
+        """The values a histogram is drawn from: all of them, or a strided sample."""
+        if self._sample is None:
+            self._sample = _sample(self.data)
+        return self._sample.cpu()
+
+    def histogram(self, bins: int = HIST_BINS) -> tuple[list[int], list[float]]:
+        """Counts and bin edges over the finite values (of the sample when summarised)."""
+        values = _as_real(self.sample).double().reshape(-1)
+        values = values[torch.isfinite(values)]
+        if values.numel() == 0:
+            return [], []
+        lo, hi = values.min().item(), values.max().item()
+        if lo == hi:
+            lo, hi = lo - 0.5, hi + 0.5
+        counts = torch.histc(values, bins=bins, min=lo, max=hi)
+        edges = torch.linspace(lo, hi, bins + 1, dtype=torch.float64)
+        return [int(c) for c in counts.tolist()], edges.tolist()
+
+    @property
+    def has_nonfinite(self) -> bool:
+        s = self.stats
+        return bool(s["nan"] or s["inf"])
+
+    def tolist(self):
+        """Nested Python lists (complex as ``[re, im]``), or None when summarised."""
+        if self.data is None:
+            return None
+        d = self.data
+        if d.is_complex():
+            d = torch.view_as_real(d.resolve_conj())
+        if d.dtype in (torch.bfloat16, torch.float16) or str(d.dtype).startswith("torch.float8"):
+            d = d.float()
+        return d.tolist()

@@ -1,0 +1,119 @@
+"""``gradviz.trace``: walk the graph now, arm hooks for the next backward pass."""
+
+from __future__ import annotations
+
+import warnings
+import weakref
+from collections.abc import Sequence
+
+import torch
+
+from . import record as recording
+from .graph import GradGraph
+from .hooks import Capture
+from .names import name_nodes
+from .saved import is_freed
+from .snapshot import DEFAULT_CAP
+from .userframe import user_frame
+
+#: Graphs alive in this process, newest last, so ``explain`` can report captured gradients.
+live_graphs: "weakref.WeakValueDictionary[int, GradGraph]" = weakref.WeakValueDictionary()
+_serial = 0
+
+
+class TraceError(ValueError):
+    """The tensor given to ``trace`` has no autograd graph behind it."""
+
+
+class GradvizWarning(UserWarning):
+    pass
+
+
+def _why_no_graph(t: torch.Tensor, position: str) -> str:
+    if t.is_inference():
+        return (f"{position} was created under torch.inference_mode(), so autograd recorded "
+                "nothing for it. Compute it outside inference_mode to trace it.")
+    if t.requires_grad:  # a leaf that wants a gradient
+        return (f"{position} is a leaf tensor (you created it; it was not computed), so there is "
+                "no graph behind it. Trace a tensor computed from it instead, e.g. the loss: "
+                "gradviz.trace(loss).")
+    return (f"{position} does not require grad, so autograd recorded no graph for it: none of "
+            "its inputs had requires_grad=True, or it was made under torch.no_grad() or cut "
+            "by .detach(). Set requires_grad=True on the inputs you care about "
+            "(X.requires_grad_()) before computing it.")
+
+
+def _roots(outputs) -> list[torch.Tensor]:
+    tensors = [outputs] if isinstance(outputs, torch.Tensor) else outputs
+    if not isinstance(tensors, Sequence) or not tensors:
+        raise TraceError("trace() takes a tensor or a non-empty sequence of tensors, "
+                         f"not {type(outputs).__name__}")
+    for i, t in enumerate(tensors):
+        position = "the tensor" if len(tensors) == 1 else f"output {i}"
+        if not isinstance(t, torch.Tensor):
+            raise TraceError(f"{position} is a {type(t).__name__}, not a torch.Tensor")
+        if t.grad_fn is None:
+            raise TraceError(_why_no_graph(t, position))
+    return list(tensors)
+
+
+def _apply_recording(graph: GradGraph) -> None:
+    """Copy recorded values, module paths and source lines from the Nodes' tags."""
+    c = graph.cols
+    for nid, fn in enumerate(c.fn):
+        if c.kind[nid] == "leaf":
+            continue
+        tag = recording.tag_of(fn)
+        if tag is not None:
+            c.module[nid], c.source[nid], c.saved[nid] = tag["module"] or None, tag["source"], tag["saved"]
+            values = tag["values"]
+            c.values[nid] = tuple(values.get(k) for k in range(max(values) + 1)) if values else None
+    # Ops torch made internally (a transpose inside F.linear) were not seen by the recorder:
+    # they belong where their consumer belongs. Edges are in walk order, so a consumer is
+    # settled before its producers are reached.
+    for src, dst, _ in graph.edges:
+        if c.kind[src] == "op" and c.module[src] is None and c.module[dst] is not None:
+            c.module[src] = c.module[dst]
+            c.source[src] = c.source[src] or c.source[dst]
+
+
+def trace(outputs, *, cap: int = DEFAULT_CAP, namespace: dict | None = None) -> GradGraph:
+    """Build the GradGraph of ``outputs`` and capture gradients during the next backward.
+
+    ``cap``: gradients and values with more elements are kept as stats and a histogram.
+    ``namespace``: where to look up variable names (default: the caller's frame).
+    """
+    global _serial
+    from .walk import walk
+
+    tensors = _roots(outputs)
+    cols, edges, index, leaf_index = walk([t.grad_fn for t in tensors])
+    graph = GradGraph(cols, edges, Capture(cap), cap)
+    graph.index, graph.leaf_index = index, leaf_index
+
+    if is_freed(cols.fn):
+        message = ("backward already ran on this graph and freed it: the structure is shown, but "
+                   "intermediate gradients are only captured when gradviz.trace() is called "
+                   "before backward()")
+        graph.warnings.append(message)
+        warnings.warn(message, GradvizWarning, stacklevel=2)
+    else:
+        graph.capture.arm(cols.fn)
+        weakref.finalize(graph, graph.capture.disarm)
+
+    if namespace is None:
+        frame = user_frame(2)
+        namespaces = [frame.f_locals, frame.f_globals] if frame is not None else []
+    else:
+        namespaces = [namespace]
+    name_nodes(graph, namespaces, modules=list(recording.recorded_roots))
+    if recording.ever_recorded:
+        _apply_recording(graph)
+    for nid in leaf_index.values():
+        name = cols.name[nid]
+        if name and "." in name:  # a parameter: it belongs to its module
+            cols.module[nid] = name.rpartition(".")[0]
+
+    _serial += 1
+    live_graphs[_serial] = graph
+    return graph

@@ -1,0 +1,70 @@
+"""Layout geometry as plain data: what Graphviz decided, in screen units, y pointing down.
+
+The app draws these records as Qt items and the exporters write them to files; neither
+needs to know how they were computed (Graphviz ``dot``, a cached layout, or the layered
+fallback). Units are Graphviz points (1/72 inch); the y-flip happens once, in the parser.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+#: A visible node is a graph node id (int) or a collapsed module (``"module:<path>"``).
+Key = int | str
+
+
+def module_key(path: str) -> str:
+    return f"module:{path}"
+
+
+@dataclass
+class NodeBox:
+    key: Key
+    x: float  # centre
+    y: float
+    width: float
+    height: float
+    lines: list[str]  # label text, one entry per line
+    kind: str  # "leaf" | "op" | "output" | "module"
+    shape: str = "box"  # "box" | "ellipse" | "octagon" | "folder" ...: as in the DOT source
+    fill: str = "#ffffff"
+    border: str = "#000000"
+    text: str = "#000000"
+    cluster: str | None = None  # module path of the innermost cluster holding it
+
+    @property
+    def rect(self) -> tuple[float, float, float, float]:
+        """(left, top, width, height)."""
+        return self.x - self.width / 2, self.y - self.height / 2, self.width, self.height
+
+
+@dataclass
+class EdgePath:
+    src: Key
+    dst: Key
+    points: list[tuple[float, float]]  # cubic B-spline control points: p0, (c1, c2, p)*
+    arrow: tuple[tuple[float, float], tuple[float, float]] | None = None  # (base, tip)
+    color: str = "#000000"
+
+
+@dataclass
+class ClusterBox:
+    path: str  # module path
+    x: float  # left
+    y: float  # top
+    width: float
+    height: float
+    label: str
+    depth: int = 0
+
+
+@dataclass
+class Layout:
+    nodes: dict[Key, NodeBox] = field(default_factory=dict)
+    edges: list[EdgePath] = field(default_factory=list)
+    clusters: list[ClusterBox] = field(default_factory=list)
+    width: float = 0.0
+    height: float = 0.0
+    engine: str = "dot"  # what produced it: "dot", "dot-cached", "layered" ...
+    warnings: list[str] = field(default_factory=list)
+    legend: list[tuple[str, str]] = field(default_factory=list)  # (colour, text), for colour modes

@@ -1,0 +1,1 @@
+"""Icons and style sheets, shipped inside the wheel as ``gradviz.resources``."""
