@@ -1,0 +1,40 @@
+"""Lecture demos: plain scripts that also run with ``python``; each teaches one idea.
+
+``catalog()`` lists them in teaching order with a one-line summary taken from the
+first line of each script's docstring.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass
+from pathlib import Path
+
+HERE = Path(__file__).parent
+#: Teaching order. A demo is the file ``<name>.py`` in this folder.
+ORDER = ["linear"]
+
+
+@dataclass(frozen=True)
+class Demo:
+    name: str
+    path: Path
+    summary: str  # first line of the docstring
+    teaching_point: str  # the rest of the docstring
+
+
+def _demo(name: str) -> Demo:
+    path = HERE / f"{name}.py"
+    doc = ast.get_docstring(ast.parse(path.read_text())) or ""
+    first, _, rest = doc.partition("\n")
+    return Demo(name, path, first.strip(), " ".join(rest.split()))
+
+
+def catalog() -> list[Demo]:
+    return [_demo(name) for name in ORDER]
+
+
+def find(name: str) -> Demo:
+    if name not in ORDER:
+        raise KeyError(f"no demo named {name!r}; the demos are: {', '.join(ORDER)}")
+    return _demo(name)
