@@ -12,7 +12,8 @@ from pathlib import Path
 
 HERE = Path(__file__).parent
 #: Teaching order. A demo is the file ``<name>.py`` in this folder.
-ORDER = ["linear"]
+ORDER = ["linear", "neuron", "accumulate", "mlp", "cnn", "attention", "rnn", "custom_function",
+         "inplace_and_views", "vanishing"]
 
 
 @dataclass(frozen=True)

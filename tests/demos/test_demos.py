@@ -1,0 +1,125 @@
+"""Each demo's gradients against torch itself, the backward order against hooks of our own."""
+
+import math
+import re
+import runpy
+
+import pytest
+import torch
+from torch.testing import assert_close
+
+from gradviz.core.steps import Steps
+from gradviz.demos import ORDER, catalog, find
+
+from .harness import run_demo
+
+
+@pytest.fixture(scope="module")
+def runs():
+    with pytest.MonkeyPatch.context() as mp:
+        return {name: run_demo(name, mp) for name in ORDER}
+
+
+@pytest.mark.parametrize("name", ORDER)
+def test_every_captured_gradient_matches_torch(name, runs):
+    (p,) = runs[name].passes
+    graph, checked = p.graph, 0
+    assert graph.has_grads
+    for fn, wants in p.node_grads.items():
+        got = graph.nodes[graph.index[fn]].grads
+        assert len(got) == len(wants), graph.nodes[graph.index[fn]]
+        for have, want in zip(got, wants):
+            if want is None:  # an output nothing downstream used
+                assert have is None or not have.any()
+            else:
+                assert_close(have, want)
+                checked += 1
+    assert checked >= len(graph) - 1
+    for var, want in p.expected.items():
+        assert_close(graph.grad_of(p.tensors[var]), want, msg=var)
+
+
+@pytest.mark.parametrize("name", ORDER)
+def test_backward_steps_follow_the_order_hooks_fired(name, runs):
+    (p,) = runs[name].passes
+    fired = [p.graph.index[fn] for fn in p.fired]
+    assert len(fired) == len(p.graph)
+    assert p.graph.capture.order == fired
+    assert list(Steps.of(p.graph, "backward").order) == fired
+
+
+def test_linear_keeps_the_seed_numbers(runs):
+    graph = runs["linear"].passes[0].graph
+    assert_close(graph.find("Z").value, torch.tensor([[2.15, 2.91], [1.60, 1.26]]))
+    assert_close(graph.find("Z").grad, torch.ones(2, 2))
+    assert_close(graph.find("X").grad, torch.tensor([[3.6, -0.9, 1.3], [3.6, -0.9, 1.3]]))
+
+
+def test_neuron_checks_out_by_hand(runs):
+    graph = runs["neuron"].passes[0].graph
+    x1, x2, w1, w2, b = (graph.find(v).value.item() for v in ("x1", "x2", "w1", "w2", "b"))
+
+    def neuron(x1=x1, x2=x2, w1=w1, w2=w2, b=b):
+        return math.tanh(x1 * w1 + x2 * w2 + b)
+
+    h = 1e-6
+    for var, want in {"x1": -1.5, "x2": 0.5, "w1": 1.0, "w2": 0.0, "b": 0.5}.items():
+        value = locals()[var]
+        numeric = (neuron(**{var: value + h}) - neuron(**{var: value - h})) / (2 * h)
+        assert graph.find(var).grad.item() == pytest.approx(want, abs=1e-5)
+        assert numeric == pytest.approx(want, abs=1e-5)
+    assert graph.find("N").grad.item() == pytest.approx(1 - neuron() ** 2, abs=1e-6)
+
+
+def test_accumulate_adds_both_uses(runs):
+    graph = runs["accumulate"].passes[0].graph
+    A = graph.find("A")
+    assert len(graph.successors()[A.id]) == 2
+    assert_close(A.grad, graph.find("B").value + 1)
+
+
+def test_rnn_weights_collect_a_gradient_from_every_step(runs):
+    graph = runs["rnn"].passes[0].graph
+    Wh = graph.find("Wh")
+    assert len(graph.successors()[Wh.id]) == 4
+
+
+def test_mlp_parameters_are_named_by_module(runs):
+    graph = runs["mlp"].passes[0].graph
+    names = {n.name for n in graph if n.kind == "leaf"}
+    assert names == {"fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias"}
+
+
+def test_custom_function_is_one_node(runs):
+    graph = runs["custom_function"].passes[0].graph
+    assert [n.op for n in graph if "RoundSTE" in n.op] == ["RoundSTEBackward"]
+
+
+def test_inplace_on_a_view_shows_copyslices(runs):
+    graph = runs["inplace_and_views"].passes[0].graph
+    assert graph.find("x").op == "CopySlices"
+    namespace = runs["inplace_and_views"].namespace
+    assert namespace["version_after"] == namespace["version_before"] + 1
+
+
+@pytest.mark.filterwarnings("ignore:The .grad attribute of a Tensor that is not a leaf")
+@pytest.mark.parametrize("name", ORDER)
+def test_runs_as_a_plain_script(name, capsys):
+    runpy.run_path(str(find(name).path), run_name="__main__")
+    assert capsys.readouterr().out.strip()
+
+
+@pytest.mark.parametrize("name", ORDER)
+def test_is_deterministic(name, runs, monkeypatch):
+    first, again = runs[name].passes[0], run_demo(name, monkeypatch).passes[0]
+    for var, want in first.expected.items():
+        assert torch.equal(again.expected[var], want), var
+
+
+def test_catalog_states_each_teaching_point():
+    demos = catalog()
+    assert [d.name for d in demos] == ORDER and len(ORDER) >= 10
+    for demo in demos:
+        assert demo.summary and "\n" not in demo.summary
+        sentences = re.findall(r"[^.!?]+[.!?](?:\s|$)", demo.teaching_point)
+        assert 2 <= len(sentences) <= 3, (demo.name, sentences)
