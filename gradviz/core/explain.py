@@ -22,6 +22,21 @@ def _newest_node(tensor: torch.Tensor) -> GradNode | None:
     return None
 
 
+def _shares_inputs_with_a_trace(tensor: torch.Tensor, limit: int = 10_000) -> bool:
+    """Whether the graph behind ``tensor`` reaches any node of a live traced graph."""
+    graphs = [g for g in list(live_graphs.values()) if g is not None]
+    seen, stack = set(), [tensor.grad_fn]
+    while stack and len(seen) < limit:
+        fn = stack.pop()
+        if fn in seen:
+            continue
+        seen.add(fn)
+        if any(fn in g.index for g in graphs):
+            return True
+        stack.extend(nxt for nxt, _ in fn.next_functions if nxt is not None)
+    return False
+
+
 def _why(tensor: torch.Tensor, name: str, node: GradNode | None) -> tuple[str, str]:
     """(why .grad is what it is, the one line that keeps the gradient)."""
     if not tensor.requires_grad:
@@ -58,9 +73,9 @@ def explain(tensor: torch.Tensor, name: str | None = None) -> str:
     why, keep = _why(tensor, name, node)
     lines = [why]
     if node is None:
-        if tensor.grad_fn is not None and live_graphs:
-            lines.append(f"{name} is not in any graph gradviz traced: it is not on the path to the "
-                         "traced output.")
+        if tensor.grad_fn is not None and _shares_inputs_with_a_trace(tensor):
+            lines.append(f"{name} was computed from tensors in a graph gradviz traced, but it is "
+                         "not on the path to the traced output, so no gradient flows through it.")
         elif tensor.grad_fn is not None:
             lines.append("gradviz has not traced it: call gradviz.trace(output) before backward().")
     else:

@@ -35,10 +35,19 @@ class Capture:
         self._order_index: dict[int, int] | None = None
 
     # -- arming -----------------------------------------------------------------------
-    def arm(self, fns) -> None:
-        """One pre-hook per autograd Node: its ``grad_outputs`` are the gradients we want."""
-        hook = self._hook
-        self._handles = [fn.register_prehook(partial(hook, nid)) for nid, fn in enumerate(fns)]
+    def arm(self, kinds: list[str], fns: list, inputs=()) -> None:
+        """One hook per node: a pre-hook on each op (its ``grad_outputs`` are the gradients
+        we want), a tensor hook on each leaf (AccumulateGrad does not run under
+        ``torch.autograd.grad``, but tensor hooks on the inputs do). ``inputs``: (id, output_nr,
+        tensor) of intermediate tensors that ``torch.autograd.grad`` will stop at.
+        """
+        hook, tensor_hook = self._hook, self._tensor_hook
+        self._handles = [
+            fn.variable.register_hook(partial(tensor_hook, nid, 0)) if kind == "leaf"
+            else fn.register_prehook(partial(hook, nid))
+            for nid, (kind, fn) in enumerate(zip(kinds, fns))
+        ]
+        self._handles += [t.register_hook(partial(tensor_hook, nid, nr)) for nid, nr, t in inputs]
 
     def disarm(self) -> None:
         handles, self._handles = self._handles, []
@@ -53,8 +62,20 @@ class Capture:
         if not self._queued:
             self._queued = True
             _queue_end_of_pass(self._end_of_pass)
-        self._order.append(nid)  # list.append is atomic under the GIL: safe from engine threads
+        if nid not in self._raw:  # a tensor hook on an input may have fired first
+            self._order.append(nid)  # list.append is atomic under the GIL: safe from engine threads
         self._raw[nid] = tuple(map(self._keep, grad_outputs))
+
+    def _tensor_hook(self, nid: int, output_nr: int, grad):
+        if not self._queued:
+            self._queued = True
+            _queue_end_of_pass(self._end_of_pass)
+        kept = self._raw.get(nid)
+        if kept is None:
+            self._order.append(nid)
+            kept = ()
+        kept = kept + (None,) * (output_nr + 1 - len(kept))
+        self._raw[nid] = kept[:output_nr] + (self._keep(grad),) + kept[output_nr + 1:]
 
     def _keep(self, grad):
         if grad is None:

@@ -14,7 +14,7 @@ from .hooks import Capture
 from .names import name_nodes
 from .saved import is_freed
 from .snapshot import DEFAULT_CAP
-from .userframe import user_frame
+from .userframe import caller_locals, user_frame
 
 #: Graphs alive in this process, newest last, so ``explain`` can report captured gradients.
 live_graphs: "weakref.WeakValueDictionary[int, GradGraph]" = weakref.WeakValueDictionary()
@@ -77,9 +77,11 @@ def _apply_recording(graph: GradGraph) -> None:
             c.source[src] = c.source[src] or c.source[dst]
 
 
-def trace(outputs, *, cap: int = DEFAULT_CAP, namespace: dict | None = None) -> GradGraph:
+def trace(outputs, *, inputs=(), cap: int = DEFAULT_CAP, namespace: dict | None = None) -> GradGraph:
     """Build the GradGraph of ``outputs`` and capture gradients during the next backward.
 
+    ``inputs``: intermediate tensors a coming ``torch.autograd.grad(outputs, inputs)`` will
+    stop at (autograd does not run their node, so only a hook on the tensor sees them).
     ``cap``: gradients and values with more elements are kept as stats and a histogram.
     ``namespace``: where to look up variable names (default: the caller's frame).
     """
@@ -98,15 +100,18 @@ def trace(outputs, *, cap: int = DEFAULT_CAP, namespace: dict | None = None) -> 
         graph.warnings.append(message)
         warnings.warn(message, GradvizWarning, stacklevel=2)
     else:
-        graph.capture.arm(cols.fn)
+        stops = [(*graph._locate(t), t) for t in inputs if t.grad_fn is not None and graph.contains(t)]
+        graph.capture.arm(cols.kind, cols.fn, stops)
         weakref.finalize(graph, graph.capture.disarm)
 
-    if namespace is None:
-        frame = user_frame(2)
-        namespaces = [frame.f_locals, frame.f_globals] if frame is not None else []
+    if namespace is not None:
+        name_nodes(graph, [namespace], modules=list(recording.recorded_roots))
     else:
-        namespaces = [namespace]
-    name_nodes(graph, namespaces, modules=list(recording.recorded_roots))
+        frame = user_frame(2)
+        with caller_locals(frame) as local:
+            name_nodes(graph, [local, frame.f_globals] if frame else [],
+                       modules=list(recording.recorded_roots))
+        del frame
     if recording.ever_recorded:
         _apply_recording(graph)
     for nid in leaf_index.values():

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import inspect
 import os
 import sys
+from contextlib import contextmanager
 from types import FrameType
 
 import torch
@@ -37,3 +39,24 @@ def source_line(depth: int = 1) -> str | None:
     if frame is None:
         return None
     return f"{os.path.basename(frame.f_code.co_filename)}:{frame.f_lineno}"
+
+
+@contextmanager
+def caller_locals(frame: FrameType | None):
+    """A function frame's local variables, read without keeping them alive.
+
+    Before Python 3.13, ``frame.f_locals`` of a function is a snapshot dict stored on the
+    frame: it would hold every local tensor until the function returns, even after the
+    user deletes it. Emptying it afterwards is safe because Python refills it from the
+    real locals on the next read (``locals()``, debuggers and tracers all read first).
+    """
+    if frame is None:
+        yield {}
+        return
+    local = frame.f_locals
+    try:
+        yield local
+    finally:
+        snapshot = sys.version_info < (3, 13) and frame.f_code.co_flags & inspect.CO_OPTIMIZED
+        if snapshot and local is not frame.f_globals:
+            local.clear()

@@ -1,0 +1,101 @@
+"""gradviz.record(): forward values, nn.Module paths and source lines on the nodes."""
+
+import os
+
+import torch
+
+import gradviz
+from tests.core import seed
+
+
+class Block(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.attn = torch.nn.Linear(4, 4)
+        self.mlp = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.ReLU(), torch.nn.Linear(8, 4))
+
+    def forward(self, x):
+        x = x + self.attn(x)
+        return x + self.mlp(x)
+
+
+class Encoder(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.layers = torch.nn.ModuleList([Block() for _ in range(2)])
+
+    def forward(self, x):
+        for layer in self.layers:
+            x = layer(x)
+        return x
+
+
+def test_module_paths_values_and_source_lines():
+    torch.manual_seed(0)
+    enc = Encoder()
+    x = torch.randn(3, 4)
+    with gradviz.record():
+        y = enc(x)
+        loss = y.pow(2).mean()  # THIS LINE
+    g = gradviz.trace(loss)
+    loss.backward()
+    modules = {n.module for n in g.nodes}
+    assert {"layers.0.attn", "layers.1.mlp.0", "layers.1.mlp.2"} <= modules
+    assert g.find("layers.1.attn.weight").module == "layers.1.attn"
+    assert torch.equal(g.node_for(y).value, y.detach())
+    line = next(i for i, text in enumerate(open(__file__), 1) if "# THIS LINE" in text)
+    assert g.node_for(loss).source == f"{os.path.basename(__file__)}:{line}"
+    # internal ops (the weight transpose inside F.linear) belong to the module that called them
+    t_nodes = [n for n in g.nodes if n.op == "TBackward0"]
+    assert t_nodes and all(n.module and n.module.endswith(("attn", "mlp.0", "mlp.2")) for n in t_nodes)
+
+
+def test_value_is_a_copy_taken_before_later_inplace_changes():
+    x = torch.ones(3, requires_grad=True)
+    with gradviz.record():
+        h = x * 2
+        before = h.clone()
+        h2 = h.exp()
+        h.add_(100)  # changes h's storage after h2 was computed from it
+        out = (h2 + h).sum()
+    g = gradviz.trace(out)
+    assert torch.equal(g.node_for(h2).value, before.exp())
+    assert torch.equal(g.node_for(h).value, before + 100)  # h's node is now the in-place add
+
+
+def test_seed_with_record_keeps_z_value():
+    X, W, B = seed.tensors()
+    with gradviz.record():
+        Z = torch.nn.functional.linear(X, W.t(), B)
+        S = Z.sum()
+    g = gradviz.trace(S)
+    assert torch.allclose(g.find("Z").value, torch.tensor(seed.Z_VALUE))
+    assert ("mat1", (2, 3), "float32") in g.find("Z").saved
+
+
+def test_trace_works_without_record_and_hooks_are_gone_after_record():
+    n_pre = len(torch.nn.modules.module._global_forward_pre_hooks)
+    with gradviz.record():
+        pass
+    assert len(torch.nn.modules.module._global_forward_pre_hooks) == n_pre
+    x = torch.ones(2, requires_grad=True)
+    y = (x * 3).sum()
+    g = gradviz.trace(y)
+    assert g.node_for(y).value is None and g.node_for(y).module is None
+
+
+def test_record_survives_a_module_that_raises():
+    class Boom(torch.nn.Module):
+        def forward(self, x):
+            raise RuntimeError("boom")
+
+    lin = torch.nn.Linear(2, 2)
+    with gradviz.record() as rec:
+        try:
+            Boom()(torch.ones(2))
+        except RuntimeError:
+            pass
+        y = lin(torch.ones(2)).sum()
+        assert rec.stack == []
+    g = gradviz.trace(y)
+    assert all(n.module is None for n in g.nodes if n.kind != "leaf")  # no stale "Boom" path

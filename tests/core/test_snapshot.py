@@ -1,0 +1,62 @@
+"""Snapshots: stats against torch's own reductions, caps, odd dtypes."""
+
+import math
+
+import pytest
+import torch
+
+from gradviz.core.snapshot import Snapshot
+
+
+def test_small_tensor_keeps_a_copy_and_exact_stats():
+    t = torch.tensor([[1.0, -2.0], [0.0, 4.0]])
+    s = Snapshot.of(t)
+    t.add_(1)  # the snapshot is a copy
+    assert torch.equal(s.data, torch.tensor([[1.0, -2.0], [0.0, 4.0]]))
+    st = s.stats
+    assert (st["min"], st["max"], st["nan"], st["inf"], st["zeros"]) == (-2.0, 4.0, 0, 0, 0.25)
+    assert st["mean"] == pytest.approx(0.75) and st["norm"] == pytest.approx(math.sqrt(21))
+    assert st["std"] == pytest.approx(torch.tensor([1.0, -2, 0, 4]).std(unbiased=False).item())
+    assert s.tolist() == [[1.0, -2.0], [0.0, 4.0]]
+
+
+def test_large_tensor_keeps_stats_and_histogram_only():
+    torch.manual_seed(0)
+    t = torch.randn(300, 300)
+    s = Snapshot.of(t, cap=1000)
+    assert s.data is None and s.tolist() is None
+    assert s.stats["max"] == pytest.approx(t.max().item())
+    assert s.stats["norm"] == pytest.approx(t.norm().item(), rel=1e-5)
+    counts, edges = s.histogram(bins=10)
+    assert sum(counts) == len(s.sample) <= 4096 and len(edges) == 11
+
+
+def test_nan_and_inf_are_counted_and_kept_out_of_min_max():
+    t = torch.tensor([1.0, float("nan"), float("inf"), -3.0, float("-inf")])
+    for cap in (100, 1):
+        st = Snapshot.of(t, cap=cap).stats
+        assert (st["nan"], st["inf"], st["min"], st["max"]) == (1, 2, -3.0, 1.0)
+    assert Snapshot.of(t).has_nonfinite
+
+
+@pytest.mark.parametrize("t", [
+    torch.arange(6).view(2, 3),
+    torch.tensor([True, False, True]),
+    torch.randn(3, dtype=torch.complex64),
+    torch.randn(4, dtype=torch.bfloat16),
+    torch.randn(4, dtype=torch.float16),
+    torch.randn(4, dtype=torch.float64),
+    torch.empty(0, 3),
+])
+def test_any_dtype_does_not_break(t):
+    for cap in (1000, 0):
+        s = Snapshot.of(t, cap=cap)
+        assert set(s.stats) >= {"min", "max", "mean", "std", "norm", "nan", "inf", "zeros"}
+        s.histogram()
+    assert Snapshot.of(t).tolist() is not None
+
+
+def test_complex_is_summarised_by_magnitude():
+    t = torch.tensor([3 + 4j, 0j])
+    assert Snapshot.of(t).stats["max"] == pytest.approx(5.0)
+    assert Snapshot.of(t).tolist() == [[3.0, 4.0], [0.0, 0.0]]
