@@ -1,0 +1,121 @@
+"""The lecture player as plain data: which node each step shows and what is done by then.
+
+Forward mode walks the ops in the order they were created, backward mode the nodes in the
+order the backward pass reached them (``graph.capture.order``). A step's picture is a plain
+dict (see :meth:`Steps.state`), so the window, the PDF exporter and the tests all read the
+same thing and none of them needs Qt.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import networkx as nx
+
+from .graph import GradGraph
+
+MODES = ("forward", "backward")
+
+
+def _creation_key(graph: GradGraph):
+    """A sort key that follows creation order as closely as the graph can tell.
+
+    Autograd numbers every Node when it is created (``_sequence_nr``): that is the truth while
+    the graph is live. A graph loaded from a session has lost its Nodes; the backward engine
+    runs ready nodes newest first, so the captured order reversed stands in for it; failing
+    that, reverse walk order (ids grow from the output towards the inputs). Leaves sort first:
+    they exist before any op, and a late key would hold back the ops that read them.
+    """
+    kinds, fns = graph.cols.kind, graph.cols.fn
+    if all(fn is not None for fn in fns):
+        return lambda nid: (kinds[nid] != "leaf", fns[nid]._sequence_nr(), nid)
+    reached = {nid: i for i, nid in enumerate(graph.capture.order)}
+    return lambda nid: (kinds[nid] != "leaf", -reached.get(nid, -1), -nid)
+
+
+def forward_order(graph: GradGraph) -> list[int]:
+    """Op and output node ids in the order the forward pass created them.
+
+    Sorted topologically along the data-flow edges with creation order breaking ties, so a
+    node never comes before one of its inputs, whatever the key says. Leaves are not steps:
+    they are the inputs that exist before the forward pass starts.
+    """
+    order = nx.lexicographical_topological_sort(graph.nx, key=_creation_key(graph))
+    return [nid for nid in order if graph.cols.kind[nid] != "leaf"]
+
+
+def backward_order(graph: GradGraph) -> list[int]:
+    """Node ids in the order the backward pass reached them (empty before backward)."""
+    return list(graph.capture.order)
+
+
+@dataclass(frozen=True)
+class Steps:
+    """The steps of one mode; a position is an index into :attr:`order`."""
+
+    graph: GradGraph
+    mode: str
+    order: tuple[int, ...]
+
+    @classmethod
+    def of(cls, graph: GradGraph, mode: str) -> "Steps":
+        if mode not in MODES:
+            raise ValueError(f"unknown step mode {mode!r}; use one of {', '.join(MODES)}")
+        order = forward_order(graph) if mode == "forward" else backward_order(graph)
+        if not order:
+            raise ValueError("no backward steps: run backward after gradviz.trace() first"
+                             if mode == "backward" else "no ops to step through")
+        return cls(graph, mode, tuple(order))
+
+    def __len__(self) -> int:
+        return len(self.order)
+
+    # -- moving -----------------------------------------------------------------------
+    def first(self) -> int:
+        return 0
+
+    def last(self) -> int:
+        return len(self.order) - 1
+
+    def next(self, step: int) -> int:
+        """The following step; the last step stays where it is."""
+        return min(step + 1, self.last())
+
+    def previous(self, step: int) -> int:
+        """The preceding step; the first step stays where it is."""
+        return max(step - 1, 0)
+
+    def step_of(self, node_id: int) -> int | None:
+        """The step that shows ``node_id``, None if this mode never reaches it."""
+        try:
+            return self.order.index(node_id)
+        except ValueError:
+            return None
+
+    # -- what a step shows ------------------------------------------------------------
+    def state(self, step: int) -> dict:
+        """The picture at ``step``, as plain data.
+
+        ``current``: the node of this step. ``done``: nodes finished before it (in forward
+        mode the leaves too: inputs exist from the start). ``show_grad``: nodes whose gradient
+        may be shown: none during forward (no gradient exists yet), the nodes reached so far
+        during backward (the current one included: its gradient has just arrived). ``edges``:
+        (src, dst) data-flow edges to highlight: the inputs flowing into the current op in
+        forward mode; in backward mode, the edges from its consumers, which carry its
+        gradient back to it.
+        """
+        if not 0 <= step < len(self.order):
+            raise IndexError(f"step {step} is out of range 0..{self.last()}")
+        current = self.order[step]
+        done = set(self.order[:step])
+        edges = self.graph.edges
+        if self.mode == "forward":
+            kinds = self.graph.cols.kind
+            done |= {nid for nid, kind in enumerate(kinds) if kind == "leaf"}
+            show_grad = set()
+            lit = {(src, dst) for src, dst, _ in edges if dst == current}
+        else:
+            show_grad = done | {current}
+            lit = {(src, dst) for src, dst, _ in edges if src == current}
+        return {"mode": self.mode, "step": step, "steps": len(self.order), "current": current,
+                "done": done, "show_grad": show_grad, "edges": lit}
