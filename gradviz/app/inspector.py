@@ -1,0 +1,120 @@
+"""The inspector dock: everything known about the selected node, or a summary of the graph."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (QDockWidget, QFormLayout, QLabel, QScrollArea, QVBoxLayout,
+                               QWidget)
+
+from gradviz.core.graph import GradGraph, GradNode
+from gradviz.core.select import summary
+
+from .tensor_panel import TensorPanel
+
+FIELDS = ("name", "kind", "op", "shape", "dtype", "device", "module", "source", "order")
+
+
+def _selectable(wrap: bool = True) -> QLabel:
+    return QLabel(wordWrap=wrap, textInteractionFlags=Qt.TextSelectableByMouse)
+
+
+class Inspector(QDockWidget):
+    """``inspect(graph, key)``: a node id, a ``"module:<path>"`` key, or None for the summary."""
+
+    def __init__(self, parent=None):
+        super().__init__("Inspector", parent)
+        self.setObjectName("inspector")
+        self.heading = QLabel(objectName="heading", wordWrap=True)
+        self.fields = {f: _selectable() for f in FIELDS}
+        form = QFormLayout()
+        for f, label in self.fields.items():
+            form.addRow(f + ":", label)
+        self.value = TensorPanel("Value (forward)")
+        self.grad = TensorPanel("Gradient (captured in backward)")
+        self.explain = _selectable()
+        self.saved = _selectable()
+        self.summary = _selectable()
+        self._sections = {}
+        body = QWidget()
+        lay = QVBoxLayout(body)
+        lay.addWidget(self.heading)
+        lay.addLayout(form)
+        self._form = form
+        lay.addWidget(self.value)
+        lay.addWidget(self.grad)
+        for title, widget in (("Why .grad is empty", self.explain), ("Saved for backward", self.saved)):
+            self._sections[widget] = QLabel(title, objectName="section")
+            lay.addWidget(self._sections[widget])
+            lay.addWidget(widget)
+        lay.addWidget(self.summary)
+        lay.addStretch()
+        scroll = QScrollArea(widgetResizable=True)
+        scroll.setWidget(body)
+        self.setWidget(scroll)
+        self.setMinimumWidth(320)
+        self.key = None
+
+    def text(self) -> str:
+        """All text the inspector shows now (tests and screen readers read this)."""
+        labels = self.widget().widget().findChildren(QLabel)
+        return "\n".join(label.text() for label in labels if label.isVisibleTo(self))
+
+    def inspect(self, graph: GradGraph | None, key) -> None:
+        self.key = key
+        node = key is not None and not isinstance(key, str)
+        for w in (self.value, self.grad, *self.fields.values()):
+            w.setVisible(node)
+        for i in range(self._form.rowCount()):
+            self._form.setRowVisible(i, node)
+        self.summary.setVisible(not node)
+        if graph is None:
+            self._show_text("No graph", "Open a demo, a script or a saved session from the File menu.")
+        elif key is None:
+            self._show_summary(graph)
+        elif isinstance(key, str):
+            self._show_module(graph, key.removeprefix("module:"))
+        else:
+            self._show_node(graph.node(key))
+
+    def _show_text(self, heading: str, text: str) -> None:
+        self.heading.setText(heading)
+        self.summary.setText(text)
+        self._show_section(self.explain, "")
+        self._show_section(self.saved, "")
+
+    def _show_section(self, widget: QLabel, text: str) -> None:
+        widget.setText(text)
+        widget.setVisible(bool(text))
+        self._sections[widget].setVisible(bool(text))
+
+    def _show_summary(self, graph: GradGraph) -> None:
+        s = summary(graph)
+        kinds = ", ".join(f"{n} {k}" for k, n in s["kinds"].items())
+        ops = "\n".join(f"  {n:>5}  {op}" for op, n in list(s["ops"].items())[:20])
+        nan = "\nNaN/Inf in gradients: use “Jump to first NaN”." if s["nonfinite"] else ""
+        self._show_text("Graph", f"{s['nodes']} nodes ({kinds}), {s['edges']} edges\n"
+                                 f"Backward: {s['status']}{nan}\n\nOps:\n{ops}")
+
+    def _show_module(self, graph: GradGraph, path: str) -> None:
+        inside = [i for i, m in enumerate(graph.cols.module) if m and (m == path or m.startswith(path + "."))]
+        self._show_text(path, f"nn.Module {path} (collapsed): {len(inside)} nodes.\n"
+                              "Double-click it to expand.")
+
+    def _show_node(self, node: GradNode) -> None:
+        self.heading.setText(node.label)
+        values = {"name": node.name or "—", "kind": node.kind, "op": node.op,
+                  "shape": str(list(node.shape)) if node.shape is not None else "—",
+                  "dtype": node.dtype or "—", "device": node.device or "—",
+                  "module": node.module or "—", "source": node.source or "—",
+                  "order": "not reached" if node.order is None else str(node.order)}
+        for f, v in values.items():
+            self.fields[f].setText(v)
+        self.value.show_snapshot(node.value_snapshot,
+                                 "not recorded: run the forward pass inside gradviz.record()")
+        self.grad.show_snapshot(node.grad_snapshot, "backward not run yet" if not node.graph.has_grads
+                                else "no gradient reached this node")
+        self._show_section(self.explain, node.explain() if node.kind != "leaf" else "")
+        saved = node.saved
+        self._show_section(self.saved, "\n".join(
+            f"{name}: {list(shape) if shape is not None else '—'} {dtype or ''}"
+            for name, shape, dtype in saved))

@@ -1,0 +1,184 @@
+"""Graphics items that draw a Layout: nodes, module cluster boxes, and bundles of edges.
+
+Positions come from the Layout as they are (Graphviz points, y down). Painting follows
+Qt's "40000 Chips" example: the level of detail from the painter's transform decides how
+much to draw, so a fit-to-window view of thousands of nodes paints plain rectangles.
+Edges are not one item each: an :class:`EdgeBundle` holds many splines as one cached
+path per colour (as pyqtgraph's GraphItem does), and highlighted edges are a second,
+smaller bundle drawn on top.
+"""
+
+from __future__ import annotations
+
+import math
+
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QBrush, QColor, QFont, QPainterPath, QPen, QPolygonF
+from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem
+
+from gradviz.layout.geometry import ClusterBox, EdgePath, NodeBox
+
+#: Below this on-screen scale a node is a filled rectangle, with no outline or text.
+LOD_PLAIN = 0.25
+#: Text is drawn only when a line would be at least this many pixels high.
+READABLE_PX = 5.0
+FONT = QFont("Sans Serif", 10)
+LINE_HEIGHT = 14.0
+
+Z_CLUSTER, Z_EDGES, Z_HIGHLIGHT_EDGES, Z_NODES = -2, -1, 1, 2
+
+
+def _lod(option: QStyleOptionGraphicsItem, painter) -> float:
+    return option.levelOfDetailFromTransform(painter.worldTransform())
+
+
+def _outline(shape: str, rect: QRectF) -> QPainterPath:
+    """The node's outline in the shape Graphviz was told to draw."""
+    path = QPainterPath()
+    if shape in ("ellipse", "oval", "circle"):
+        path.addEllipse(rect)
+    elif shape in ("octagon", "doubleoctagon"):
+        dx, dy = rect.width() * 0.15, rect.height() * 0.3
+        path.addPolygon(QPolygonF([
+            QPointF(rect.left() + dx, rect.top()), QPointF(rect.right() - dx, rect.top()),
+            QPointF(rect.right(), rect.top() + dy), QPointF(rect.right(), rect.bottom() - dy),
+            QPointF(rect.right() - dx, rect.bottom()), QPointF(rect.left() + dx, rect.bottom()),
+            QPointF(rect.left(), rect.bottom() - dy), QPointF(rect.left(), rect.top() + dy)]))
+        path.closeSubpath()
+    elif shape in ("box", "rect", "rectangle", "square"):
+        path.addRect(rect)
+    else:  # rounded box for anything else (folder, component, Mrecord ...)
+        path.addRoundedRect(rect, 6, 6)
+    return path
+
+
+class NodeItem(QGraphicsItem):
+    """One node box: outline in its shape, fill, label lines; marks for selection and search."""
+
+    def __init__(self, box: NodeBox, marks: dict[str, QColor]):
+        super().__init__()
+        self.key = box.key
+        self.marks = marks  # mark -> its colour
+        self._rect = QRectF(*box.rect)
+        self.mark = None  # None | "selected" | "related" | "hit"
+        self.restyle(box)
+        self.setZValue(Z_NODES)
+
+    def restyle(self, box: NodeBox) -> None:
+        """Take colours and text from ``box`` (a re-styled layout with the same geometry)."""
+        self.box = box
+        self._path = _outline(box.shape, self._rect)
+        self._fill, self._border, self._text = QColor(box.fill), QColor(box.border), QColor(box.text)
+        self.update()
+
+    def set_mark(self, mark: str | None) -> None:
+        if mark != self.mark:
+            self.mark = mark
+            self.update()
+
+    def boundingRect(self) -> QRectF:
+        return self._rect.adjusted(-3, -3, 3, 3)
+
+    def shape(self) -> QPainterPath:
+        return self._path
+
+    def paint(self, painter, option, widget=None) -> None:
+        lod = _lod(option, painter)
+        if lod < LOD_PLAIN:
+            painter.fillRect(self._rect, self.marks[self.mark] if self.mark else self._fill)
+            return
+        pen = QPen(self._border, self.box.pen)
+        if self.mark == "selected":
+            pen = QPen(self.marks["selected"], 3.5)
+        elif self.mark:
+            pen = QPen(self.marks[self.mark], 2.5, Qt.DashLine if self.mark == "hit" else Qt.SolidLine)
+        painter.setPen(pen)
+        painter.setBrush(QBrush(self._fill))
+        painter.drawPath(self._path)
+        if LINE_HEIGHT * lod >= READABLE_PX and self.box.lines:
+            painter.setPen(self._text)
+            painter.setFont(FONT)
+            painter.drawText(self._rect, Qt.AlignCenter, "\n".join(self.box.lines))
+
+
+class ClusterItem(QGraphicsItem):
+    """An expanded nn.Module: a dashed box with its path; double-click collapses it."""
+
+    def __init__(self, box: ClusterBox):
+        super().__init__()
+        self.path = box.path
+        self.label = box.label
+        self._rect = QRectF(box.x, box.y, box.width, box.height)
+        self._fill, self._border = QColor(box.fill), QColor(box.border)
+        self.setZValue(Z_CLUSTER + box.depth * 0.01)
+
+    def boundingRect(self) -> QRectF:
+        return self._rect.adjusted(-1, -1, 1, 1)
+
+    def paint(self, painter, option, widget=None) -> None:
+        lod = _lod(option, painter)
+        painter.setBrush(self._fill)
+        painter.setPen(QPen(self._border, 0, Qt.DashLine))
+        painter.drawRoundedRect(self._rect, 8, 8)
+        if LINE_HEIGHT * lod >= READABLE_PX:
+            painter.setPen(self._border.darker(160))
+            painter.setFont(FONT)
+            painter.drawText(self._rect.adjusted(8, 4, -8, -4), Qt.AlignLeft | Qt.AlignTop, self.label)
+
+
+def _spline(points: list[tuple[float, float]]) -> QPainterPath:
+    path = QPainterPath(QPointF(*points[0]))
+    for i in range(1, len(points) - 2, 3):
+        path.cubicTo(QPointF(*points[i]), QPointF(*points[i + 1]), QPointF(*points[i + 2]))
+    if len(points) % 3 != 1:  # not a B-spline Graphviz would write: draw a polyline
+        for p in points[1:]:
+            path.lineTo(QPointF(*p))
+    return path
+
+
+def _arrowhead(base: tuple[float, float], tip: tuple[float, float]) -> QPolygonF:
+    (bx, by), (tx, ty) = base, tip
+    dx, dy = tx - bx, ty - by
+    length = math.hypot(dx, dy) or 1.0
+    nx, ny = -dy / length * 3.5, dx / length * 3.5
+    return QPolygonF([QPointF(tx, ty), QPointF(bx + nx, by + ny), QPointF(bx - nx, by - ny)])
+
+
+class EdgeBundle(QGraphicsItem):
+    """Many edges drawn as one path per colour, built once: cheap to paint at any size."""
+
+    def __init__(self, edges: list[EdgePath], *, color: QColor | None = None, width: float = 1.0,
+                 z: float = Z_EDGES):
+        super().__init__()
+        self._width = width
+        groups: dict[str, tuple[QPainterPath, QPainterPath]] = {}
+        for e in edges:
+            name = color.name() if color is not None else e.color
+            lines, heads = groups.setdefault(name, (QPainterPath(), QPainterPath()))
+            if len(e.points) >= 2:
+                lines.addPath(_spline(e.points))
+            if e.arrow is not None:
+                heads.addPolygon(_arrowhead(*e.arrow))
+                heads.closeSubpath()
+        self._groups = [(QColor(name), lines, heads) for name, (lines, heads) in groups.items()]
+        rect = QRectF()
+        for _, lines, heads in self._groups:
+            rect = rect.united(lines.boundingRect()).united(heads.boundingRect())
+        self._rect = rect.adjusted(-width, -width, width, width)
+        self.setZValue(z)
+        self.setAcceptedMouseButtons(Qt.NoButton)
+
+    def boundingRect(self) -> QRectF:
+        return self._rect
+
+    def paint(self, painter, option, widget=None) -> None:
+        lod = _lod(option, painter)
+        for color, lines, heads in self._groups:
+            # a cosmetic pen when zoomed far out: one pixel, however small the scale
+            pen = QPen(color, self._width if lod >= LOD_PLAIN else 0)
+            painter.setPen(pen)
+            painter.setBrush(Qt.NoBrush)
+            painter.drawPath(lines)
+            if lod >= LOD_PLAIN:
+                painter.setBrush(color)
+                painter.drawPath(heads)

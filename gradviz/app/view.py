@@ -1,0 +1,239 @@
+"""The graph view: draws a Layout, and turns clicks, wheel and keys into selection and zoom.
+
+Selection is decided here from real positions (a click that did not drag selects the node
+under it, an empty click clears); what a selection highlights is computed by
+``gradviz.core.select`` on the layout's visible edges.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QEvent, QPoint, QRectF, Qt, Signal
+from PySide6.QtGui import QColor, QCursor, QPainter
+from PySide6.QtWidgets import QGraphicsScene, QGraphicsView, QToolTip
+
+from gradviz.core.select import incident, reachable
+from gradviz.layout.geometry import Layout
+
+from .legend import Legend
+from .items import Z_HIGHLIGHT_EDGES, ClusterItem, EdgeBundle, NodeItem
+from .themes import THEMES, Theme
+
+ZOOM_STEP = 1.25
+MAX_SCALE = 8.0
+FIT_MARGIN = 24  # pixels around the graph when fitting
+CLICK_SLOP = 4  # a press and release closer than this is a click, not a pan
+
+
+def _same_geometry(a: Layout, b: Layout) -> bool:
+    if a.nodes.keys() != b.nodes.keys() or len(a.edges) != len(b.edges):
+        return False
+    return all(box.rect == b.nodes[k].rect for k, box in a.nodes.items())
+
+
+class GraphView(QGraphicsView):
+    """Zoom about the cursor, pan by dragging, fit; click selects, double-click folds a module.
+
+    The keys (``F``, ``+``, ``-``) are the window's View menu shortcuts.
+    """
+
+    selection_changed = Signal(object)  # the selected key, or None
+    module_toggled = Signal(str)  # module path: double-click on its cluster or collapsed node
+
+    def __init__(self, parent=None, theme: str = "light"):
+        super().__init__(parent)
+        self.setScene(QGraphicsScene(self))
+        self.setRenderHints(QPainter.Antialiasing | QPainter.TextAntialiasing)
+        self.setDragMode(QGraphicsView.ScrollHandDrag)
+        self.setTransformationAnchor(QGraphicsView.NoAnchor)
+        self.setResizeAnchor(QGraphicsView.AnchorViewCenter)
+        self.setOptimizationFlags(QGraphicsView.DontSavePainterState)
+        self.setFocusPolicy(Qt.StrongFocus)
+        self.layout_data: Layout | None = None
+        self.nodes: dict = {}  # key -> NodeItem
+        self.selected = None
+        self.lineage = False  # also highlight everything upstream and downstream
+        self.describe = None  # key -> tooltip text; set by the window
+        self._hits: set = set()
+        self._overlays: list = []
+        self._press: QPoint | None = None
+        self.legend = Legend(self)  # colour legend over the bottom-left corner
+        self.set_theme(theme)
+
+    # -- content ----------------------------------------------------------------------
+    def set_theme(self, name: str) -> None:
+        self.theme: Theme = THEMES[name]
+        self._marks = {"selected": QColor(self.theme.accent), "related": QColor(self.theme.related),
+                       "hit": QColor(self.theme.accent)}
+
+    def set_layout(self, layout: Layout) -> None:
+        """Draw ``layout``; if only its styling changed, recolour the items in place."""
+        old = self.layout_data
+        self.layout_data = layout
+        self.setBackgroundBrush(QColor(layout.background))
+        if old is not None and _same_geometry(old, layout):
+            for key, item in self.nodes.items():
+                item.restyle(layout.nodes[key])
+            self.scene().removeItem(self._edges)
+            self._edges = EdgeBundle(layout.edges)
+            self.scene().addItem(self._edges)
+        else:
+            self._rebuild(layout)
+        keep = self.selected if self.selected in self.nodes else None
+        self.selected = None
+        self.select(keep)
+
+    def _rebuild(self, layout: Layout) -> None:
+        scene = self.scene()
+        self._overlays = []
+        scene.clear()
+        for box in layout.clusters:
+            scene.addItem(ClusterItem(box))
+        self._edges = EdgeBundle(layout.edges)
+        scene.addItem(self._edges)
+        self.nodes = {}
+        for key, box in layout.nodes.items():
+            item = NodeItem(box, self._marks)
+            self.nodes[key] = item
+            scene.addItem(item)
+        scene.setSceneRect(QRectF(0, 0, layout.width, layout.height).adjusted(-40, -40, 40, 40))
+        self.fit()
+
+    # -- selection and highlights -----------------------------------------------------
+    def select(self, key) -> None:
+        """Select ``key`` (None clears): mark it, its edges, and its lineage when that is on."""
+        if key is not None and key not in self.nodes:
+            raise KeyError(f"{key!r} is not drawn in this view")
+        self.selected = key
+        self._apply_marks()
+        self.selection_changed.emit(key)
+
+    def set_lineage(self, on: bool) -> None:
+        self.lineage = on
+        self._apply_marks()
+
+    def set_hits(self, keys) -> None:
+        """Mark search hits (dashed outline)."""
+        self._hits = set(keys)
+        self._apply_marks()
+
+    def _apply_marks(self) -> None:
+        for item in self._overlays:
+            self.scene().removeItem(item)
+        self._overlays = []
+        key, layout = self.selected, self.layout_data
+        related: set = set()
+        if key is not None and self.lineage:
+            edges = [(e.src, e.dst) for e in layout.edges]
+            related = reachable(edges, key, forward=True) | reachable(edges, key, forward=False)
+        for k, item in self.nodes.items():
+            item.set_mark("selected" if k == key else "related" if k in related
+                          else "hit" if k in self._hits else None)
+        if key is None:
+            return
+        if related:
+            chain = related | {key}
+            self._overlay([e for e in layout.edges if e.src in chain and e.dst in chain],
+                          self._marks["related"], 1.8)
+        own = [layout.edges[i] for i in incident([(e.src, e.dst) for e in layout.edges], key)]
+        self._overlay(own, self._marks["selected"], 2.5)
+
+    def _overlay(self, edges, color: QColor, width: float) -> None:
+        if edges:
+            item = EdgeBundle(edges, color=color, width=width, z=Z_HIGHLIGHT_EDGES)
+            self.scene().addItem(item)
+            self._overlays.append(item)
+
+    # -- navigation -------------------------------------------------------------------
+    def center_on(self, key) -> None:
+        self.centerOn(self.nodes[key])
+
+    def fit(self) -> None:
+        """The whole graph in the window with a margin, never enlarged past 1:1."""
+        rect = self.scene().itemsBoundingRect()
+        if rect.isEmpty():
+            return
+        view = self.viewport().rect().adjusted(FIT_MARGIN, FIT_MARGIN, -FIT_MARGIN, -FIT_MARGIN)
+        s = min(view.width() / rect.width(), view.height() / rect.height(), 1.0)
+        self.resetTransform()
+        self.scale(s, s)
+        self.centerOn(rect.center())
+
+    def scale_factor(self) -> float:
+        return self.transform().m11()
+
+    def zoom(self, factor: float, anchor: QPoint | None = None) -> None:
+        """Zoom by ``factor`` keeping the scene point under ``anchor`` (viewport px) in place."""
+        rect = self.scene().itemsBoundingRect()
+        view = self.viewport().rect()
+        low = min(view.width() / max(rect.width(), 1), view.height() / max(rect.height(), 1), 1) / 2
+        s = self.scale_factor()
+        factor = min(max(s * factor, low), MAX_SCALE) / s
+        anchor = anchor if anchor is not None else view.center()
+        before = self.mapToScene(anchor)
+        self.scale(factor, factor)
+        # keep `before` under the anchor: move the centre by how far it drifted
+        drift = self.mapToScene(anchor) - before
+        self.centerOn(self.mapToScene(view.center()) - drift)
+
+    def zoom_at_cursor(self, zoom_in: bool) -> None:
+        """``+``/``-``: zoom about the mouse cursor when it is over the view, else the centre."""
+        cursor = self.viewport().mapFromGlobal(QCursor.pos())
+        anchor = cursor if self.viewport().rect().contains(cursor) else None
+        self.zoom(ZOOM_STEP if zoom_in else 1 / ZOOM_STEP, anchor)
+
+    def key_at(self, pos: QPoint):
+        for item in self.items(pos):
+            if isinstance(item, NodeItem):
+                return item.key
+        return None
+
+    # -- Qt event handlers (Qt's names) ------------------------------------------------
+    def wheelEvent(self, event) -> None:
+        steps = event.angleDelta().y() / 120
+        if steps:
+            self.zoom(ZOOM_STEP ** steps, event.position().toPoint())
+
+    def keyPressEvent(self, event) -> None:
+        if event.key() == Qt.Key_Escape and self.selected is not None:
+            self.select(None)
+        else:
+            super().keyPressEvent(event)
+
+    def mousePressEvent(self, event) -> None:
+        self._press = event.position().toPoint()
+        super().mousePressEvent(event)
+
+    def mouseReleaseEvent(self, event) -> None:
+        super().mouseReleaseEvent(event)
+        pos = event.position().toPoint()
+        if event.button() == Qt.LeftButton and self._press is not None \
+                and (pos - self._press).manhattanLength() <= CLICK_SLOP:
+            self.select(self.key_at(pos))
+        self._press = None
+
+    def mouseDoubleClickEvent(self, event) -> None:
+        pos = event.position().toPoint()
+        key = self.key_at(pos)
+        if isinstance(key, str) and key.startswith("module:"):
+            self.module_toggled.emit(key.removeprefix("module:"))
+            return
+        if key is None:
+            for item in self.items(pos):
+                if isinstance(item, ClusterItem):
+                    self.module_toggled.emit(item.path)
+                    return
+        super().mouseDoubleClickEvent(event)
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self.legend.move(10, self.height() - self.legend.height() - 10)
+
+    def viewportEvent(self, event) -> bool:
+        if event.type() == QEvent.ToolTip:
+            key = self.key_at(event.pos())
+            if key is not None and self.describe is not None:
+                QToolTip.showText(event.globalPos(), self.describe(key), self)
+            else:
+                QToolTip.hideText()
+            return True
+        return super().viewportEvent(event)

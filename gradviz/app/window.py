@@ -1,0 +1,289 @@
+"""The main window: graph view in the middle, inspector dock beside it, menus and status bar.
+
+API for code that builds on the window (the lecture player, ``show``, ``launch``, tests)::
+
+    window = MainWindow(theme="light")
+    window.set_graph(graph)             # lay out off the GUI thread, then draw; returns at once
+    window.graph                        # the GradGraph shown, or None (gallery)
+    window.layout_data                  # the gradviz.layout.geometry.Layout drawn now, or None
+    window.view.select(key)             # key: node id (int) or "module:<path>"; None clears
+    window.view.center_on(key)          # scroll so that the node is in the middle
+    window.view.selected                # the selected key, or None
+    window.inspector                    # dock; shows whatever view.select() picked
+    window.set_state(state)             # {"current", "done", "show_grad"}: passed to the layout's
+                                        # styling (state=...); colours update, positions stay
+    window.set_labels(mode)             # "compact" | "full" | "values"
+    window.addToolBar(toolbar)          # the place for a player toolbar (plain QMainWindow API)
+    window.runner                       # Runner: long work off the GUI thread with progress/cancel
+
+Signals: ``graph_changed(object)`` when a new graph is set, ``layout_applied()`` each time
+a layout has been drawn (wait for it before selecting in a freshly opened graph), and
+``view.selection_changed(object)`` with the selected key.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (QComboBox, QLabel, QMainWindow, QStackedWidget, QToolBar,
+                               QVBoxLayout, QWidget)
+
+from gradviz.core.collapse import default_collapsed
+from gradviz.core.graph import GradGraph
+from gradviz.core.select import first_nonfinite, visible_key
+
+from . import jobs
+from .capture import save_widget
+from .errors import show_error
+from .gallery import Gallery
+from .inspector import Inspector
+from .progress import ProgressStrip
+from .recent import add_recent
+from .search_bar import SearchBar
+from .themes import icon, style_sheet
+from .view import GraphView
+from .workers import Runner
+
+
+class MainWindow(QMainWindow):
+    graph_changed = Signal(object)
+    layout_applied = Signal()
+
+    def __init__(self, theme: str = "light", parent=None):
+        super().__init__(parent)
+        self.setWindowTitle("gradviz")
+        self.setWindowIcon(icon("gradviz"))
+        self.resize(1280, 800)
+        self.runner = Runner(self)
+        self.graph: GradGraph | None = None
+        self.layout_data = None
+        self.passes: list[GradGraph] = []
+        self.collapsed: frozenset = frozenset()
+        self.options = {"labels": "compact", "color_by": None, "theme": theme, "state": None}
+        self.path = None  # the script, demo or session shown, for the title and recent files
+
+        self.view = GraphView(theme=theme)
+        self.view.describe = self._describe
+        self.view.selection_changed.connect(self._on_selection)
+        self.view.module_toggled.connect(self._on_module_toggled)
+        self.search = SearchBar()
+        self.search.query_changed.connect(self._on_query)
+        self.search.step.connect(self._on_search_step)
+        self.search.closed.connect(lambda: self.view.set_hits(()))
+        self._hits: list = []
+        self._hit = None
+        self.banner = QLabel(objectName="banner", wordWrap=True)
+        self.banner.hide()
+        self.gallery = Gallery()
+        self.gallery.opened.connect(self.open_demo)
+
+        page = QWidget()
+        lay = QVBoxLayout(page)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(0)
+        for w in (self.banner, self.search, self.view):
+            lay.addWidget(w)
+        self.stack = QStackedWidget()
+        self.stack.addWidget(self.gallery)
+        self.stack.addWidget(page)
+        self.setCentralWidget(self.stack)
+
+        self.inspector = Inspector(self)
+        self.addDockWidget(Qt.RightDockWidgetArea, self.inspector)
+        self.pass_bar = QToolBar("Backward passes", objectName="passes")
+        self.pass_box = QComboBox(minimumContentsLength=24)
+        self.pass_box.activated.connect(self._on_pass_chosen)
+        self.pass_bar.addWidget(QLabel(" Backward pass: "))
+        self.pass_bar.addWidget(self.pass_box)
+        self.addToolBar(self.pass_bar)
+        self.pass_bar.hide()
+        self.statusBar().addPermanentWidget(ProgressStrip(self.runner))
+
+        from .menus import build_menus
+
+        build_menus(self)
+        self.set_theme(theme)
+        self.inspector.inspect(None, None)
+
+    # -- what is shown ----------------------------------------------------------------
+    def set_graph(self, graph: GradGraph, *, collapsed=None) -> None:
+        """Show ``graph``: lay it out in the background (big graphs collapsed by module)."""
+        self.graph = graph
+        self.collapsed = frozenset(default_collapsed(graph) if collapsed is None else collapsed)
+        self.layout_data = None
+        self.stack.setCurrentIndex(1)
+        self.setWindowTitle(f"gradviz — {graph.info.get('title') or self.path or 'graph'}")
+        self.inspector.inspect(graph, None)
+        self.graph_changed.emit(graph)
+        self.relayout()
+
+    def set_passes(self, passes: list[GradGraph]) -> None:
+        """Several backward passes (a training loop): newest first in the selector, newest shown."""
+        self.passes = list(passes)
+        self.pass_box.clear()
+        for i in reversed(range(len(passes))):
+            self.pass_box.addItem(f"pass {i + 1} of {len(passes)}" + (" (newest)" if i == len(passes) - 1 else ""), i)
+        self.pass_bar.setVisible(len(passes) > 1)
+        self.set_graph(passes[-1])
+
+    def set_state(self, state: dict | None) -> None:
+        """Player state ({"current", "done", "show_grad"}) for the layout's styling."""
+        self.options["state"] = state
+        self.restyle()
+
+    def set_labels(self, mode: str) -> None:
+        self.options["labels"] = mode
+        self.relayout()
+
+    def set_theme(self, name: str) -> None:
+        self.options["theme"] = name
+        self.setStyleSheet(style_sheet(name))
+        self.view.set_theme(name)
+        self.restyle()
+
+    def set_health(self, on: bool) -> None:
+        """Colour nodes by the log of their gradient norm (NaN/Inf red, zero grey), with a legend."""
+        self.options["color_by"] = "grad_norm" if on else None
+        self.restyle()
+
+    def relayout(self) -> None:
+        if self.graph is None:
+            return
+        self.runner.submit("layout", "Laying out the graph…",
+                           jobs.layout_job(self.graph, self.collapsed, self.options),
+                           self._on_layout, self._on_layout_error)
+
+    def restyle(self) -> None:
+        """New colours and marks, same positions: no Graphviz run (falls back to a layout)."""
+        if self.layout_data is None:
+            self.relayout()
+            return
+        self.runner.submit("layout", "Restyling…", jobs.restyle_job(self.layout_data, self.graph, self.options),
+                           self._on_layout, self._on_layout_error)
+
+    def _on_layout(self, layout) -> None:
+        self.layout_data = layout
+        self.view.set_layout(layout)
+        self.banner.setText("\n".join(layout.warnings))
+        self.banner.setVisible(bool(layout.warnings))
+        self.view.legend.set_entries("Gradient norm (log scale)",
+                                     layout.legend if self.options["color_by"] else [])
+        self.layout_applied.emit()
+
+    def _on_layout_error(self, exc: BaseException) -> None:
+        show_error(self, "Layout failed", exc)
+
+    # -- selection, search, health ----------------------------------------------------
+    def select_node(self, node_id: int) -> None:
+        """Select a graph node, or the collapsed module box that holds it; scroll to it."""
+        key = visible_key(self.graph, self.view.nodes, node_id)
+        if key is not None:
+            self.view.select(key)
+            self.view.center_on(key)
+
+    def jump_to_first_nan(self) -> None:
+        nid = first_nonfinite(self.graph) if self.graph is not None else None
+        if nid is None:
+            self.statusBar().showMessage("No NaN or Inf in any captured gradient.", 5000)
+        else:
+            self.select_node(nid)
+
+    def _on_selection(self, key) -> None:
+        self.inspector.inspect(self.graph, key)
+
+    def _on_module_toggled(self, path: str) -> None:
+        self.collapsed = self.collapsed ^ {path}
+        self.relayout()
+
+    def _on_query(self, text: str) -> None:
+        from gradviz.core.search import search
+
+        ids = search(self.graph, text) if self.graph is not None and self.layout_data else []
+        keys = [visible_key(self.graph, self.view.nodes, i) for i in ids]
+        self._hits = list(dict.fromkeys(k for k in keys if k is not None))
+        self._hit = None
+        self.view.set_hits(self._hits)
+        self.search.set_position(None, len(self._hits))
+
+    def _on_search_step(self, delta: int) -> None:
+        if not self._hits:
+            return
+        if self._hit is None:
+            self._hit = 0 if delta > 0 else len(self._hits) - 1
+        else:
+            self._hit = (self._hit + delta) % len(self._hits)
+        self.view.select(self._hits[self._hit])
+        self.view.center_on(self._hits[self._hit])
+        self.search.set_position(self._hit, len(self._hits))
+
+    def _on_pass_chosen(self, row: int) -> None:
+        self.set_graph(self.passes[self.pass_box.itemData(row)])
+
+    def _describe(self, key) -> str:
+        if isinstance(key, str):
+            return key.removeprefix("module:") + " (collapsed module; double-click to expand)"
+        node = self.graph.node(key)
+        norm = node.grad_norm
+        shape = list(node.shape) if node.shape is not None else "—"
+        grad = "not captured" if norm is None else f"{norm:.4g}"
+        return f"{node.label}\nop: {node.op}\nshape: {shape}\ngrad norm: {grad}"
+
+    # -- opening things ---------------------------------------------------------------
+    def open_demo(self, name: str) -> None:
+        from gradviz.demos import find
+
+        self.open_script(str(find(name).path), (), title=f"demo {name}")
+
+    def open_script(self, path: str, argv=(), *, title: str | None = None) -> None:
+        """Run a script unchanged in the background; every backward it makes is traced."""
+        self.path = title or path
+        self.runner.submit("source", f"Running {self.path}…", jobs.script_job(path, argv),
+                           self._on_passes, lambda exc: show_error(self, f"{self.path} failed", exc))
+
+    def open_session(self, path: str) -> None:
+        self.path = path
+        self.runner.submit("source", f"Loading {path}…", jobs.load_job(path),
+                           lambda g: self.set_passes([g]),
+                           lambda exc: show_error(self, f"Cannot open {path}", exc))
+
+    def open_path(self, path: str) -> None:
+        """A ``.gradviz`` session or a Python script, as File ▸ Open and Recent files give them."""
+        add_recent(path)
+        if path.endswith(".gradviz"):
+            self.open_session(path)
+        else:
+            self.open_script(path)
+
+    # -- saving things ----------------------------------------------------------------
+    def save_session(self, path: str) -> None:
+        from gradviz.core.session import save
+
+        try:
+            save(self.graph, path)
+        except Exception as exc:  # noqa: BLE001 - an unwritable path is the user's to fix
+            show_error(self, f"Cannot save {path}", exc)
+            return
+        add_recent(path)
+        self.statusBar().showMessage(f"Saved {path}", 5000)
+
+    def export_graph(self, path: str) -> None:
+        """The whole graph (every module as now collapsed), via the layout's exporter."""
+        self.runner.submit("export", f"Exporting {path}…",
+                           jobs.export_job(self.graph, path, self.collapsed, self.options),
+                           lambda _: self.statusBar().showMessage(f"Exported {path}", 5000),
+                           lambda exc: show_error(self, f"Cannot export {path}", exc))
+
+    def export_view(self, path: str) -> None:
+        """The graph view exactly as seen: zoom, selection and highlights included."""
+        try:
+            save_widget(self.view.viewport(), path)
+        except Exception as exc:  # noqa: BLE001
+            show_error(self, f"Cannot export {path}", exc)
+
+    def screenshot(self, path: str) -> None:
+        """The whole window (view, inspector, menus) as PNG, SVG or PDF."""
+        save_widget(self, path)
+
+    def _on_passes(self, passes) -> None:
+        for i, g in enumerate(passes):
+            g.info.setdefault("title", f"{self.path}" + (f", pass {i + 1}" if len(passes) > 1 else ""))
+        self.set_passes(passes)

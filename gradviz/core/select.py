@@ -1,0 +1,82 @@
+"""What the app asks of a graph when a node is selected, searched or summarised; Qt-free.
+
+The view draws what these return: highlight sets are computed here on plain edge lists
+(the graph's, or a Layout's visible ones), so that they can be tested without a window.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, deque
+from typing import Hashable, Iterable
+
+from .collapse import module_key, prefixes
+from .graph import GradGraph
+
+Edge = tuple[Hashable, Hashable]
+
+
+def reachable(edges: Iterable[Edge], start: Hashable, *, forward: bool) -> set:
+    """Keys reachable from ``start`` along ``edges`` (src -> dst), or against them; without ``start``."""
+    nxt: dict = {}
+    for src, dst, *_ in edges:
+        a, b = (src, dst) if forward else (dst, src)
+        nxt.setdefault(a, []).append(b)
+    seen, todo = set(), deque([start])
+    while todo:
+        for k in nxt.get(todo.popleft(), ()):
+            if k not in seen:
+                seen.add(k)
+                todo.append(k)
+    seen.discard(start)
+    return seen
+
+
+def upstream(graph: GradGraph, node_id: int) -> set[int]:
+    """Nodes whose data flows into ``node_id``: where its gradient goes on to in backward."""
+    return reachable(graph.edges, node_id, forward=False)
+
+
+def downstream(graph: GradGraph, node_id: int) -> set[int]:
+    """Nodes computed from ``node_id``: where its gradient comes from."""
+    return reachable(graph.edges, node_id, forward=True)
+
+
+def incident(edges: Iterable[Edge], key: Hashable) -> list[int]:
+    """Indices of the edges entering or leaving ``key``."""
+    return [i for i, (src, dst, *_) in enumerate(edges) if src == key or dst == key]
+
+
+def first_nonfinite(graph: GradGraph) -> int | None:
+    """The node, in backward order, whose captured gradient first held a NaN or an Inf.
+
+    Backward order is where a NaN *appears*: every node after it inherits it, so the first
+    one is the op to look at.
+    """
+    for nid in graph.capture.order:
+        for snap in graph.node(nid).grad_snapshots:
+            if snap is not None and snap.has_nonfinite:
+                return nid
+    return None
+
+
+def visible_key(graph: GradGraph, keys, node_id: int):
+    """The drawn key that shows ``node_id``: itself, or the collapsed module box holding it."""
+    if node_id in keys:
+        return node_id
+    for path in prefixes(graph.cols.module[node_id] or ""):
+        if module_key(path) in keys:
+            return module_key(path)
+    return None
+
+
+def summary(graph: GradGraph) -> dict:
+    """Counts by kind and by op, and where backward stands: what an empty selection shows."""
+    return {
+        "nodes": len(graph),
+        "edges": len(graph.edges),
+        "kinds": dict(Counter(graph.cols.kind)),
+        "ops": dict(Counter(graph.cols.op).most_common()),
+        "status": "gradients captured" if graph.has_grads else "backward not run yet",
+        "reached": len(graph.capture.order),
+        "nonfinite": first_nonfinite(graph) is not None if graph.has_grads else False,
+    }
