@@ -1,0 +1,96 @@
+"""GradGraph -> plain geometry (Qt-free): where every node, edge and module box goes.
+
+``layout`` decides positions (Graphviz ``dot`` in a subprocess, or the layered layout for
+huge graphs and when Graphviz is missing) and styles; ``restyle`` changes only the styles
+(player state, colouring, theme) and keeps every position, so stepping through a pass never
+runs ``dot`` again. In ``values`` mode a node's box is sized with its gradient shown, and a
+gradient the player has not reached yet reads ``grad ?``: the size never changes.
+
+Both run in a worker thread in the app: ``progress(stage, fraction)`` reports, and
+``should_stop()`` returning True raises :class:`Cancelled`.
+"""
+
+from __future__ import annotations
+
+from gradviz.core.collapse import view
+from gradviz.core.graph import GradGraph
+
+from . import cache, strategy
+from .dotsource import to_dot
+from .geometry import ClusterBox, EdgePath, Layout, NodeBox, module_key
+from .graphviz_run import (DEFAULT_TIMEOUT, INSTALL_HINT, Cancelled, GraphvizFailed,
+                           GraphvizMissing, run_graphviz)
+from .layered import layered_layout
+from .parse import to_layout
+from .scene import Scene, build
+from .style import theme as get_theme
+
+__all__ = ["Cancelled", "ClusterBox", "EdgePath", "GraphvizMissing", "Layout", "NodeBox",
+           "layout", "module_key", "restyle", "scene_of"]
+
+
+def scene_of(graph: GradGraph, collapsed=frozenset(), labels="compact", color_by=None,
+             theme="light", state=None) -> Scene:
+    return build(graph, view(graph, frozenset(collapsed)), labels, theme, color_by, state)
+
+
+def _dress(layout: Layout, collapsed, labels, color_by, theme) -> Layout:
+    th = get_theme(theme)
+    layout.collapsed, layout.labels, layout.color_by, layout.theme = (
+        frozenset(collapsed), labels, color_by, theme)
+    layout.background, layout.ink = th.background, th.ink
+    for c in layout.clusters:
+        c.fill, c.border = th.cluster_fill, th.cluster_border
+    return layout
+
+
+def _place(scene: Scene, theme: str, timeout: float, progress, should_stop) -> Layout:
+    engine, settings = strategy.choose(len(scene.nodes))
+    digest = cache.structure_hash(scene, engine, settings)
+    placed = cache.get(digest)
+    if placed is not None:
+        return cache.adopt(placed, scene)
+    warnings = []
+    result = None
+    if engine == "dot":
+        progress(f"dot: laying out {len(scene.nodes)} nodes", 0.1)
+        try:
+            out = run_graphviz(to_dot(scene, theme, settings), "json0", timeout=timeout,
+                               should_stop=should_stop)
+            result = to_layout(out, scene)
+        except GraphvizMissing:
+            warnings.append(INSTALL_HINT + " Showing a simple layered layout meanwhile.")
+        except GraphvizFailed as err:
+            warnings.append(f"{err}; showing the layered layout instead.")
+    if result is None:
+        progress(f"layered layout of {len(scene.nodes)} nodes", 0.1)
+        result = layered_layout(scene, should_stop)
+    result.warnings += warnings
+    cache.put(digest, result)
+    return result
+
+
+def layout(graph: GradGraph, *, collapsed=frozenset(), labels: str = "compact",
+           color_by: str | None = None, theme: str = "light", state=None,
+           timeout: float = DEFAULT_TIMEOUT, progress=None, should_stop=None) -> Layout:
+    """Positions and styles of ``graph`` as drawn with the modules in ``collapsed`` folded.
+
+    Node keys are graph node ids, and ``module_key(path)`` for collapsed modules.
+    ``labels``: "compact" | "full" | "values"; ``color_by``: None | "grad_norm";
+    ``state``: ``{"current": key, "done": keys, "show_grad": keys or None}`` for the player.
+    """
+    report = progress or (lambda stage, fraction: None)
+    report("building the scene", 0.0)
+    scene = scene_of(graph, collapsed, labels, color_by, theme, state)
+    result = _place(scene, theme, timeout, report, should_stop)
+    report("done", 1.0)
+    return _dress(result, collapsed, labels, color_by, theme)
+
+
+def restyle(placed: Layout, graph: GradGraph, *, state=None, color_by=None,
+            theme: str | None = None) -> Layout:
+    """``placed`` with new styles (player state, colouring, theme) and the same positions."""
+    theme = theme or placed.theme
+    scene = scene_of(graph, placed.collapsed, placed.labels, color_by, theme, state)
+    result = cache.adopt(cache.placement(placed), scene)
+    return _dress(result, placed.collapsed, placed.labels, color_by, theme)

@@ -9,12 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-#: A visible node is a graph node id (int) or a collapsed module (``"module:<path>"``).
-Key = int | str
-
-
-def module_key(path: str) -> str:
-    return f"module:{path}"
+# A visible node is a graph node id (int) or a collapsed module (``"module:<path>"``).
+from gradviz.core.collapse import Key, module_key  # noqa: F401  (re-exported for the app)
 
 
 @dataclass
@@ -31,6 +27,9 @@ class NodeBox:
     border: str = "#000000"
     text: str = "#000000"
     cluster: str | None = None  # module path of the innermost cluster holding it
+    pen: float = 1.0  # border width in points
+    mark: str | None = None  # player state: "current" | "done" | None
+    members: int = 0  # for a collapsed module: how many graph nodes it holds
 
     @property
     def rect(self) -> tuple[float, float, float, float]:
@@ -45,6 +44,8 @@ class EdgePath:
     points: list[tuple[float, float]]  # cubic B-spline control points: p0, (c1, c2, p)*
     arrow: tuple[tuple[float, float], tuple[float, float]] | None = None  # (base, tip)
     color: str = "#000000"
+    pen: float = 1.0
+    mark: str | None = None  # "current" when it carries the current node's gradient
 
 
 @dataclass
@@ -56,6 +57,8 @@ class ClusterBox:
     height: float
     label: str
     depth: int = 0
+    fill: str = "#ffffff"
+    border: str = "#000000"
 
 
 @dataclass
@@ -68,3 +71,10 @@ class Layout:
     engine: str = "dot"  # what produced it: "dot", "dot-cached", "layered" ...
     warnings: list[str] = field(default_factory=list)
     legend: list[tuple[str, str]] = field(default_factory=list)  # (colour, text), for colour modes
+    #: How it was styled; ``restyle`` changes these without moving anything.
+    labels: str = "compact"
+    collapsed: frozenset = frozenset()
+    theme: str = "light"
+    color_by: str | None = None
+    background: str = "#ffffff"
+    ink: str = "#000000"  # colour of cluster titles, title and legend text

@@ -1,0 +1,78 @@
+"""A scene as DOT text, through the ``graphviz`` package, deterministic byte for byte.
+
+Everything is emitted in a fixed order (clusters parents first, nodes by key order, edges in
+the graph's edge order) and no attribute depends on a dict of unknown order, so the same
+graph gives the same text: that is what golden-file tests compare.
+"""
+
+from __future__ import annotations
+
+import graphviz
+
+from .scene import Scene
+from .style import theme as get_theme
+
+FONT = "Helvetica"
+FONTSIZE = 11
+
+
+def node_name(key) -> str:
+    return f"n{key}" if isinstance(key, int) else key
+
+
+def key_of(name: str):
+    """Inverse of :func:`node_name`."""
+    return int(name[1:]) if name[0] == "n" and name[1:].isdigit() else name
+
+
+def cluster_name(path: str) -> str:
+    return f"cluster:{path}"
+
+
+def _label(lines: list[str]) -> str:
+    return "\\n".join(line.replace("\\", "\\\\") for line in lines)
+
+
+def _node_attrs(box) -> dict:
+    attrs = {"label": _label(box.lines), "shape": box.shape, "fillcolor": box.fill,
+             "color": box.border, "fontcolor": box.text}
+    if box.pen != 1.0:
+        attrs["penwidth"] = f"{box.pen:g}"
+    return attrs
+
+
+def to_dot(scene: Scene, theme: str = "light", settings: dict | None = None) -> str:
+    """DOT source for ``scene``; ``settings`` are extra graph attributes (see strategy)."""
+    th = get_theme(theme)
+    g = graphviz.Digraph("gradviz")
+    g.attr(rankdir="TB", bgcolor=th.background, fontname=FONT, fontcolor=th.ink,
+           nodesep="0.25", ranksep="0.35", **(settings or {}))
+    g.attr("node", style="filled", fontname=FONT, fontsize=str(FONTSIZE), margin="0.1,0.04",
+           height="0.3")
+    g.attr("edge", arrowsize="0.7", color=th.edge)
+
+    by_cluster: dict[str | None, list] = {}
+    for key, box in scene.nodes.items():
+        by_cluster.setdefault(box.cluster, []).append(key)
+    children: dict[str | None, list[str]] = {}
+    for path in scene.clusters:
+        parent = path.rpartition(".")[0] or None
+        children.setdefault(parent, []).append(path)
+
+    def emit(sub, path: str | None) -> None:
+        for key in by_cluster.get(path, ()):
+            sub.node(node_name(key), **_node_attrs(scene.nodes[key]))
+        for child in children.get(path, ()):
+            with sub.subgraph(name=cluster_name(child)) as c:
+                c.attr(label=child, style="rounded,filled", fillcolor=th.cluster_fill,
+                       color=th.cluster_border, fontsize="10", labeljust="l")
+                emit(c, child)
+
+    emit(g, None)
+    for edge in scene.edges:
+        attrs = {}
+        if edge.mark:
+            attrs = {"color": edge.color, "penwidth": f"{edge.pen:g}"}
+        g.edge(node_name(edge.src), node_name(edge.dst), **attrs)
+    return g.source
+

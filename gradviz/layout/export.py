@@ -1,0 +1,73 @@
+"""``gradviz.export(graph, path, **options)``: the file format follows the suffix.
+
+``.svg`` (our writer), ``.png`` / ``.pdf`` (Graphviz renders our positions), ``.dot`` (the
+DOT source that ``dot`` lays out: deterministic, for golden tests and for people who want to
+restyle it), ``.json`` (the design's schema, from ``gradviz.core.jsonify``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from gradviz.core.collapse import default_collapsed
+from gradviz.core.graph import GradGraph
+from gradviz.core.jsonify import to_json
+
+from . import layout as make_layout, scene_of
+from .dotsource import to_dot
+from .render import render
+from .svg import to_svg_text
+
+FORMATS = (".svg", ".png", ".pdf", ".dot", ".json")
+
+
+class ExportError(ValueError):
+    """A path or an option that cannot be exported to; the message is one clear line."""
+
+
+def _collapsed(graph: GradGraph, collapsed):
+    """``"auto"`` (the default): the app's first picture; otherwise a set of module paths."""
+    return default_collapsed(graph) if collapsed == "auto" else frozenset(collapsed or ())
+
+
+def file_bytes(graph: GradGraph, fmt: str, *, labels: str = "compact", collapsed="auto",
+               theme: str = "light", color_by: str | None = None, state=None,
+               title: str | None = None, dpi: float = 96.0, scale: float = 1.0,
+               progress=None, should_stop=None) -> bytes:
+    """The content of an export in ``fmt`` ("svg", "png", "pdf", "dot", "json")."""
+    if fmt == "json":
+        return to_json(graph).encode()
+    collapsed = _collapsed(graph, collapsed)
+    if fmt == "dot":
+        return to_dot(scene_of(graph, collapsed, labels, color_by, theme, state), theme).encode()
+    placed = make_layout(graph, collapsed=collapsed, labels=labels, color_by=color_by,
+                         theme=theme, state=state, progress=progress, should_stop=should_stop)
+    if progress is not None:
+        progress(f"writing {fmt.upper()}", 0.9)
+    if fmt == "svg":
+        return to_svg_text(placed, title=title, scale=scale).encode()
+    if fmt in ("png", "pdf"):
+        return render(placed, fmt, title=title, dpi=dpi, scale=scale, should_stop=should_stop)
+    raise ExportError(f"cannot export to .{fmt}: use one of {', '.join(FORMATS)}")
+
+
+def export(graph: GradGraph, path, **options) -> Path:
+    """Write ``graph`` to ``path`` (format by suffix); options as :func:`file_bytes`."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in FORMATS:
+        raise ExportError(f"cannot export to {path.name!r}: the suffix must be one of "
+                          f"{', '.join(FORMATS)}")
+    if path.parent and not path.parent.is_dir():
+        raise ExportError(f"cannot write {path}: the folder {path.parent} does not exist")
+    data = file_bytes(graph, suffix[1:], **options)
+    try:
+        path.write_bytes(data)
+    except OSError as err:
+        raise ExportError(f"cannot write {path}: {err.strerror or err}") from None
+    return path
+
+
+def to_svg(graph: GradGraph) -> str:
+    """Inline SVG for Jupyter (``GradGraph._repr_svg_``)."""
+    return file_bytes(graph, "svg").decode()

@@ -1,0 +1,115 @@
+"""What is drawn, before anything is placed: one styled box per visible key, clusters, edges.
+
+Both layout engines (Graphviz and the layered one) start from this, and ``restyle`` redoes
+only this step, so the look of a node is decided in exactly one place.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from gradviz.core.collapse import View, module_key, prefixes
+from gradviz.core.graph import GradGraph
+
+from . import labels as label_text
+from .geometry import EdgePath, NodeBox
+from .style import NONFINITE, SHAPES, NormScale, grad_fill, text_on, theme as get_theme
+
+#: Player state: ``{"current": key | None, "done": set of keys, "show_grad": set | None}``.
+State = dict
+
+
+@dataclass
+class Scene:
+    nodes: dict  # key -> NodeBox, positions still zero
+    edges: list[EdgePath]  # no points yet
+    clusters: dict[str, int]  # module path -> depth (0 = top level), parents first
+    legend: list[tuple[str, str]]
+
+
+def _grad_stats(graph: GradGraph, nid: int):
+    snap = graph.nodes[nid].grad_snapshot
+    return snap.stats if snap is not None else None
+
+
+def _module_stats(graph: GradGraph, nids: list[int]):
+    """A collapsed module is as healthy as its worst member, with its largest norm."""
+    stats = [s for s in (_grad_stats(graph, n) for n in nids) if s is not None]
+    if not stats:
+        return None
+    return {"nan": sum(s["nan"] for s in stats), "inf": sum(s["inf"] for s in stats),
+            "norm": max(s["norm"] for s in stats)}
+
+
+def _stats_by_key(graph: GradGraph, view: View) -> dict:
+    if not graph.has_grads:
+        return {}
+    return {key: (_module_stats(graph, view.members[key]) if isinstance(key, str)
+                  else _grad_stats(graph, key)) for key in view.keys}
+
+
+def node_cluster(graph: GradGraph, key) -> str | None:
+    """Module path of the innermost cluster around ``key`` (None at top level)."""
+    if isinstance(key, str):
+        return key.removeprefix(module_key("")).rpartition(".")[0] or None
+    return graph.cols.module[key] or None
+
+
+def _box(graph: GradGraph, view: View, key, mode: str, show_grad: bool) -> NodeBox:
+    if isinstance(key, str):
+        path = key.removeprefix(module_key(""))
+        members = view.members[key]
+        ops = sum(1 for n in members if graph.cols.kind[n] != "leaf")
+        return NodeBox(key, 0, 0, 0, 0, label_text.module_lines(path, ops), "module",
+                       SHAPES["module"], members=len(members))
+    kind = graph.cols.kind[key]
+    return NodeBox(key, 0, 0, 0, 0, label_text.node_lines(graph, key, mode, show_grad), kind,
+                   SHAPES[kind])
+
+
+def build(graph: GradGraph, view: View, labels: str = "compact", theme: str = "light",
+          color_by: str | None = None, state: State | None = None) -> Scene:
+    label_text.check_mode(labels)
+    if color_by not in (None, "grad_norm"):
+        raise ValueError(f"unknown colouring {color_by!r}; use None or 'grad_norm'")
+    th = get_theme(theme)
+    state = state or {}
+    current, done = state.get("current"), state.get("done") or set()
+    show_grad = state.get("show_grad")
+    stats = _stats_by_key(graph, view)
+    scale = NormScale(s["norm"] for s in stats.values() if s) if color_by else None
+
+    nodes = {}
+    for key in view.keys:
+        box = _box(graph, view, key, labels, show_grad is None or key in show_grad)
+        s = stats.get(key)
+        if scale is not None:
+            box.fill = grad_fill(s, scale, th.muted)
+        elif s is not None and (s["nan"] or s["inf"]):
+            box.fill = NONFINITE
+        else:
+            box.fill = th.fills[box.kind]
+        box.text = text_on(box.fill)
+        box.border = th.ink
+        box.cluster = node_cluster(graph, key)
+        if key in done:
+            box.mark, box.border, box.pen = "done", th.done, 2.0
+        if key == current:
+            box.mark, box.border, box.pen = "current", th.current, 3.0
+        nodes[key] = box
+
+    edges = []
+    for src, dst in view.edges:
+        edge = EdgePath(src, dst, [], None, th.edge)
+        if dst == current:  # the edges that carry the current node's gradient to its inputs
+            edge.mark, edge.color, edge.pen = "current", th.current, 2.5
+        edges.append(edge)
+
+    clusters: dict[str, int] = {}
+    for box in nodes.values():
+        if box.cluster:
+            for depth, path in enumerate(prefixes(box.cluster)):
+                clusters.setdefault(path, depth)
+    clusters = dict(sorted(clusters.items(), key=lambda kv: (kv[1], kv[0])))
+    legend = scale.legend(th.muted) if scale is not None else []
+    return Scene(nodes, edges, clusters, legend)
