@@ -1,9 +1,13 @@
 """The player's model on the seed demo: which node each of next/previous/first/last reaches."""
 
 import pytest
+from pypdf import PdfReader
 
 import gradviz
-from gradviz.core.steps import Steps, forward_order
+from gradviz.core.collapse import module_key, view
+from gradviz.core.steps import Steps, forward_order, on_view
+from gradviz.layout.export import ExportError
+from gradviz.layout.steps import export_steps
 
 from .demos.harness import run_demo
 
@@ -52,7 +56,6 @@ def test_backward_state_reveals_gradients_as_reached(seed):
     assert state["current"] == Z.id
     assert state["done"] == {S.id}
     assert state["show_grad"] == {S.id, Z.id}
-    assert state["edges"] == {(Z.id, S.id)}  # Z's gradient arrives from S
     assert steps.state(steps.last())["show_grad"] == set(range(len(seed)))
 
 
@@ -63,7 +66,6 @@ def test_forward_state_has_inputs_done_and_no_gradients(seed):
     leaves = {seed.find(v).id for v in ("X", "W", "B")}
     assert leaves <= state["done"] and Z.id not in state["done"]
     assert state["show_grad"] == set()
-    assert state["edges"] == {(src, Z.id) for src in seed.predecessors()[Z.id]}
 
 
 def test_out_of_range_and_unknown_mode(seed):
@@ -88,3 +90,41 @@ def test_loaded_session_keeps_the_forward_order(name, monkeypatch, tmp_path):
     loaded = gradviz.load(gradviz.save(graph, tmp_path / "demo.gradviz"))
     assert all(fn is None for fn in loaded.cols.fn)
     assert forward_order(loaded) == forward_order(graph)
+
+
+def test_caption_names_the_step(seed):
+    steps = Steps.of(seed, "backward")
+    assert steps.caption(1) == "backward 2/7: Z (AddmmBackward0)"
+
+
+def test_folded_module_takes_the_state_of_its_members(monkeypatch):
+    graph = run_demo("mlp", monkeypatch).passes[0].graph
+    steps, shown, fc2 = Steps.of(graph, "backward"), view(graph, {"fc2"}), module_key("fc2")
+    inside = [step for step, nid in enumerate(steps.order) if graph.cols.module[nid] == "fc2"]
+    assert len(inside) == 4
+    assert on_view(steps.state(inside[0]), shown)["current"] == fc2
+    assert fc2 not in on_view(steps.state(inside[-1]), shown)["done"]
+    after = on_view(steps.state(inside[-1] + 1), shown)
+    assert fc2 in after["done"] and after["current"] == steps.order[inside[-1] + 1]
+
+
+def test_steps_pdf_has_one_page_per_step_at_fixed_positions(seed, tmp_path):
+    for mode in ("backward", "forward"):
+        steps = Steps.of(seed, mode)
+        pdf = PdfReader(export_steps(seed, tmp_path / f"{mode}.pdf", mode))
+        assert len(pdf.pages) == len(steps)
+        assert len({tuple(page.mediabox) for page in pdf.pages}) == 1
+        for step in (0, steps.last()):
+            assert steps.caption(step) in pdf.pages[step].extract_text()
+
+
+def test_steps_pdf_reveals_gradients_as_backward_reaches_them(seed, tmp_path):
+    pdf = PdfReader(export_steps(seed, tmp_path / "backward.pdf", "backward"))
+    first, last = pdf.pages[0].extract_text(), pdf.pages[-1].extract_text()
+    assert "grad ?" in first and "grad ?" not in last
+    assert "grad [[3.6, -0.9, 1.3], [3.6, -0.9, 1.3]]" in last.replace("\n", " ")
+
+
+def test_steps_pdf_wants_a_pdf_name(seed, tmp_path):
+    with pytest.raises(ExportError, match="pdf"):
+        export_steps(seed, tmp_path / "steps.png", "backward")

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import networkx as nx
 
+from .collapse import View
 from .graph import GradGraph
 
 MODES = ("forward", "backward")
@@ -93,29 +94,44 @@ class Steps:
             return None
 
     # -- what a step shows ------------------------------------------------------------
-    def state(self, step: int) -> dict:
-        """The picture at ``step``, as plain data.
+    def caption(self, step: int) -> str:
+        """``backward 2/7: Z (AddmmBackward0)``: a page heading, the player's status text."""
+        node = self.graph.nodes[self.order[step]]
+        what = f"{node.name} ({node.op})" if node.name else node.op
+        return f"{self.mode} {step + 1}/{len(self.order)}: {what}"
 
-        ``current``: the node of this step. ``done``: nodes finished before it (in forward
-        mode the leaves too: inputs exist from the start). ``show_grad``: nodes whose gradient
-        may be shown: none during forward (no gradient exists yet), the nodes reached so far
-        during backward (the current one included: its gradient has just arrived). ``edges``:
-        (src, dst) data-flow edges to highlight: the inputs flowing into the current op in
-        forward mode; in backward mode, the edges from its consumers, which carry its
-        gradient back to it.
+    def state(self, step: int) -> dict:
+        """The picture at ``step``, as plain data for ``gradviz.layout.layout(state=...)``.
+
+        ``current``: the node of this step (the layout also lights the edges into it: its
+        inputs in forward mode, where its gradient goes next in backward). ``done``: nodes
+        finished before it; in forward mode the leaves too, as inputs exist from the start.
+        ``show_grad``: nodes whose gradient may be shown: none during forward (no gradient
+        exists yet), during backward those reached so far, the current one included (its
+        gradient has just arrived).
         """
         if not 0 <= step < len(self.order):
             raise IndexError(f"step {step} is out of range 0..{self.last()}")
         current = self.order[step]
         done = set(self.order[:step])
-        edges = self.graph.edges
         if self.mode == "forward":
-            kinds = self.graph.cols.kind
-            done |= {nid for nid, kind in enumerate(kinds) if kind == "leaf"}
+            done |= {nid for nid, kind in enumerate(self.graph.cols.kind) if kind == "leaf"}
             show_grad = set()
-            lit = {(src, dst) for src, dst, _ in edges if dst == current}
         else:
             show_grad = done | {current}
-            lit = {(src, dst) for src, dst, _ in edges if src == current}
         return {"mode": self.mode, "step": step, "steps": len(self.order), "current": current,
-                "done": done, "show_grad": show_grad, "edges": lit}
+                "done": done, "show_grad": show_grad}
+
+
+def on_view(state: dict, view: View) -> dict:
+    """``state`` in the keys of a picture where some modules are folded into one node.
+
+    A folded module is current while it holds the current node, done once all its members
+    are, and shows gradients once any member does; unfolded nodes keep their own state.
+    """
+    key_of, done = view.key_of, state["done"]
+    return {**state,
+            "current": key_of[state["current"]],
+            "done": {key_of[n] for n in done if isinstance(key_of[n], int)}
+            | {key for key, members in view.members.items() if done.issuperset(members)},
+            "show_grad": {key_of[n] for n in state["show_grad"]}}

@@ -1,0 +1,62 @@
+"""Slides from the lecture player: a PDF with one page per forward or backward step.
+
+Each page is the picture the player shows at that step. The graph is laid out once and
+every page is a restyle of that layout (the player's state changes colours and label text,
+never positions), so nodes stay put from page to page and ``dot`` runs only once. Graphviz
+renders each page at our positions (:func:`.render.render`); its cairo PDF output holds one
+graph per file, so the pages are joined with ``pypdf``, which this export needs at run time.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+from gradviz.core.collapse import view
+from gradviz.core.graph import GradGraph
+from gradviz.core.steps import Steps, on_view
+
+from . import layout, restyle
+from .export import ExportError, _collapsed
+from .render import render
+
+
+def export_steps(graph: GradGraph, path, mode: str, *, labels: str = "values",
+                 collapsed="auto", theme: str = "light", color_by: str | None = None,
+                 title: str | None = None, scale: float = 1.0, progress=None,
+                 should_stop=None) -> Path:
+    """Write one PDF page per step of ``mode`` ("forward" | "backward") to ``path``.
+
+    ``labels`` defaults to ``values``: data and gradient on each node, a gradient appearing
+    only once backward has reached it. Other options as :func:`gradviz.layout.export.file_bytes`;
+    ``title`` goes before each page's caption.
+    """
+    try:
+        from pypdf import PdfReader, PdfWriter
+    except ImportError:
+        raise ExportError("writing steps needs pypdf: pip install pypdf") from None
+    path = Path(path)
+    if path.suffix.lower() != ".pdf":
+        raise ExportError(f"steps are written as PDF, not {path.name!r}: use a .pdf name")
+    report = progress or (lambda stage, fraction: None)
+    steps = Steps.of(graph, mode)
+    collapsed = _collapsed(graph, collapsed)
+    shown = view(graph, collapsed)
+    # no state: boxes are sized with every gradient shown, so the last page's text fits too
+    placed = layout(graph, collapsed=collapsed, labels=labels, color_by=color_by, theme=theme,
+                    should_stop=should_stop)
+    pages = PdfWriter()
+    for step in range(len(steps)):
+        report(f"page {step + 1} of {len(steps)}", step / len(steps))
+        picture = restyle(placed, graph, state=on_view(steps.state(step), shown),
+                          color_by=color_by)
+        heading = steps.caption(step)
+        pdf = render(picture, "pdf", title=f"{title}: {heading}" if title else heading,
+                     scale=scale, should_stop=should_stop)
+        pages.append(PdfReader(io.BytesIO(pdf)))
+    try:
+        with path.open("wb") as out:
+            pages.write(out)
+    except OSError as err:
+        raise ExportError(f"cannot write {path}: {err.strerror or err}") from None
+    return path
