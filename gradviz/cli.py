@@ -5,12 +5,15 @@ from __future__ import annotations
 import argparse
 import sys
 
+from .headless import add_export_options, export_command
+
 EPILOG = """\
 examples:
   gradviz                              the demo gallery
   gradviz demo linear --select Z       the seed example with Z selected
   gradviz run train.py --lr 0.1        run a script unchanged; every backward() is traced
   gradviz export train.py -o g.svg     headless: .svg .png .pdf .dot .json
+  gradviz export mlp --steps backward -o steps.pdf   one PDF page per backward step
 """
 
 
@@ -36,18 +39,29 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("args", nargs=argparse.REMAINDER, help="passed to the script as sys.argv[1:]")
     _window_options(run)
 
-    export = sub.add_parser("export", help="write a picture or data file without a window")
-    export.add_argument("source", help="a Python script, a demo name, or a saved .gradviz session")
-    export.add_argument("-o", "--output-file", required=True, metavar="FILE")
-    export.add_argument("args", nargs=argparse.REMAINDER, help="passed to the script")
+    export = sub.add_parser(
+        "export", help="write a picture or data file without a window",
+        description="Write a picture or data file without a window. Arguments after `--` "
+                    "go to the script: gradviz export train.py -o g.svg -- --lr 0.1")
+    add_export_options(export)
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
+def _parse(argv: list[str]) -> argparse.Namespace:
+    """``gradviz export`` passes everything after ``--`` to the script untouched."""
+    script_args: list[str] = []
+    if argv[:1] == ["export"] and "--" in argv:
+        cut = argv.index("--")
+        argv, script_args = argv[:cut], argv[cut + 1:]
     args = build_parser().parse_args(argv)
     if args.command == "export":
-        from .headless import export_command
+        args.args = script_args
+    return args
 
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parse(sys.argv[1:] if argv is None else list(argv))
+    if args.command == "export":
         return export_command(args)
     from .app.launch import launch
 

@@ -51,16 +51,21 @@ def file_bytes(graph: GradGraph, fmt: str, *, labels: str = "compact", collapsed
     raise ExportError(f"cannot export to .{fmt}: use one of {', '.join(FORMATS)}")
 
 
-def export(graph: GradGraph, path, **options) -> Path:
-    """Write ``graph`` to ``path`` (format by suffix); options as :func:`file_bytes`."""
+def check_path(path) -> Path:
+    """``path`` if it has a known suffix and its folder exists; else :class:`ExportError`."""
     path = Path(path)
-    suffix = path.suffix.lower()
-    if suffix not in FORMATS:
+    if path.suffix.lower() not in FORMATS:
         raise ExportError(f"cannot export to {path.name!r}: the suffix must be one of "
                           f"{', '.join(FORMATS)}")
-    if path.parent and not path.parent.is_dir():
+    if not path.parent.is_dir():
         raise ExportError(f"cannot write {path}: the folder {path.parent} does not exist")
-    data = file_bytes(graph, suffix[1:], **options)
+    return path
+
+
+def export(graph: GradGraph, path, **options) -> Path:
+    """Write ``graph`` to ``path`` (format by suffix); options as :func:`file_bytes`."""
+    path = check_path(path)
+    data = file_bytes(graph, path.suffix.lower()[1:], **options)
     try:
         path.write_bytes(data)
     except OSError as err:

@@ -1,0 +1,142 @@
+"""``gradviz export SOURCE -o FILE``: a picture or data file without a window.
+
+Every failure a user can cause (a missing file, a script that raises or never calls
+backward, a bad suffix or folder, a pass that does not exist) ends as one line on stderr
+and exit status 1; a script's own traceback is printed above that line, trimmed to its
+frames. Progress goes to stderr once an export has taken a second, only on a terminal.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+
+from .core.runner import NoBackwardError, ScriptError
+from .layout.export import ExportError, check_path, export
+from .layout.graphviz_run import Cancelled, GraphvizFailed
+from .sources import SourceError, open_source
+
+
+class Progress:
+    """``(stage, fraction)`` callback: quiet for the first second, when piped, with --quiet."""
+
+    DELAY = 1.0
+
+    def __init__(self, quiet: bool, stream=None):
+        self.stream = stream or sys.stderr
+        self.on = not quiet and self.stream.isatty()
+        self.start = time.monotonic()
+        self.shown = False
+
+    def __call__(self, stage: str, fraction: float | None = None) -> None:
+        elapsed = time.monotonic() - self.start
+        if not self.on or elapsed < self.DELAY:
+            return
+        how_far = f" {fraction:4.0%}" if fraction is not None else ""
+        self.stream.write(f"\r\x1b[K[{elapsed:5.1f} s]{how_far} {stage}")
+        self.stream.flush()
+        self.shown = True
+
+    def finish(self) -> None:
+        if self.shown:
+            self.stream.write("\n")
+
+
+def _pick(passes, number: int | None, output: str | None):
+    """The pass to export: the newest, ``--pass N`` (N-th backward call; negative counts
+    from the newest kept), and/or the newest whose output is named ``--output``."""
+    candidates = passes
+    if number is not None:
+        if number < 0:
+            candidates = passes[number:number + 1 or None] if -number <= len(passes) else []
+        else:
+            candidates = [g for g in passes if g.info.get("index", 1) == number]
+        if not candidates:
+            kept = [g.info.get("index", 1) for g in passes]
+            raise ExportError(f"there is no pass {number}: the script made {max(kept)} "
+                              f"backward pass(es) and passes {min(kept)} to {max(kept)} are kept")
+    if output is not None:
+        named = [g for g in candidates
+                 if any(output in (n.name or "").split(", ") for n in g.outputs)]
+        if not named:
+            names = sorted({n.name or n.op for g in candidates for n in g.outputs})
+            raise ExportError(f"no backward pass from a tensor named {output!r}; "
+                              f"outputs: {', '.join(names)}")
+        candidates = named
+    return candidates[-1]
+
+
+def _options(args) -> dict:
+    collapsed = "auto"
+    if args.expand:
+        collapsed = ()
+    elif args.collapse and args.collapse != ["auto"]:
+        collapsed = [p for p in args.collapse if p != "auto"]
+    return {"labels": args.labels, "collapsed": collapsed, "theme": args.theme,
+            "color_by": "grad_norm" if args.grad_norm else None, "title": args.title,
+            "scale": args.scale}
+
+
+def _export(args, progress: Progress) -> None:
+    if not args.steps:
+        check_path(args.output_file)
+    progress("running " + args.source, None)
+    result = open_source(args.source, args.args, progress=progress)
+    graph = _pick(result.passes, args.pass_number, args.output)
+    options = _options(args)
+    if args.steps:
+        from .layout.steps import export_steps
+
+        export_steps(graph, args.output_file, args.steps, progress=progress, **options)
+    else:
+        export(graph, args.output_file, dpi=args.dpi, progress=progress, **options)
+
+
+def export_command(args) -> int:
+    progress = Progress(args.quiet)
+    try:
+        _export(args, progress)
+    except ScriptError as err:
+        progress.finish()
+        if err.traceback:
+            sys.stderr.write(err.traceback)
+        print(f"gradviz: error: {err}", file=sys.stderr)
+        return 1
+    except (SourceError, ExportError, NoBackwardError, GraphvizFailed, Cancelled,
+            FileNotFoundError) as err:
+        progress.finish()
+        print(f"gradviz: error: {err}", file=sys.stderr)
+        return 1
+    progress.finish()
+    if not args.quiet:
+        print(f"wrote {args.output_file}", file=sys.stderr)
+    return 0
+
+
+def add_export_options(p) -> None:
+    """The ``gradviz export`` options (cli.py builds the subcommand, this fills it)."""
+    p.add_argument("source", help="a Python script, a demo name, or a saved .gradviz session")
+    p.add_argument("-o", "--output-file", required=True, metavar="FILE",
+                   help="the file to write: .svg .png .pdf .dot .json (.pdf with --steps)")
+    p.add_argument("--labels", choices=("compact", "full", "values"), default="compact",
+                   help="node text: names and ops; plus shapes and dtypes; plus values and "
+                        "gradients of tiny tensors (default: compact)")
+    p.add_argument("--collapse", action="append", metavar="MODULE",
+                   help="fold this nn.Module (repeatable); 'auto' (default) folds big "
+                        "recorded graphs by module as the app's first picture does")
+    p.add_argument("--expand", action="store_true", help="draw every autograd node")
+    p.add_argument("--grad-norm", action="store_true",
+                   help="colour nodes by the log of their gradient's norm, with a legend")
+    p.add_argument("--theme", choices=("light", "dark"), default="light")
+    p.add_argument("--dpi", type=float, default=96.0, help="PNG resolution (default 96)")
+    p.add_argument("--scale", type=float, default=1.0, help="size factor for SVG and PNG")
+    p.add_argument("--title", help="a title above the picture")
+    p.add_argument("--pass", dest="pass_number", type=int, metavar="N",
+                   help="export the N-th backward pass the script made (default: the last; "
+                        "-1 the last, -2 the one before)")
+    p.add_argument("--output", metavar="NAME",
+                   help="export the pass whose output tensor is the variable NAME")
+    p.add_argument("--steps", choices=("forward", "backward"),
+                   help="a PDF with one page per forward or backward step")
+    p.add_argument("--quiet", action="store_true", help="no progress, no summary line")
+    p.set_defaults(args=[])  # the script's own arguments: everything after `--`

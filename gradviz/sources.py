@@ -1,0 +1,56 @@
+"""Where a graph comes from: a script (run and traced), a lecture demo, or a saved session.
+
+One entry point for ``gradviz export``, ``gradviz run`` and the app's File menu, so all of
+them accept the same things and fail with the same one-line messages.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from . import demos
+from .core.runner import RunResult, run_script
+from .core.session import SessionError, load
+
+SESSION_SUFFIX = ".gradviz"
+
+
+class SourceError(ValueError):
+    """SOURCE is neither a readable script, a demo name nor a session; one clear line."""
+
+
+def _session(path: Path) -> RunResult:
+    try:
+        graph = load(path)
+    except SessionError as err:
+        raise SourceError(f"cannot open {path}: {err}") from None
+    except OSError as err:
+        raise SourceError(f"cannot open {path}: {err.strerror or err}") from None
+    graph.info.setdefault("session", str(path))
+    return RunResult(passes=[graph], script=str(path), calls=1)
+
+
+def open_source(spec, argv=(), **run_options) -> RunResult:
+    """``spec``: a ``.py`` script, a demo name (``linear``) or a ``.gradviz`` session.
+
+    ``run_options`` go to :func:`gradviz.core.runner.run_script` (keep, cap, progress,
+    should_stop). Script errors come out as ``ScriptError`` / ``NoBackwardError``.
+    """
+    path = Path(spec)
+    if path.suffix == SESSION_SUFFIX:
+        if not path.is_file():
+            raise SourceError(f"no such session file: {spec}")
+        return _session(path)
+    if path.is_file():
+        if path.suffix not in (".py", ""):
+            raise SourceError(f"cannot open {spec}: expected a Python script (.py), a demo "
+                              f"name or a {SESSION_SUFFIX} session")
+        return run_script(path, argv, **run_options)
+    if path.suffix or "/" in str(spec) or "\\" in str(spec):
+        raise SourceError(f"no such file: {spec}")
+    try:
+        demo = demos.find(str(spec))
+    except KeyError:
+        names = ", ".join(d.name for d in demos.catalog())
+        raise SourceError(f"{spec!r} is neither a file nor a demo (demos: {names})") from None
+    return run_script(demo.path, argv, **run_options)
