@@ -1,6 +1,11 @@
 """The player's model on the seed demo: which node each of next/previous/first/last reaches."""
 
+import shutil
+import subprocess
+from pathlib import Path
+
 import pytest
+from PIL import Image
 from pypdf import PdfReader
 
 import gradviz
@@ -8,8 +13,11 @@ from gradviz.core.collapse import module_key, view
 from gradviz.core.steps import Steps, forward_order, on_view
 from gradviz.layout.export import ExportError
 from gradviz.layout.steps import export_steps
+from gradviz.layout.style import theme
 
 from .demos.harness import run_demo
+
+OUT = Path(__file__).parent / "_out"  # pictures that tests make, for a person to look at
 
 
 @pytest.fixture
@@ -128,3 +136,27 @@ def test_steps_pdf_reveals_gradients_as_backward_reaches_them(seed, tmp_path):
 def test_steps_pdf_wants_a_pdf_name(seed, tmp_path):
     with pytest.raises(ExportError, match="pdf"):
         export_steps(seed, tmp_path / "steps.png", "backward")
+
+
+def _orange_rows(png: Path, colour: str) -> tuple[float, int]:
+    """Mean row and count of the pixels drawn in ``colour`` (the player's current mark)."""
+    image = Image.open(png).convert("RGB")
+    want = tuple(int(colour[i:i + 2], 16) for i in (1, 3, 5))
+    rows = [i // image.width for i, px in enumerate(image.get_flattened_data())
+            if sum(abs(a - b) for a, b in zip(px, want)) < 40]
+    return sum(rows) / max(len(rows), 1), len(rows)
+
+
+@pytest.mark.skipif(shutil.which("pdftoppm") is None, reason="needs pdftoppm (poppler-utils)")
+def test_first_and_last_pages_render(seed, tmp_path):
+    pdf = export_steps(seed, tmp_path / "backward.pdf", "backward")
+    OUT.mkdir(exist_ok=True)
+    marks = []
+    for page, name in ((1, "first"), (7, "last")):
+        stem = OUT / f"steps_backward_{name}"
+        subprocess.run(["pdftoppm", "-png", "-r", "80", "-f", str(page), "-l", str(page),
+                        "-singlefile", str(pdf), str(stem)], check=True)
+        marks.append(_orange_rows(stem.with_suffix(".png"), theme("light").current))
+    (first_row, first_count), (last_row, last_count) = marks
+    assert first_count > 100 and last_count > 100
+    assert last_row < first_row  # the current mark moved from S at the bottom to W at the top
