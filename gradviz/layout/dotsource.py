@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import graphviz
 
+from gradviz.core.collapse import module_key
+
 from .scene import Scene
 from .style import theme as get_theme
 
@@ -17,12 +19,14 @@ FONTSIZE = 11
 
 
 def node_name(key) -> str:
-    return f"n{key}" if isinstance(key, int) else key
+    """``n12`` for node 12, ``m.h.0`` for the collapsed module ``h.0`` (no ``:``, which DOT
+    would read as a port in an edge)."""
+    return f"n{key}" if isinstance(key, int) else "m." + key.removeprefix(module_key(""))
 
 
 def key_of(name: str):
     """Inverse of :func:`node_name`."""
-    return int(name[1:]) if name[0] == "n" and name[1:].isdigit() else name
+    return int(name[1:]) if name[0] == "n" else module_key(name[2:])
 
 
 def cluster_name(path: str) -> str:

@@ -40,14 +40,14 @@ def _outline(b: NodeBox, pen: str) -> str:
     return f'<rect x="{_f(left)}" y="{_f(top)}" width="{_f(w)}" height="{_f(h)}"{pen}/>'
 
 
-def _node(b: NodeBox) -> str:
+def _node(b: NodeBox, role: str = "node") -> str:
     pen = f' fill="{b.fill}" stroke="{b.border}" stroke-width="{_f(b.pen)}"'
     first = b.y - (len(b.lines) - 1) * LINE / 2 + FONTSIZE * 0.35
     text = "".join(
         f'<text x="{_f(b.x)}" y="{_f(first + i * LINE)}">{escape(line)}</text>'
         for i, line in enumerate(b.lines) if line)
     mark = f' data-mark="{b.mark}"' if b.mark else ""
-    return (f'<g class="node {b.kind}" id={quoteattr(f"node-{b.key}")}{mark}>'
+    return (f'<g class="{role} {b.kind}" id={quoteattr(f"{role}-{b.key}")}{mark}>'
             f'<title>{escape(str(b.key))}</title>{_outline(b, pen)}'
             f'<g fill="{b.text}">{text}</g></g>')
 
@@ -94,6 +94,6 @@ def to_svg_text(layout: Layout, *, title: str | None = None, scale: float = 1.0)
             f'{escape(c.label)}</text></g>')
     out.extend(_edge(e) for e in layout.edges)
     out.extend(_node(b) for b in layout.nodes.values())
-    out.extend(_node(b) for b in extra)
+    out.extend(_node(b, "decoration") for b in extra)
     out.append("</g></svg>\n")
     return "\n".join(out)

@@ -1,0 +1,45 @@
+"""Graphs the layout tests draw: the seed's two programs (run unchanged) and a small MLP."""
+
+from pathlib import Path
+
+import pytest
+import torch
+
+import gradviz
+from gradviz.core.runner import run_script
+from gradviz.demos import find
+
+SCRIPTS = Path(__file__).parent.parent / "scripts"
+
+
+@pytest.fixture
+def seed():
+    return run_script(find("linear").path).passes[-1]
+
+
+@pytest.fixture
+def net():
+    return run_script(SCRIPTS / "net1linear.py").passes[-1]
+
+
+@pytest.fixture
+def mlp():
+    """Two hidden layers in a Sequential inside a module: nested module paths."""
+    torch.manual_seed(0)
+
+    class Block(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = torch.nn.Linear(4, 4)
+            self.act = torch.nn.ReLU()
+
+        def forward(self, x):
+            return self.act(self.fc(x))
+
+    model = torch.nn.Sequential(Block(), Block(), torch.nn.Linear(4, 1))
+    x = torch.randn(3, 4)
+    with gradviz.record():
+        loss = model(x).pow(2).mean()
+    graph = gradviz.trace(loss)
+    loss.backward()
+    return graph

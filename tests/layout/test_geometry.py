@@ -1,0 +1,85 @@
+"""Layout geometry against Graphviz's own numbers, and the invariants every layout keeps."""
+
+import shlex
+import subprocess
+
+import pytest
+
+from gradviz.core.collapse import module_key
+from gradviz.layout import layout, restyle, scene_of
+from gradviz.layout.dotsource import key_of, to_dot
+
+
+def plain(dot_text: str) -> tuple[float, dict]:
+    """``dot -Tplain``: (graph height, {key: (x, y, w, h)}) in inches, y up, parsed apart
+    from gradviz's own parser."""
+    out = subprocess.run(["dot", "-Tplain"], input=dot_text, capture_output=True, text=True,
+                         check=True).stdout
+    nodes, height = {}, None
+    for line in out.splitlines():
+        words = shlex.split(line)
+        if words[0] == "graph":
+            height = float(words[3])
+        elif words[0] == "node":
+            nodes[key_of(words[1])] = tuple(map(float, words[2:6]))
+    return height, nodes
+
+
+def test_positions_are_graphvizs_in_points_with_y_down(mlp):
+    placed = layout(mlp, collapsed={"0"})
+    height, theirs = plain(to_dot(scene_of(mlp, {"0"})))
+    assert placed.engine == "dot"
+    assert placed.height == pytest.approx(height * 72, abs=0.5)
+    assert set(theirs) == set(placed.nodes) and module_key("0") in theirs
+    for key, (x, y, w, h) in theirs.items():
+        box = placed.nodes[key]
+        assert (box.x, box.y) == (pytest.approx(x * 72, abs=0.5),
+                                  pytest.approx((height - y) * 72, abs=0.5))
+        assert (box.width, box.height) == (pytest.approx(w * 72, abs=0.5),
+                                           pytest.approx(h * 72, abs=0.5))
+
+
+def test_edges_end_with_an_arrow_on_their_target(mlp):
+    placed = layout(mlp)
+    assert placed.edges
+    for e in placed.edges:
+        base, tip = e.arrow
+        target = placed.nodes[e.dst]
+        left, top, w, h = target.rect
+        assert left - 1 <= tip[0] <= left + w + 1 and top - 1 <= tip[1] <= top + h + 1
+        assert e.points[-1] == base and len(e.points) % 3 == 1  # p0 (c1 c2 p)*
+
+
+def test_clusters_hold_their_members(mlp):
+    placed = layout(mlp)
+    boxes = {c.path: c for c in placed.clusters}
+    assert {"0", "0.fc", "0.act", "1", "2"} <= set(boxes)
+    for node in placed.nodes.values():
+        if node.cluster:
+            c = boxes[node.cluster]
+            assert c.x <= node.x <= c.x + c.width and c.y <= node.y <= c.y + c.height
+    assert boxes["0.fc"].depth == 1 and boxes["0"].depth == 0
+
+
+def test_a_collapsed_module_is_one_node_with_its_op_count(mlp):
+    placed = layout(mlp, collapsed={"0"})
+    box = placed.nodes[module_key("0")]
+    assert box.kind == "module" and box.lines == ["0", "3 ops"]  # Addmm, T, Relu
+    assert box.members == 5  # and the two parameters
+    assert not any(isinstance(k, int) and mlp.cols.module[k] == "0.fc" for k in placed.nodes)
+
+
+def test_restyle_moves_nothing_and_marks_the_player_state(seed):
+    placed = layout(seed, labels="values")
+    S, Z, X = (seed.find(v).id for v in "SZX")
+    again = restyle(placed, seed, state={"current": Z, "done": {S}, "show_grad": {S, Z}})
+    for key, box in placed.nodes.items():
+        moved = again.nodes[key]
+        assert (moved.x, moved.y, moved.width, moved.height) == (box.x, box.y, box.width,
+                                                                 box.height)
+    assert again.nodes[Z].mark == "current" and again.nodes[S].mark == "done"
+    assert again.nodes[X].mark is None
+    assert "grad [[1, 1], [1, 1]]" in again.nodes[Z].lines
+    assert "grad ?" in again.nodes[X].lines and "grad ?" not in placed.nodes[X].lines
+    carrying = [e for e in again.edges if e.mark == "current"]
+    assert carrying and all(e.dst == Z for e in carrying)
