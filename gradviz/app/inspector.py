@@ -11,6 +11,7 @@ from gradviz.core.select import summary
 
 from .tensor_panel import TensorPanel
 
+PLURAL = {"leaf": "leaves", "op": "ops", "output": "outputs"}
 FIELDS = ("name", "kind", "op", "shape", "dtype", "device", "module", "source", "order")
 
 
@@ -89,7 +90,7 @@ class Inspector(QDockWidget):
 
     def _show_summary(self, graph: GradGraph) -> None:
         s = summary(graph)
-        kinds = ", ".join(f"{n} {k}" for k, n in s["kinds"].items())
+        kinds = ", ".join(f"{n} {k if n == 1 else PLURAL[k]}" for k, n in s["kinds"].items())
         ops = "\n".join(f"  {n:>5}  {op}" for op, n in list(s["ops"].items())[:20])
         nan = "\nNaN/Inf in gradients: use “Jump to first NaN”." if s["nonfinite"] else ""
         self._show_text("Graph", f"{s['nodes']} nodes ({kinds}), {s['edges']} edges\n"

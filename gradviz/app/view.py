@@ -20,6 +20,7 @@ from .themes import THEMES, Theme
 
 ZOOM_STEP = 1.25
 MAX_SCALE = 8.0
+MAX_FIT = 1.6  # a small graph is fitted larger than 1:1, but not blown up
 FIT_MARGIN = 24  # pixels around the graph when fitting
 CLICK_SLOP = 4  # a press and release closer than this is a click, not a pan
 
@@ -48,6 +49,8 @@ class GraphView(QGraphicsView):
         self.setResizeAnchor(QGraphicsView.AnchorViewCenter)
         self.setOptimizationFlags(QGraphicsView.DontSavePainterState)
         self.setFocusPolicy(Qt.StrongFocus)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        self.setVerticalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
         self.layout_data: Layout | None = None
         self.nodes: dict = {}  # key -> NodeItem
         self.selected = None
@@ -95,7 +98,10 @@ class GraphView(QGraphicsView):
             item = NodeItem(box, self._marks)
             self.nodes[key] = item
             scene.addItem(item)
-        scene.setSceneRect(QRectF(0, 0, layout.width, layout.height).adjusted(-40, -40, 40, 40))
+        # room to pan past the edges, so that zooming about the cursor can always keep the
+        # point under it in place (scroll bars are off: drag pans, F fits)
+        pad = max(layout.width, layout.height, 2000)
+        scene.setSceneRect(QRectF(0, 0, layout.width, layout.height).adjusted(-pad, -pad, pad, pad))
         self.fit()
 
     # -- selection and highlights -----------------------------------------------------
@@ -148,12 +154,12 @@ class GraphView(QGraphicsView):
         self.centerOn(self.nodes[key])
 
     def fit(self) -> None:
-        """The whole graph in the window with a margin, never enlarged past 1:1."""
+        """The whole graph in the window with a margin, enlarged at most to MAX_FIT."""
         rect = self.scene().itemsBoundingRect()
         if rect.isEmpty():
             return
         view = self.viewport().rect().adjusted(FIT_MARGIN, FIT_MARGIN, -FIT_MARGIN, -FIT_MARGIN)
-        s = min(view.width() / rect.width(), view.height() / rect.height(), 1.0)
+        s = min(view.width() / rect.width(), view.height() / rect.height(), MAX_FIT)
         self.resetTransform()
         self.scale(s, s)
         self.centerOn(rect.center())

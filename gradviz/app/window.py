@@ -15,13 +15,22 @@ API for code that builds on the window (the lecture player, ``show``, ``launch``
     window.set_labels(mode)             # "compact" | "full" | "values"
     window.addToolBar(toolbar)          # the place for a player toolbar (plain QMainWindow API)
     window.runner                       # Runner: long work off the GUI thread with progress/cancel
+    window.select_when_drawn("Z")       # select by name or op once the next layout is drawn
+    window.player                       # None, or the lecture player: if the module
+                                        # gradviz/app/player.py exists, MainWindow calls its
+                                        # install(window), which sets window.player; `--step N`
+                                        # then calls window.player.go_to(N) and expects it to
+                                        # call window.set_state(...)
 
 Signals: ``graph_changed(object)`` when a new graph is set, ``layout_applied()`` each time
-a layout has been drawn (wait for it before selecting in a freshly opened graph), and
-``view.selection_changed(object)`` with the selected key.
+a layout has been drawn (wait for it before selecting in a freshly opened graph),
+``source_failed(str)`` when a script or session could not be opened (after the error
+dialog), and ``view.selection_changed(object)`` with the selected key.
 """
 
 from __future__ import annotations
+
+from importlib.util import find_spec
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QComboBox, QLabel, QMainWindow, QStackedWidget, QToolBar,
@@ -47,6 +56,7 @@ from .workers import Runner
 class MainWindow(QMainWindow):
     graph_changed = Signal(object)
     layout_applied = Signal()
+    source_failed = Signal(str)
 
     def __init__(self, theme: str = "light", parent=None):
         super().__init__(parent)
@@ -59,6 +69,7 @@ class MainWindow(QMainWindow):
         self.passes: list[GradGraph] = []
         self.collapsed: frozenset = frozenset()
         self.options = {"labels": "compact", "color_by": None, "theme": theme, "state": None}
+        self.last_error = None  # the newest error dialog (tests read it)
         self.path = None  # the script, demo or session shown, for the title and recent files
 
         self.view = GraphView(theme=theme)
@@ -103,6 +114,11 @@ class MainWindow(QMainWindow):
         build_menus(self)
         self.set_theme(theme)
         self.inspector.inspect(None, None)
+        self.player = None
+        if find_spec("gradviz.app.player") is not None:  # the lecture player, when installed
+            from .player import install
+
+            install(self)
 
     # -- what is shown ----------------------------------------------------------------
     def set_graph(self, graph: GradGraph, *, collapsed=None) -> None:
@@ -180,6 +196,14 @@ class MainWindow(QMainWindow):
             self.view.select(key)
             self.view.center_on(key)
 
+    def select_when_drawn(self, name: str) -> None:
+        """Select the node ``name`` (a name or an op, as ``GradGraph.find``) once it is drawn."""
+        def on_drawn():
+            self.layout_applied.disconnect(on_drawn)
+            self.select_node(self.graph.find(name).id)
+
+        self.layout_applied.connect(on_drawn)
+
     def jump_to_first_nan(self) -> None:
         nid = first_nonfinite(self.graph) if self.graph is not None else None
         if nid is None:
@@ -237,13 +261,17 @@ class MainWindow(QMainWindow):
         """Run a script unchanged in the background; every backward it makes is traced."""
         self.path = title or path
         self.runner.submit("source", f"Running {self.path}…", jobs.script_job(path, argv),
-                           self._on_passes, lambda exc: show_error(self, f"{self.path} failed", exc))
+                           self._on_passes, lambda exc: self._on_source_error(f"{self.path} failed", exc))
 
     def open_session(self, path: str) -> None:
         self.path = path
         self.runner.submit("source", f"Loading {path}…", jobs.load_job(path),
                            lambda g: self.set_passes([g]),
-                           lambda exc: show_error(self, f"Cannot open {path}", exc))
+                           lambda exc: self._on_source_error(f"Cannot open {path}", exc))
+
+    def _on_source_error(self, title: str, exc: BaseException) -> None:
+        self.last_error = show_error(self, title, exc)
+        self.source_failed.emit(f"{title}: {self.last_error.text()}")
 
     def open_path(self, path: str) -> None:
         """A ``.gradviz`` session or a Python script, as File ▸ Open and Recent files give them."""

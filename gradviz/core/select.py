@@ -10,7 +10,7 @@ from collections import Counter, deque
 from typing import Hashable, Iterable
 
 from .collapse import module_key, prefixes
-from .graph import GradGraph
+from .graph import KINDS, GradGraph
 
 Edge = tuple[Hashable, Hashable]
 
@@ -71,10 +71,11 @@ def visible_key(graph: GradGraph, keys, node_id: int):
 
 def summary(graph: GradGraph) -> dict:
     """Counts by kind and by op, and where backward stands: what an empty selection shows."""
+    kinds = Counter(graph.cols.kind)
     return {
         "nodes": len(graph),
         "edges": len(graph.edges),
-        "kinds": dict(Counter(graph.cols.kind)),
+        "kinds": {k: n for k in KINDS if (n := kinds[k])},
         "ops": dict(Counter(graph.cols.op).most_common()),
         "status": "gradients captured" if graph.has_grads else "backward not run yet",
         "reached": len(graph.capture.order),

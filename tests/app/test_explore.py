@@ -1,0 +1,119 @@
+"""Search, collapse and expand, upstream/downstream highlighting, zoom and fit, tooltips."""
+
+import torch
+from PySide6.QtCore import QPoint, Qt
+from torch import nn
+
+import gradviz
+from gradviz.app.items import ClusterItem
+from tests.app.conftest import click, draw, out
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.enc = nn.Sequential(nn.Linear(3, 4), nn.ReLU())
+        self.head = nn.Linear(4, 1)
+
+    def forward(self, x):
+        return self.head(self.enc(x))
+
+
+def net_graph():
+    torch.manual_seed(0)
+    with gradviz.record():
+        y = Net()(torch.randn(2, 3)).sum()
+    g = gradviz.trace(y)
+    y.backward()
+    return g
+
+
+def test_search_steps_through_hits(qtbot, window, seed_graph):
+    draw(qtbot, window, seed_graph)
+    qtbot.keyClick(window, Qt.Key_F, Qt.ControlModifier)
+    assert window.search.isVisible() and window.search.edit.hasFocus()
+    qtbot.keyClicks(window.search.edit, "tbackward")
+    assert window.search.count.text() == "no match" or len(window._hits) == 2
+    assert window.search.count.text() == "" or "no match" not in window.search.count.text()
+    qtbot.keyClick(window.search.edit, Qt.Key_Return)
+    first = window.view.selected
+    assert seed_graph.node(first).op == "TBackward0"
+    assert window.search.count.text() == "1 of 2"
+    qtbot.keyClick(window.search.edit, Qt.Key_Return)
+    assert window.view.selected != first and window.search.count.text() == "2 of 2"
+    qtbot.keyClick(window.search.edit, Qt.Key_Return, Qt.ShiftModifier)
+    assert window.view.selected == first
+    window.search.edit.setText("Z")  # by variable name
+    qtbot.keyClick(window.search.edit, Qt.Key_Return)
+    assert window.view.selected == seed_graph.find("Z").id
+    qtbot.keyClick(window.search.edit, Qt.Key_Escape)
+    assert not window.search.isVisible()
+
+
+def test_search_by_module_path(qtbot, window):
+    g = net_graph()
+    draw(qtbot, window, g)
+    window.search.open_bar()
+    qtbot.keyClicks(window.search.edit, "enc.0")
+    assert {g.cols.module[k] for k in window._hits} == {"enc.0"}
+
+
+def test_collapse_and_expand_by_double_click(qtbot, window):
+    g = net_graph()
+    draw(qtbot, window, g, collapsed={"enc"})
+    view = window.view
+    assert "module:enc" in view.nodes and 6 not in view.nodes
+    assert "4 nodes" in window._describe("module:enc") or "module" in window._describe("module:enc")
+    window.screenshot(out("collapsed.png"))
+    with qtbot.waitSignal(window.layout_applied, timeout=30_000):
+        click(qtbot, view, "module:enc", double=True)
+    assert "module:enc" not in view.nodes and 6 in view.nodes
+    clusters = [i for i in view.scene().items() if isinstance(i, ClusterItem)]
+    assert {c.path for c in clusters} >= {"enc", "enc.0", "head"}
+    window.screenshot(out("expanded.png"))
+    enc = next(c for c in clusters if c.path == "enc")
+    corner = view.mapFromScene(enc.sceneBoundingRect().topLeft()) + QPoint(4, 4)
+    assert view.key_at(corner) is None
+    with qtbot.waitSignal(window.layout_applied, timeout=30_000):
+        qtbot.mouseDClick(view.viewport(), Qt.LeftButton, pos=corner)
+    assert "module:enc" in view.nodes
+
+
+def test_lineage_highlights_upstream_and_downstream(qtbot, window, seed_graph):
+    draw(qtbot, window, seed_graph)
+    view = window.view
+    x = seed_graph.find("X").id
+    click(qtbot, view, x)
+    marks = {k: item.mark for k, item in view.nodes.items()}
+    assert marks[x] == "selected" and marks[seed_graph.find("Z").id] is None
+    window.actions_by_name["lineage"].setChecked(True)
+    marks = {k: item.mark for k, item in view.nodes.items()}
+    assert marks[seed_graph.find("Z").id] == "related" and marks[seed_graph.find("S").id] == "related"
+    assert marks[seed_graph.find("W").id] is None  # W is a sibling input, not a descendant
+    window.screenshot(out("lineage_x.png"))
+
+
+def test_zoom_about_cursor_and_fit(qtbot, window, seed_graph):
+    draw(qtbot, window, seed_graph)
+    view = window.view
+    z = view.nodes[seed_graph.find("Z").id]
+    anchor = view.mapFromScene(z.sceneBoundingRect().center())
+    before = view.mapToScene(anchor)
+    scale = view.scale_factor()
+    view.zoom(2.0, anchor)
+    assert view.scale_factor() > scale * 1.9
+    assert (view.mapToScene(anchor) - before).manhattanLength() < 2  # the point stays put
+    view.setFocus()
+    qtbot.keyClick(view, Qt.Key_Minus)
+    assert view.scale_factor() < scale * 2
+    for _ in range(40):
+        view.zoom(2.0)
+    assert view.scale_factor() <= 8.0  # clamped
+    qtbot.keyClick(view, Qt.Key_F)
+    assert abs(view.scale_factor() - scale) < 1e-6
+
+
+def test_tooltip_text(qtbot, window, seed_graph):
+    draw(qtbot, window, seed_graph)
+    text = window._describe(seed_graph.find("Z").id)
+    assert "AddmmBackward0" in text and "[2, 2]" in text and "grad norm: 2" in text

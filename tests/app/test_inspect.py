@@ -1,0 +1,41 @@
+"""Clicking a node through its real position shows its value and captured gradient."""
+
+from PySide6.QtCore import QPoint, Qt
+
+from tests.app.conftest import click, draw, out
+
+
+def test_click_z_shows_gradient_and_value(qtbot, window, seed_graph):
+    draw(qtbot, window, seed_graph)
+    z = seed_graph.find("Z").id
+    click(qtbot, window.view, z)
+    assert window.view.selected == z
+    text = window.inspector.text()
+    assert "[[1, 1], [1, 1]]" in text
+    assert "[[2.15, 2.91], [1.60, 1.26]]" in text
+    assert "AddmmBackward0" in text and "retain_grad" in text  # op and the explain text
+    assert "mat1: [2, 3] float32" in text  # saved tensors
+    window.screenshot(out("inspect_z.png"))
+
+
+def test_empty_click_shows_summary(qtbot, window, seed_graph):
+    draw(qtbot, window, seed_graph)
+    click(qtbot, window.view, seed_graph.find("Z").id)
+    qtbot.mouseClick(window.view.viewport(), Qt.LeftButton, pos=QPoint(5, 5))  # empty corner
+    assert window.view.selected is None
+    text = window.inspector.text()
+    assert "7 nodes (3 leaves, 3 ops, 1 output)" in text
+    assert "gradients captured" in text
+
+
+def test_summary_before_backward(qtbot, window):
+    import torch
+
+    import gradviz
+
+    x = torch.ones(2, requires_grad=True)
+    y = (x * 3).sum()
+    draw(qtbot, window, gradviz.trace(y))
+    assert "backward not run yet" in window.inspector.text()
+    click(qtbot, window.view, 0)
+    assert "backward not run yet" in window.inspector.text()  # the gradient panel says so too
