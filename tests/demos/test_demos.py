@@ -8,8 +8,11 @@ import pytest
 import torch
 from torch.testing import assert_close
 
+from gradviz.app.launch import launch
+from gradviz.cli import build_parser
 from gradviz.core.steps import Steps
 from gradviz.demos import ORDER, catalog, find
+from gradviz.sources import open_source
 
 from .harness import run_demo
 
@@ -123,3 +126,23 @@ def test_catalog_states_each_teaching_point():
         assert demo.summary and "\n" not in demo.summary
         sentences = re.findall(r"[^.!?]+[.!?](?:\s|$)", demo.teaching_point)
         assert 2 <= len(sentences) <= 3, (demo.name, sentences)
+
+
+@pytest.mark.filterwarnings("ignore:The .grad attribute of a Tensor that is not a leaf")
+@pytest.mark.parametrize("name", ORDER)
+def test_gradviz_runner_captures_the_same_pass(name, runs, capsys):
+    (graph,) = open_source(name).passes
+    (mine,) = runs[name].passes
+    assert graph.cols.op == mine.graph.cols.op  # the same walk, so the same ids
+    assert graph.capture.order == mine.graph.capture.order
+    for node, twin in zip(graph, mine.graph):
+        for a, b in zip(node.grads, twin.grads, strict=True):
+            assert (a is None and b is None) or torch.equal(a, b), node
+
+
+def test_demo_list_prints_one_line_each(capsys):
+    assert launch(build_parser().parse_args(["demo", "--list"])) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split()[0] for line in lines] == ORDER
+    for line, demo in zip(lines, catalog()):
+        assert line.endswith(demo.summary)
