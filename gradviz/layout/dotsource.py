@@ -12,7 +12,7 @@ import graphviz
 from gradviz.core.collapse import module_key
 
 from .scene import Scene
-from .style import theme as get_theme
+from .style import text_on, theme as get_theme
 
 FONT = "Helvetica"
 FONTSIZE = 11
@@ -37,12 +37,14 @@ def _label(lines: list[str]) -> str:
     return "\\n".join(line.replace("\\", "\\\\") for line in lines)
 
 
-def _node_attrs(box) -> dict:
+def _node_attrs(box, default: dict) -> dict:
+    """Only what differs from the default node (an op box): most nodes carry just a label,
+    which keeps the text short and its quoting cheap for big graphs."""
     attrs = {"label": _label(box.lines), "shape": box.shape, "fillcolor": box.fill,
              "color": box.border, "fontcolor": box.text}
     if box.pen != 1.0:
         attrs["penwidth"] = f"{box.pen:g}"
-    return attrs
+    return {k: v for k, v in attrs.items() if default.get(k) != v}
 
 
 def to_dot(scene: Scene, theme: str = "light", settings: dict | None = None) -> str:
@@ -51,8 +53,10 @@ def to_dot(scene: Scene, theme: str = "light", settings: dict | None = None) -> 
     g = graphviz.Digraph("gradviz")
     g.attr(rankdir="TB", bgcolor=th.background, fontname=FONT, fontcolor=th.ink,
            nodesep="0.25", ranksep="0.35", **(settings or {}))
+    default = {"shape": "box", "fillcolor": th.fills["op"], "color": th.ink,
+               "fontcolor": text_on(th.fills["op"])}
     g.attr("node", style="filled", fontname=FONT, fontsize=str(FONTSIZE), margin="0.1,0.04",
-           height="0.3")
+           height="0.3", **default)
     g.attr("edge", arrowsize="0.7", color=th.edge)
 
     by_cluster: dict[str | None, list] = {}
@@ -65,7 +69,7 @@ def to_dot(scene: Scene, theme: str = "light", settings: dict | None = None) -> 
 
     def emit(sub, path: str | None) -> None:
         for key in by_cluster.get(path, ()):
-            sub.node(node_name(key), **_node_attrs(scene.nodes[key]))
+            sub.node(node_name(key), **_node_attrs(scene.nodes[key], default))
         for child in children.get(path, ()):
             with sub.subgraph(name=cluster_name(child)) as c:
                 c.attr(label=child, style="rounded,filled", fillcolor=th.cluster_fill,

@@ -4,9 +4,9 @@
 this is linear up to a few sorting passes: 100,000 nodes in seconds. It follows dot's
 recipe in its cheapest form, so the picture reads the same way (data flows downward):
 
-1. layers: networkx' topological generations (longest path from the inputs); a leaf then
-   moves down next to its first consumer, so a parameter sits beside the op that uses it
-   instead of at the top of a long edge;
+1. layers: networkx' topological generations of the reversed graph (longest path down to
+   an output), so a parameter sits just above the op that uses it instead of at the top of
+   a long edge;
 2. order within a layer: two barycenter sweeps (down, then up), which removes most
    crossings of a chain-like computation graph;
 3. x: each node wants the mean x of its neighbours in the previous layer; a left-packed and
@@ -39,19 +39,20 @@ def box_size(lines: list[str], shape: str) -> tuple[float, float]:
     return width, height
 
 
-def _layers(n: int, succ: list[list[int]], pred: list[list[int]]) -> list[int]:
+def _layers(n: int, succ: list[list[int]]) -> list[int]:
+    """Layer of each node, counted from the top: as late as possible, i.e. by the longest
+    path down to an output, so every input and every side branch (a weight and its
+    transpose) sits just above the op that consumes it instead of at the top."""
     g = nx.DiGraph()
     g.add_nodes_from(range(n))
-    g.add_edges_from((a, b) for a in range(n) for b in succ[a])
+    g.add_edges_from((b, a) for a in range(n) for b in succ[a])  # reversed: outputs first
     layer = [0] * n
+    deepest = 0
     for depth, generation in enumerate(nx.topological_generations(g)):
+        deepest = depth
         for v in generation:
             layer[v] = depth
-    for v in range(n):
-        if not pred[v] and succ[v]:
-            layer[v] = min(layer[s] for s in succ[v]) - 1
-    low = min(layer, default=0)
-    return [x - low for x in layer]
+    return [deepest - x for x in layer]
 
 
 def _sweep(rows: list[list[int]], neighbours: list[list[int]], order) -> None:
@@ -114,7 +115,7 @@ def layered_layout(scene: Scene, should_stop=None) -> Layout:
     sizes = [box_size(scene.nodes[k].lines, scene.nodes[k].shape) for k in keys]
     widths = [s[0] for s in sizes]
 
-    layer = _layers(n, succ, pred)
+    layer = _layers(n, succ)
     rows: list[list[int]] = [[] for _ in range(max(layer, default=-1) + 1)]
     for v in range(n):
         rows[layer[v]].append(v)

@@ -13,7 +13,7 @@ from gradviz.core.graph import GradGraph
 
 from . import labels as label_text
 from .geometry import EdgePath, NodeBox
-from .style import NONFINITE, SHAPES, NormScale, grad_fill, text_on, theme as get_theme
+from .style import SHAPES, NormScale, grad_fill, text_on, theme as get_theme
 
 #: Player state: ``{"current": key | None, "done": set of keys, "show_grad": set | None}``.
 State = dict
@@ -42,6 +42,8 @@ def _module_stats(graph: GradGraph, nids: list[int]):
 
 
 def _stats_by_key(graph: GradGraph, view: View) -> dict:
+    """Gradient stats per visible key. Reading them costs a reduction per tensor (seconds at
+    100,000 nodes), so only the grad-norm colouring asks for them."""
     if not graph.has_grads:
         return {}
     return {key: (_module_stats(graph, view.members[key]) if isinstance(key, str)
@@ -76,19 +78,13 @@ def build(graph: GradGraph, view: View, labels: str = "compact", theme: str = "l
     state = state or {}
     current, done = state.get("current"), state.get("done") or set()
     show_grad = state.get("show_grad")
-    stats = _stats_by_key(graph, view)
+    stats = _stats_by_key(graph, view) if color_by else {}
     scale = NormScale(s["norm"] for s in stats.values() if s) if color_by else None
 
     nodes = {}
     for key in view.keys:
         box = _box(graph, view, key, labels, show_grad is None or key in show_grad)
-        s = stats.get(key)
-        if scale is not None:
-            box.fill = grad_fill(s, scale, th.muted)
-        elif s is not None and (s["nan"] or s["inf"]):
-            box.fill = NONFINITE
-        else:
-            box.fill = th.fills[box.kind]
+        box.fill = grad_fill(stats.get(key), scale, th.muted) if scale else th.fills[box.kind]
         box.text = text_on(box.fill)
         box.border = th.ink
         box.cluster = node_cluster(graph, key)

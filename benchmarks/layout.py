@@ -1,0 +1,134 @@
+"""From a captured graph to a picture: gradviz against torchviz, measured in the same run.
+
+    .venv/bin/python benchmarks/layout.py [--sizes 100,1000,5000,20000,100000]
+                                          [--kinds gpt,mlp] [--timeout 120]
+
+For GPT-like and MLP graphs of about the given numbers of autograd nodes (built by
+``models.py``, every layer its own module as in a real model, recorded so that module paths
+exist) it prints, in seconds:
+  walk      the bare grad_fn walk (``models.count_nodes``): the floor for anything
+  full      every autograd node drawn: captured graph -> written SVG (cold layout cache)
+  torchviz  ``make_dot(loss).render(format="svg")`` on the same graph, in a subprocess with
+            the recursion limit raised and a big thread stack, capped at --timeout ("> T")
+  ratio     torchviz / full: targets >= 1 at every size, >= 5 from 5,000 nodes up
+  first     the first readable picture (collapsed by module, what the app shows first) ->
+            SVG; targets 1 s up to 1,000 nodes, 5 s at 20,000, 15 s at 100,000
+  geometry  the Layout the app draws for that first picture (no file)
+  visible   how many boxes the first picture has, and the engine that placed them
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).parent
+sys.path.insert(0, str(HERE))
+import models  # noqa: E402
+
+import gradviz  # noqa: E402
+from gradviz.core.collapse import default_collapsed, view  # noqa: E402
+from gradviz.layout import cache, layout  # noqa: E402
+
+WIDTH = 16  # narrow: the graph's size is what is measured, not the arithmetic
+# Every layer its own module (no weight sharing), so the module tree is a real model's.
+models.SHARE_ABOVE = 10**9
+
+TORCHVIZ = """
+import sys, threading, time
+sys.path.insert(0, {here!r})
+import models
+models.SHARE_ABOVE = 10**9
+from torchviz import make_dot
+model, forward = models.build({kind!r}, {nodes}, {width})
+loss = forward()
+sys.setrecursionlimit(10**7)
+threading.stack_size(1 << 29)
+def run():
+    start = time.perf_counter()
+    make_dot(loss, params=dict(model.named_parameters())).render({out!r}, format="svg")
+    print(time.perf_counter() - start)
+t = threading.Thread(target=run)
+t.start()
+t.join()
+"""
+
+
+def timed(fn) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def torchviz_seconds(kind: str, nodes: int, timeout: float, out: str) -> str:
+    code = TORCHVIZ.format(here=str(HERE), kind=kind, nodes=nodes, width=WIDTH, out=out)
+    try:
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                              timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return f"> {timeout:g}"
+    lines = done.stdout.split()
+    if done.returncode != 0 or not lines:
+        last = (done.stderr.strip().splitlines() or ["crashed"])[-1]
+        return f"failed ({last[:40]})"
+    return f"{float(lines[-1]):.2f}"
+
+
+def measure(kind: str, nodes: int, timeout: float, tmp: Path) -> list[str]:
+    model, forward = models.build(kind, nodes, WIDTH)
+    with gradviz.record():
+        loss = forward()
+    graph = gradviz.trace(loss)
+    loss.backward()
+    walk = timed(lambda: models.count_nodes(loss))
+    cache._store.clear()
+    full = timed(lambda: gradviz.export(graph, tmp / "full.svg", collapsed=()))
+    theirs = torchviz_seconds(kind, nodes, timeout, str(tmp / "torchviz"))
+    cache._store.clear()
+    first = timed(lambda: gradviz.export(graph, tmp / "first.svg"))
+    cache._store.clear()
+    collapsed = default_collapsed(graph)
+    placed = None
+
+    def geometry():
+        nonlocal placed
+        placed = layout(graph, collapsed=collapsed)
+
+    geo = timed(geometry)
+    try:
+        ratio = f"{float(theirs.lstrip('> ')) / full:.1f}"
+        ratio = ("> " if theirs.startswith(">") else "") + ratio
+    except ValueError:
+        ratio = "-"
+    shown = len(view(graph, collapsed).keys)
+    return [kind, str(len(graph)), f"{walk:.3f}", f"{full:.2f}", theirs, ratio, f"{first:.2f}",
+            f"{geo:.2f}", f"{shown} {placed.engine}"]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sizes", default="100,1000,5000,20000,100000")
+    parser.add_argument("--kinds", default="gpt,mlp")
+    parser.add_argument("--timeout", type=float, default=120.0)
+    args = parser.parse_args()
+    head = ["graph", "nodes", "walk s", "full s", "torchviz s", "ratio", "first s", "geometry s",
+            "visible engine"]
+    rows = [head]
+    print("  ".join(head), flush=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        for kind in args.kinds.split(","):
+            for size in map(int, args.sizes.split(",")):
+                rows.append(measure(kind, size, args.timeout, Path(tmp)))
+                print("  ".join(rows[-1]), flush=True)
+    widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
+    print()
+    for r in rows:
+        print("  ".join(cell.rjust(w) for cell, w in zip(r, widths)))
+
+
+if __name__ == "__main__":
+    main()
