@@ -1,0 +1,59 @@
+"""The layered layout used for huge graphs: what it promises about the picture."""
+
+import pytest
+import torch
+
+import gradviz
+from gradviz.layout import Cancelled, scene_of
+from gradviz.layout.layered import NODESEP, layered_layout
+
+
+@pytest.fixture
+def chain_with_branches():
+    torch.manual_seed(0)
+    layers = torch.nn.Sequential(*[torch.nn.Linear(4, 4) for _ in range(6)])
+    with gradviz.record():
+        x = torch.randn(2, 4, requires_grad=True)
+        h = layers(x)
+        loss = (h * x).sum() + h.pow(2).mean()
+    return gradviz.trace(loss)
+
+
+def test_every_edge_points_down_and_parameters_sit_by_their_op(chain_with_branches):
+    graph = chain_with_branches
+    placed = layered_layout(scene_of(graph))
+    boxes = placed.nodes
+    for e in placed.edges:
+        assert boxes[e.src].y < boxes[e.dst].y
+        assert e.arrow[1][1] == pytest.approx(boxes[e.dst].y - boxes[e.dst].height / 2)
+    weight = graph.find("3.weight").id
+    (transpose,) = graph.successors()[weight]
+    (addmm,) = graph.successors()[transpose]
+    assert boxes[weight].y < boxes[transpose].y < boxes[addmm].y
+    ranks = sorted({round(b.y) for b in boxes.values()})
+    assert ranks.index(round(boxes[addmm].y)) - ranks.index(round(boxes[weight].y)) == 2
+
+
+def test_nodes_of_a_row_never_overlap(chain_with_branches):
+    placed = layered_layout(scene_of(chain_with_branches))
+    rows = {}
+    for b in placed.nodes.values():
+        rows.setdefault(round(b.y), []).append(b)
+    for row in rows.values():
+        row.sort(key=lambda b: b.x)
+        for a, b in zip(row, row[1:]):
+            assert b.x - b.width / 2 >= a.x + a.width / 2 + NODESEP - 0.01
+
+
+def test_clusters_surround_their_members(chain_with_branches):
+    placed = layered_layout(scene_of(chain_with_branches))
+    boxes = {c.path: c for c in placed.clusters}
+    for b in placed.nodes.values():
+        if b.cluster:
+            c = boxes[b.cluster]
+            assert c.x < b.x - b.width / 2 and b.x + b.width / 2 < c.x + c.width
+
+
+def test_should_stop_cancels(chain_with_branches):
+    with pytest.raises(Cancelled):
+        layered_layout(scene_of(chain_with_branches), should_stop=lambda: True)
