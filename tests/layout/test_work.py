@@ -1,0 +1,48 @@
+"""Layout as work for a worker thread: progress, cancel, timeout, and the structure cache."""
+
+import pytest
+
+import gradviz.layout as layout_module
+from gradviz.layout import Cancelled, cache, layout
+from gradviz.layout.graphviz_run import GraphvizFailed, run_graphviz
+
+
+@pytest.fixture(autouse=True)
+def cold_cache():
+    cache._store.clear()
+    yield
+    cache._store.clear()
+
+
+def test_progress_names_the_stages(seed):
+    stages = []
+    layout(seed, progress=lambda stage, fraction: stages.append((stage, fraction)))
+    assert stages[0] == ("building the scene", 0.0) and stages[-1] == ("done", 1.0)
+    assert any(stage.startswith("dot: laying out 7 nodes") for stage, _ in stages)
+
+
+def test_should_stop_kills_a_running_dot():
+    source = "digraph { " + " ".join(f"a{i} -> a{i + 1};" for i in range(3000)) + " }"
+    with pytest.raises(Cancelled):
+        run_graphviz(source, "json0", should_stop=lambda: True)
+
+
+def test_a_dot_that_runs_too_long_falls_back_to_the_layered_layout(seed, monkeypatch):
+    def too_slow(*args, **kwargs):
+        raise GraphvizFailed("dot took more than 0.01 s")
+
+    monkeypatch.setattr(layout_module, "run_graphviz", too_slow)
+    placed = layout(seed, timeout=0.01)
+    assert placed.engine == "layered"
+    assert placed.warnings == ["dot took more than 0.01 s; showing the layered layout instead."]
+
+
+def test_the_same_structure_reuses_positions_without_running_dot(seed, monkeypatch):
+    first = layout(seed)
+    monkeypatch.setattr(layout_module, "run_graphviz", None)  # would fail if called
+    again = layout(seed, theme="dark", color_by="grad_norm")
+    assert {k: (b.x, b.y) for k, b in again.nodes.items()} == \
+        {k: (b.x, b.y) for k, b in first.nodes.items()}
+    assert again.background != first.background and again.legend
+    with pytest.raises(TypeError):  # other text on the nodes: a new layout is needed
+        layout(seed, labels="full")
