@@ -40,6 +40,7 @@ class Player(QToolBar):
         self.window_ = window
         self.steps: Steps | None = None
         self.step: int | None = None  # None: the player is off, the whole picture shows
+        self._follow = False  # a new step waits to be drawn, then the view and inspector follow
         self.timer = QTimer(self, timeout=self._on_tick)
         self._plain_labels = window.options["labels"]
 
@@ -75,6 +76,7 @@ class Player(QToolBar):
 
         window.addToolBar(Qt.TopToolBarArea, self)
         window.graph_changed.connect(self._on_graph)
+        window.view.module_toggled.connect(self._on_module_toggled)
         window.layout_applied.connect(self._on_drawn)
         _add_export_action(window, self)
 
@@ -132,10 +134,14 @@ class Player(QToolBar):
         self.window_.set_state(None)
 
     def _show(self, step: int) -> None:
-        self.step = step
+        self.step, self._follow = step, True
         self.caption.setText(f"  {self.steps.caption(step)}")
+        self.window_.set_state(self._state(step))
+
+    def _state(self, step: int) -> dict:
+        """The step's state in the keys of the picture as now folded."""
         window = self.window_
-        window.set_state(on_view(self.steps.state(step), folded_view(window.graph, window.collapsed)))
+        return on_view(self.steps.state(step), folded_view(window.graph, window.collapsed))
 
     @property
     def current_key(self):
@@ -190,12 +196,21 @@ class Player(QToolBar):
         self.window_.options["state"] = None  # the new graph's layout starts unmarked
         self.mode_box.setCurrentIndex(MODES.index("backward" if graph.has_grads else "forward"))
 
+    def _on_module_toggled(self) -> None:
+        """The window has just folded or unfolded a module and asked for a new layout: ask
+        again with the step's state in the new picture's keys (the newer request wins)."""
+        if self.step is not None:
+            self._follow = True
+            self.window_.options["state"] = self._state(self.step)
+            self.window_.relayout()
+
     def _on_drawn(self) -> None:
-        """The step is drawn: mark it in the presenter's style, follow it, inspect it."""
+        """Drawn: restyle for the presenter; after a new step, follow and inspect its node."""
         self.presenter.on_drawn()
         key = self.current_key
-        if key is None:
+        if key is None or not self._follow:
             return
+        self._follow = False
         view = self.window_.view
         if view.selected is not None:
             view.select(None)

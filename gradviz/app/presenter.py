@@ -24,7 +24,7 @@ READABLE_SCALE = 1.8
 MAX_SCALE = 3.0
 FOLLOW_MARGIN = 80  # pixels kept around the current node when the view follows it
 EDGE_WIDTH, LIT_EDGE_WIDTH = 3.0, 5.0
-PENS = {"current": 5.0, "done": 4.0, None: 2.5}
+PENS = {"current": 4.5, "done": 3.0, None: 2.0}
 #: Colours with strong contrast against each theme's background.
 CONTRAST = {
     "light": {"background": "#ffffff", "ink": "#000000", "current": "#d9480f", "done": "#1864ab"},

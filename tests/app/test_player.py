@@ -11,6 +11,7 @@ from PySide6.QtCore import Qt
 
 from gradviz.app.player import export_steps_to
 from gradviz.app.presenter import PENS, READABLE_SCALE
+from gradviz.sources import open_source
 from tests.app.conftest import ROOT, draw, out
 
 KEYS = {"next": Qt.Key_Space, "right": Qt.Key_Right, "left": Qt.Key_Left, "home": Qt.Key_Home,
@@ -125,6 +126,20 @@ def test_presenter_mode_at_1080p(qtbot, seed_window, seed_graph):
     qtbot.keyClick(window.view, KEYS["present"])
     assert not window.isFullScreen() and window.menuBar().isVisible()
     assert window.inspector.isVisible() and view.nodes[Z].box.pen < PENS["current"]
+
+
+def test_folding_a_module_keeps_the_step(qtbot, window):
+    graph = open_source("mlp").passes[0]
+    draw(qtbot, window, graph)
+    press(qtbot, window, "next")
+    press(qtbot, window, "right")
+    press(qtbot, window, "right")
+    assert graph.cols.module[current(window)] == "fc2"
+    with qtbot.waitSignal(window.layout_applied, timeout=30_000):
+        window.view.module_toggled.emit("fc2")
+    assert window.collapsed == {"fc2"} and current(window) == "module:fc2"
+    assert window.layout_data.nodes["module:fc2"].mark == "current"
+    assert window.inspector.key == "module:fc2"
 
 
 def test_export_steps_from_the_app(qtbot, seed_window, tmp_path):
