@@ -23,20 +23,30 @@ def runs():
         return {name: run_demo(name, mp) for name in ORDER}
 
 
+def _check(snap, want) -> bool:
+    """A captured gradient against torch's: in full under the size cap, else by its norm.
+
+    Returns whether there was a gradient to compare."""
+    if want is None:  # an output nothing downstream used
+        assert snap is None or snap.stats["norm"] == 0
+        return False
+    if snap.data is not None:
+        assert_close(snap.data, want)
+    else:
+        assert snap.stats["norm"] == pytest.approx(want.double().norm().item(), rel=1e-5)
+    return True
+
+
 @pytest.mark.parametrize("name", ORDER)
 def test_every_captured_gradient_matches_torch(name, runs):
     (p,) = runs[name].passes
     graph, checked = p.graph, 0
     assert graph.has_grads
     for fn, wants in p.node_grads.items():
-        got = graph.nodes[graph.index[fn]].grads
-        assert len(got) == len(wants), graph.nodes[graph.index[fn]]
-        for have, want in zip(got, wants):
-            if want is None:  # an output nothing downstream used
-                assert have is None or not have.any()
-            else:
-                assert_close(have, want)
-                checked += 1
+        node = graph.nodes[graph.index[fn]]
+        snaps = node.grad_snapshots
+        assert len(snaps) == len(wants), node
+        checked += sum(_check(snap, want) for snap, want in zip(snaps, wants))
     assert checked >= len(graph) - 1
     for var, want in p.expected.items():
         assert_close(graph.grad_of(p.tensors[var]), want, msg=var)
@@ -136,8 +146,8 @@ def test_gradviz_runner_captures_the_same_pass(name, runs, capsys):
     assert graph.cols.op == mine.graph.cols.op  # the same walk, so the same ids
     assert graph.capture.order == mine.graph.capture.order
     for node, twin in zip(graph, mine.graph):
-        for a, b in zip(node.grads, twin.grads, strict=True):
-            assert (a is None and b is None) or torch.equal(a, b), node
+        for a, b in zip(node.grad_snapshots, twin.grad_snapshots, strict=True):
+            assert (a is None) == (b is None) and (a is None or a.stats == b.stats), node
 
 
 def test_demo_list_prints_one_line_each(capsys):
