@@ -70,7 +70,7 @@ class Presenter(QObject):
         self.on = on
         w = self.window
         if on:
-            bars = [w.menuBar(), w.statusBar(), *w.findChildren(QDockWidget),
+            bars = [w.menuBar(), w.statusBar(), w.search, *w.findChildren(QDockWidget),
                     *(t for t in w.findChildren(QToolBar) if t is not self.player)]
             self._hidden = [bar for bar in bars if bar.isVisible()]
             for bar in self._hidden:

@@ -10,12 +10,12 @@ import torch
 torch.manual_seed(0)
 STEPS, IN, HID = 4, 3, 5
 
-xs = torch.randn(STEPS, IN)
+xs = torch.randn(STEPS, 1, IN)  # a batch of one sequence
 Wx = (0.5 * torch.randn(IN, HID)).requires_grad_()
 Wh = (0.5 * torch.randn(HID, HID)).requires_grad_()
 bh = torch.zeros(HID, requires_grad=True)
 
-h = torch.zeros(HID)
+h = torch.zeros(1, HID)
 states = []
 for t in range(STEPS):
     h = torch.tanh(xs[t] @ Wx + h @ Wh + bh)
