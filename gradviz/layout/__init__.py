@@ -75,7 +75,8 @@ def layout(graph: GradGraph, *, collapsed=frozenset(), labels: str = "compact",
            timeout: float = DEFAULT_TIMEOUT, progress=None, should_stop=None) -> Layout:
     """Positions and styles of ``graph`` as drawn with the modules in ``collapsed`` folded.
 
-    Node keys are graph node ids, and ``module_key(path)`` for collapsed modules.
+    Node keys are graph node ids, and ``module_key(path)`` for collapsed modules. For the
+    first picture of a big recorded graph pass ``gradviz.core.collapse.default_collapsed``.
     ``labels``: "compact" | "full" | "values"; ``color_by``: None | "grad_norm";
     ``state``: ``{"current": key, "done": keys, "show_grad": keys or None}`` for the player.
     """
@@ -87,10 +88,15 @@ def layout(graph: GradGraph, *, collapsed=frozenset(), labels: str = "compact",
     return _dress(result, collapsed, labels, color_by, theme)
 
 
-def restyle(placed: Layout, graph: GradGraph, *, state=None, color_by=None,
+_SAME = "same"
+
+
+def restyle(placed: Layout, graph: GradGraph, *, state=None, color_by=_SAME,
             theme: str | None = None) -> Layout:
-    """``placed`` with new styles (player state, colouring, theme) and the same positions."""
+    """``placed`` with new styles (player state, colouring, theme) and the same positions;
+    colouring and theme stay as they were unless given."""
     theme = theme or placed.theme
+    color_by = placed.color_by if color_by == _SAME else color_by
     scene = scene_of(graph, placed.collapsed, placed.labels, color_by, theme, state)
     result = cache.adopt(cache.placement(placed), scene)
     return _dress(result, placed.collapsed, placed.labels, color_by, theme)

@@ -83,3 +83,11 @@ def test_restyle_moves_nothing_and_marks_the_player_state(seed):
     assert "grad ?" in again.nodes[X].lines and "grad ?" not in placed.nodes[X].lines
     carrying = [e for e in again.edges if e.mark == "current"]
     assert carrying and all(e.dst == Z for e in carrying)
+
+
+def test_restyle_keeps_the_colouring_and_theme_unless_told(seed):
+    placed = layout(seed, color_by="grad_norm", theme="dark")
+    again = restyle(placed, seed, state={"current": seed.find("Z").id})
+    assert (again.color_by, again.theme, again.legend) == ("grad_norm", "dark", placed.legend)
+    plain = restyle(placed, seed, color_by=None, theme="light")
+    assert plain.legend == [] and plain.background == "#ffffff"
