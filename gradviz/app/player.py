@@ -239,13 +239,15 @@ def _export_steps(window, player: Player) -> None:
 
 
 def export_steps_to(window, path: str, mode: str) -> None:
-    """Write the steps PDF in the background, as the picture shows now (modules, theme)."""
-    graph, collapsed, theme = window.graph, window.collapsed, window.options["theme"]
+    """Write the steps PDF in the background, each page as the player shows that step:
+    the window's folded modules, labels, colouring and theme."""
+    graph, collapsed, options = window.graph, window.collapsed, dict(window.options)
 
     def job(progress, should_stop):
         from gradviz.layout.steps import export_steps
 
-        return export_steps(graph, path, mode, collapsed=collapsed, theme=theme,
+        return export_steps(graph, path, mode, collapsed=collapsed, labels=options["labels"],
+                            color_by=options["color_by"], theme=options["theme"],
                             progress=progress, should_stop=should_stop)
 
     window.runner.submit("export", f"Exporting {mode} steps to {path}…", job,

@@ -145,9 +145,11 @@ def test_folding_a_module_keeps_the_step(qtbot, window):
 def test_export_steps_from_the_app(qtbot, seed_window, tmp_path):
     path = tmp_path / "steps.pdf"
     assert "export_steps" in seed_window.actions_by_name
+    press(qtbot, seed_window, "values")  # pages look as the player does
     export_steps_to(seed_window, str(path), "backward")
     qtbot.waitUntil(lambda: "Exported" in seed_window.statusBar().currentMessage(), timeout=30_000)
-    assert len(PdfReader(path).pages) == 7
+    pages = PdfReader(path).pages
+    assert len(pages) == 7 and "grad ?" in pages[0].extract_text()
 
 
 def test_step_from_the_command_line():
