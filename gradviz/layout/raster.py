@@ -79,11 +79,7 @@ def _node(draw, b: NodeBox, at, factor: float, font) -> None:
     if b.shape == "ellipse":
         draw.ellipse(box, **style)
     elif b.shape == "octagon":
-        dx, dy = w * 0.15, h * 0.3
-        pts = [(left + dx, top), (left + w - dx, top), (left + w, top + dy),
-               (left + w, top + h - dy), (left + w - dx, top + h), (left + dx, top + h),
-               (left, top + h - dy), (left, top + dy)]
-        draw.polygon([at(*p) for p in pts], **style)
+        draw.polygon([at(*p) for p in b.octagon()], **style)
     elif b.shape != "plaintext":
         draw.rectangle(box, **style)
     draw.multiline_text(at(b.x, b.y), "\n".join(b.lines), fill=b.text, font=font, anchor="mm",

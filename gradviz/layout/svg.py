@@ -28,10 +28,7 @@ def _outline(b: NodeBox, pen: str) -> str:
     if b.shape == "ellipse":
         return f'<ellipse cx="{_f(b.x)}" cy="{_f(b.y)}" rx="{_f(w / 2)}" ry="{_f(h / 2)}"{pen}/>'
     if b.shape == "octagon":
-        dx, dy = w * 0.15, h * 0.3
-        pts = [(left + dx, top), (left + w - dx, top), (left + w, top + dy), (left + w, top + h - dy),
-               (left + w - dx, top + h), (left + dx, top + h), (left, top + h - dy), (left, top + dy)]
-        return f'<polygon points="{" ".join(f"{_f(x)},{_f(y)}" for x, y in pts)}"{pen}/>'
+        return f'<polygon points="{" ".join(f"{_f(x)},{_f(y)}" for x, y in b.octagon())}"{pen}/>'
     if b.shape == "folder":
         tab = min(w * 0.3, 30.0)
         d = (f"M{_f(left)},{_f(top + 5)} h{_f(tab)} l3,-5 h{_f(w - tab - 3)} "
