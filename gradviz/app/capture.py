@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QMarginsF, QRect, QSize
+from PySide6.QtCore import QMarginsF, QPoint, QRect, QSizeF
 from PySide6.QtGui import QPageLayout, QPageSize, QPainter, QPdfWriter
 from PySide6.QtSvg import QSvgGenerator
 from PySide6.QtWidgets import QWidget
@@ -36,11 +36,12 @@ def save_widget(widget: QWidget, path) -> Path:
     else:
         device = QPdfWriter(str(path))
         device.setResolution(96)
-        device.setPageLayout(QPageLayout(QPageSize(QSize(size.width(), size.height())),
+        points = QSizeF(size.width() * 72 / 96, size.height() * 72 / 96)  # one page, widget-sized
+        device.setPageLayout(QPageLayout(QPageSize(points, QPageSize.Point),
                                          QPageLayout.Portrait, QMarginsF(0, 0, 0, 0)))
     painter = QPainter(device)
     try:
-        widget.render(painter)
+        widget.render(painter, QPoint(0, 0))
     finally:
         painter.end()
     return path

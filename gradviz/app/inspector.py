@@ -92,9 +92,8 @@ class Inspector(QDockWidget):
         s = summary(graph)
         kinds = ", ".join(f"{n} {k if n == 1 else PLURAL[k]}" for k, n in s["kinds"].items())
         ops = "\n".join(f"  {n:>5}  {op}" for op, n in list(s["ops"].items())[:20])
-        nan = "\nNaN/Inf in gradients: use “Jump to first NaN”." if s["nonfinite"] else ""
         self._show_text("Graph", f"{s['nodes']} nodes ({kinds}), {s['edges']} edges\n"
-                                 f"Backward: {s['status']}{nan}\n\nOps:\n{ops}")
+                                 f"Backward: {s['status']}\n\nOps:\n{ops}")
 
     def _show_module(self, graph: GradGraph, path: str) -> None:
         inside = [i for i, m in enumerate(graph.cols.module) if m and (m == path or m.startswith(path + "."))]

@@ -6,8 +6,11 @@ reads window state that might change meanwhile) and returns ``fn(progress, shoul
 
 from __future__ import annotations
 
+import threading
+
 #: A training loop makes a backward pass per step: keep the newest this many.
 KEEP_PASSES = 20
+_ONE_RUN = threading.Lock()
 
 
 def layout_job(graph, collapsed: frozenset, options: dict):
@@ -33,23 +36,16 @@ def restyle_job(placed, graph, options: dict):
     return job
 
 
-def script_job(path: str, argv=()):
+def source_job(spec: str, argv=()):
+    """A script run unchanged (every backward traced), a demo name, or a saved session."""
     argv = list(argv)
 
     def job(progress, should_stop):
-        from gradviz.core.runner import run_script
+        from gradviz.sources import open_source
 
-        return run_script(path, argv, keep=KEEP_PASSES, progress=progress,
-                          should_stop=should_stop).passes
-
-    return job
-
-
-def load_job(path: str):
-    def job(progress, should_stop):
-        from gradviz.core.session import load
-
-        return load(path)
+        with _ONE_RUN:  # a cancelled run may still be stopping: runs share sys.argv
+            return open_source(spec, argv, keep=KEEP_PASSES, progress=progress,
+                               should_stop=should_stop).passes
 
     return job
 

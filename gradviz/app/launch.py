@@ -57,7 +57,7 @@ def launch(args) -> int:
     if args.command == "demo":
         window.open_demo(args.name)
     elif args.command == "run":
-        window.open_script(args.script, args.args)
+        window.open_source(args.script, args.args)
     window.show()
     code = app.exec()
     return session.code if session.code is not None else code
@@ -77,6 +77,12 @@ class _Session:
             window.source_failed.connect(self._on_failed)
 
     def _on_drawn(self) -> None:
+        try:
+            self._after_drawn()
+        except Exception as exc:  # noqa: BLE001 - exit with the message, never hang
+            self._exit(_fail(f"{type(exc).__name__}: {exc}", 1))
+
+    def _after_drawn(self) -> None:
         args, window = self.args, self.window
         if args.step is not None and not self.stepped:
             if window.player is None:

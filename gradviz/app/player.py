@@ -4,7 +4,7 @@ What each step shows is decided by :mod:`gradviz.core.steps` (Qt-free); this too
 moves the step, hands the step's state to the window's styling (``window.set_state``) and,
 once the window has drawn it, follows the current node with the view and the inspector.
 Keys: Space or → next, ← previous, Home/End first/last, P play/pause, V value labels,
-F5 presenter mode, T light/dark.
+F5 presenter mode (Esc leaves it), T light/dark.
 """
 
 from __future__ import annotations
@@ -73,6 +73,10 @@ class Player(QToolBar):
         self.acts["theme"] = self._act("Dark", "Dark theme (T)", ["T"], self.set_dark, True)
         self.acts["theme"].setChecked(window.options["theme"] == "dark")
         self.presenter = Presenter(window, self)
+        # Esc leaves presenter mode; enabled only there, so the view keeps Esc otherwise
+        self.leave = QAction("Leave presenter mode", window, shortcut=QKeySequence("Esc"),
+                             enabled=False, triggered=lambda: self.set_presenting(False))
+        window.addAction(self.leave)
 
         window.addToolBar(Qt.TopToolBarArea, self)
         window.graph_changed.connect(self._on_graph)
@@ -179,6 +183,7 @@ class Player(QToolBar):
 
     def set_presenting(self, on: bool) -> None:
         self.acts["presenter"].setChecked(on)
+        self.leave.setEnabled(on)
         self.presenter.set_on(on)
 
     def set_dark(self, on: bool) -> None:

@@ -82,7 +82,10 @@ class Presenter(QObject):
             for bar in self._hidden:
                 bar.show()
             self.player.setStyleSheet(self._plain_style)
-            w.showMaximized() if self._was_maximized else w.showNormal()
+            if self._was_maximized:
+                w.showMaximized()
+            else:
+                w.showNormal()
         self.on_drawn()
         self.frame(self.player.current_key)
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QApplication, QFrame, QHBoxLayout, QLabel, QLineEdit, QToolButton
 
+from .signals import emit
+
 
 class SearchBar(QFrame):
     """Holds the query and the position among the hits; the window does the looking up."""
@@ -18,8 +20,8 @@ class SearchBar(QFrame):
         self.edit = QLineEdit(placeholderText="Search name, op or module…  (Enter: next, Shift+Enter: previous)",
                               clearButtonEnabled=True)
         self.count = QLabel()
-        prev = QToolButton(text="▲", toolTip="Previous (Shift+Enter)", clicked=lambda: self.step.emit(-1))
-        nxt = QToolButton(text="▼", toolTip="Next (Enter)", clicked=lambda: self.step.emit(1))
+        prev = QToolButton(text="▲", toolTip="Previous (Shift+Enter)", clicked=lambda: emit(self.step, -1))
+        nxt = QToolButton(text="▼", toolTip="Next (Enter)", clicked=lambda: emit(self.step, 1))
         close = QToolButton(text="✕", toolTip="Close (Esc)", clicked=self.close_bar)
         lay = QHBoxLayout(self)
         lay.setContentsMargins(6, 3, 6, 3)
@@ -36,7 +38,7 @@ class SearchBar(QFrame):
 
     def close_bar(self) -> None:
         self.hide()
-        self.closed.emit()
+        emit(self.closed)
 
     def set_position(self, index: int | None, total: int) -> None:
         text = self.edit.text().strip()
@@ -45,7 +47,7 @@ class SearchBar(QFrame):
 
     def _on_return(self) -> None:
         back = QApplication.keyboardModifiers() & Qt.ShiftModifier
-        self.step.emit(-1 if back else 1)
+        emit(self.step, -1 if back else 1)
 
     def keyPressEvent(self, event) -> None:
         if event.key() == Qt.Key_Escape:

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from PySide6.QtCore import QEvent, QPoint, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QCursor, QPainter
-from PySide6.QtWidgets import QGraphicsScene, QGraphicsView, QToolTip
+from PySide6.QtWidgets import QGraphicsItem, QGraphicsScene, QGraphicsView, QToolTip
 
 from gradviz.core.select import incident, reachable
 from gradviz.layout.geometry import Layout
 
+from .items import LOD_PLAIN, Z_HIGHLIGHT_EDGES, ClusterItem, EdgeBundle, NodeItem, NodeOverview
 from .legend import Legend
-from .items import Z_HIGHLIGHT_EDGES, ClusterItem, EdgeBundle, NodeItem
+from .signals import emit
 from .themes import THEMES, Theme
 
 ZOOM_STEP = 1.25
@@ -53,6 +54,7 @@ class GraphView(QGraphicsView):
         self.setVerticalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
         self.layout_data: Layout | None = None
         self.nodes: dict = {}  # key -> NodeItem
+        self._far = None  # zoomed out so far that NodeOverview paints the nodes
         self.selected = None
         self.lineage = False  # also highlight everything upstream and downstream
         self.describe = None  # key -> tooltip text; set by the window
@@ -77,8 +79,8 @@ class GraphView(QGraphicsView):
             for key, item in self.nodes.items():
                 item.restyle(layout.nodes[key])
             self.scene().removeItem(self._edges)
-            self._edges = EdgeBundle(layout.edges)
-            self.scene().addItem(self._edges)
+            self.scene().removeItem(self._overview)
+            self._add_bundles(layout)
         else:
             self._rebuild(layout)
         keep = self.selected if self.selected in self.nodes else None
@@ -91,18 +93,34 @@ class GraphView(QGraphicsView):
         scene.clear()
         for box in layout.clusters:
             scene.addItem(ClusterItem(box))
-        self._edges = EdgeBundle(layout.edges)
-        scene.addItem(self._edges)
         self.nodes = {}
         for key, box in layout.nodes.items():
             item = NodeItem(box, self._marks)
             self.nodes[key] = item
             scene.addItem(item)
+        self._far = None
+        self._add_bundles(layout)
         # room to pan past the edges, so that zooming about the cursor can always keep the
         # point under it in place (scroll bars are off: drag pans, F fits)
         pad = max(layout.width, layout.height, 2000)
         scene.setSceneRect(QRectF(0, 0, layout.width, layout.height).adjusted(-pad, -pad, pad, pad))
         self.fit()
+
+    def _add_bundles(self, layout: Layout) -> None:
+        self._edges = EdgeBundle(layout.edges)
+        self._overview = NodeOverview(list(self.nodes.values()))
+        self._overview.setVisible(bool(self._far))
+        self.scene().addItem(self._edges)
+        self.scene().addItem(self._overview)
+
+    def _update_lod(self) -> None:
+        """Far out, one item paints every node; close in, each node paints itself."""
+        far = self.scale_factor() < LOD_PLAIN
+        if far != self._far:
+            self._far = far
+            for item in self.nodes.values():
+                item.setFlag(QGraphicsItem.ItemHasNoContents, far)
+            self._overview.setVisible(far)
 
     # -- selection and highlights -----------------------------------------------------
     def select(self, key) -> None:
@@ -111,7 +129,7 @@ class GraphView(QGraphicsView):
             raise KeyError(f"{key!r} is not drawn in this view")
         self.selected = key
         self._apply_marks()
-        self.selection_changed.emit(key)
+        emit(self.selection_changed, key)
 
     def set_lineage(self, on: bool) -> None:
         self.lineage = on
@@ -163,6 +181,7 @@ class GraphView(QGraphicsView):
         self.resetTransform()
         self.scale(s, s)
         self.centerOn(rect.center())
+        self._update_lod()
 
     def scale_factor(self) -> float:
         return self.transform().m11()
@@ -180,6 +199,7 @@ class GraphView(QGraphicsView):
         # keep `before` under the anchor: move the centre by how far it drifted
         drift = self.mapToScene(anchor) - before
         self.centerOn(self.mapToScene(view.center()) - drift)
+        self._update_lod()
 
     def zoom_at_cursor(self, zoom_in: bool) -> None:
         """``+``/``-``: zoom about the mouse cursor when it is over the view, else the centre."""
@@ -221,12 +241,12 @@ class GraphView(QGraphicsView):
         pos = event.position().toPoint()
         key = self.key_at(pos)
         if isinstance(key, str) and key.startswith("module:"):
-            self.module_toggled.emit(key.removeprefix("module:"))
+            emit(self.module_toggled, key.removeprefix("module:"))
             return
         if key is None:
             for item in self.items(pos):
                 if isinstance(item, ClusterItem):
-                    self.module_toggled.emit(item.path)
+                    emit(self.module_toggled, item.path)
                     return
         super().mouseDoubleClickEvent(event)
 

@@ -48,6 +48,7 @@ from .inspector import Inspector
 from .progress import ProgressStrip
 from .recent import add_recent
 from .search_bar import SearchBar
+from .signals import emit
 from .themes import icon, style_sheet
 from .view import GraphView
 from .workers import Runner
@@ -129,7 +130,7 @@ class MainWindow(QMainWindow):
         self.stack.setCurrentIndex(1)
         self.setWindowTitle(f"gradviz — {graph.info.get('title') or self.path or 'graph'}")
         self.inspector.inspect(graph, None)
-        self.graph_changed.emit(graph)
+        emit(self.graph_changed, graph)
         self.relayout()
 
     def set_passes(self, passes: list[GradGraph]) -> None:
@@ -183,7 +184,7 @@ class MainWindow(QMainWindow):
         self.banner.setVisible(bool(layout.warnings))
         self.view.legend.set_entries("Gradient norm (log scale)",
                                      layout.legend if self.options["color_by"] else [])
-        self.layout_applied.emit()
+        emit(self.layout_applied)
 
     def _on_layout_error(self, exc: BaseException) -> None:
         show_error(self, "Layout failed", exc)
@@ -253,33 +254,28 @@ class MainWindow(QMainWindow):
 
     # -- opening things ---------------------------------------------------------------
     def open_demo(self, name: str) -> None:
-        from gradviz.demos import find
-
-        self.open_script(str(find(name).path), (), title=f"demo {name}")
-
-    def open_script(self, path: str, argv=(), *, title: str | None = None) -> None:
-        """Run a script unchanged in the background; every backward it makes is traced."""
-        self.path = title or path
-        self.runner.submit("source", f"Running {self.path}…", jobs.script_job(path, argv),
-                           self._on_passes, lambda exc: self._on_source_error(f"{self.path} failed", exc))
-
-    def open_session(self, path: str) -> None:
-        self.path = path
-        self.runner.submit("source", f"Loading {path}…", jobs.load_job(path),
-                           lambda g: self.set_passes([g]),
-                           lambda exc: self._on_source_error(f"Cannot open {path}", exc))
-
-    def _on_source_error(self, title: str, exc: BaseException) -> None:
-        self.last_error = show_error(self, title, exc)
-        self.source_failed.emit(f"{title}: {self.last_error.text()}")
+        self.open_source(name, title=f"demo {name}")
 
     def open_path(self, path: str) -> None:
-        """A ``.gradviz`` session or a Python script, as File ▸ Open and Recent files give them."""
+        """A script or a ``.gradviz`` session, as File ▸ Open and Recent files give them."""
         add_recent(path)
-        if path.endswith(".gradviz"):
-            self.open_session(path)
-        else:
-            self.open_script(path)
+        self.open_source(path)
+
+    def open_source(self, spec: str, argv=(), *, title: str | None = None) -> None:
+        """Open a script (run unchanged in the background, every backward traced), a demo
+        name or a saved session; a failure shows its traceback in a dialog."""
+        self.path = title or spec
+        self.runner.submit("source", f"Opening {self.path}…", jobs.source_job(spec, argv),
+                           self._on_passes, self._on_source_error)
+
+    def _on_source_error(self, exc: BaseException) -> None:
+        self.last_error = show_error(self, f"Cannot open {self.path}", exc)
+        emit(self.source_failed, f"{self.path}: {self.last_error.text()}")
+
+    def _on_passes(self, passes) -> None:
+        for i, g in enumerate(passes):
+            g.info.setdefault("title", f"{self.path}" + (f", pass {i + 1}" if len(passes) > 1 else ""))
+        self.set_passes(passes)
 
     # -- saving things ----------------------------------------------------------------
     def save_session(self, path: str) -> None:
@@ -310,8 +306,3 @@ class MainWindow(QMainWindow):
     def screenshot(self, path: str) -> None:
         """The whole window (view, inspector, menus) as PNG, SVG or PDF."""
         save_widget(self, path)
-
-    def _on_passes(self, passes) -> None:
-        for i, g in enumerate(passes):
-            g.info.setdefault("title", f"{self.path}" + (f", pass {i + 1}" if len(passes) > 1 else ""))
-        self.set_passes(passes)

@@ -15,6 +15,8 @@ from typing import Callable
 
 from PySide6.QtCore import QObject, Signal
 
+from .signals import emit
+
 #: A job: fn(progress, should_stop) -> result; ``progress(text, fraction or None)``, the
 #: same call shape as ``gradviz.layout.layout``'s.
 JobFn = Callable[[Callable, Callable[[], bool]], object]
@@ -58,7 +60,7 @@ class Runner(QObject):
             old.stop.set()
         task = Task(channel, label, on_done, on_error)
         self._current[channel] = task
-        self.started.emit(label)
+        emit(self.started, label)
         threading.Thread(target=self._work, args=(task, fn), daemon=True,
                          name=f"gradviz-{channel}").start()
         return task
@@ -69,28 +71,28 @@ class Runner(QObject):
         for task in tasks:
             task.stop.set()
         if tasks:
-            self.idle.emit()
+            emit(self.idle)
 
     def _work(self, task: Task, fn: JobFn) -> None:
         def progress(text: str = "", fraction=None) -> None:
-            self._report.emit(task, text, fraction)
+            emit(self._report, task, text, fraction)
 
         try:
             result, error = fn(progress, task.should_stop), None
         except BaseException as exc:  # noqa: BLE001 - handed to the GUI thread, shown there
             result, error = None, exc
-        self._reply.emit(task, result, error)
+        emit(self._reply, task, result, error)
 
     def _on_report(self, task: Task, text: str, fraction) -> None:
         if self._current.get(task.channel) is task:
-            self.progress.emit(text, fraction)
+            emit(self.progress, text, fraction)
 
     def _on_reply(self, task: Task, result, error) -> None:
         if self._current.get(task.channel) is not task:
             return  # stale: cancelled, or replaced by a newer request
         del self._current[task.channel]
         if not self._current:
-            self.idle.emit()
+            emit(self.idle)
         if error is None:
             task.on_done(result)
         elif task.on_error is not None:

@@ -70,7 +70,10 @@ def visible_key(graph: GradGraph, keys, node_id: int):
 
 
 def summary(graph: GradGraph) -> dict:
-    """Counts by kind and by op, and where backward stands: what an empty selection shows."""
+    """Counts by kind and by op, and where backward stands: what an empty selection shows.
+
+    Cheap on purpose (no tensor statistics): it is shown on the GUI thread for any size.
+    """
     kinds = Counter(graph.cols.kind)
     return {
         "nodes": len(graph),
@@ -79,5 +82,4 @@ def summary(graph: GradGraph) -> dict:
         "ops": dict(Counter(graph.cols.op).most_common()),
         "status": "gradients captured" if graph.has_grads else "backward not run yet",
         "reached": len(graph.capture.order),
-        "nonfinite": first_nonfinite(graph) is not None if graph.has_grads else False,
     }

@@ -123,9 +123,15 @@ def test_presenter_mode_at_1080p(qtbot, seed_window, seed_graph):
     assert Image.open(out("presenter_1080p.png")).size == (1920, 1080)
     press(qtbot, window, "theme")
     window.screenshot(out("presenter_1080p_dark.png"))
-    qtbot.keyClick(window.view, KEYS["present"])
+    qtbot.keyClick(window.view, Qt.Key_Escape)  # leaves presenter mode, as F5 does
     assert not window.isFullScreen() and window.menuBar().isVisible()
     assert window.inspector.isVisible() and view.nodes[Z].box.pen < PENS["current"]
+    qtbot.keyClick(window.view, KEYS["present"])
+    qtbot.keyClick(window.view, KEYS["present"])
+    assert not window.isFullScreen()
+    view.select(Z)
+    qtbot.keyClick(window.view, Qt.Key_Escape)  # outside presenter mode Esc is the view's
+    assert view.selected is None
 
 
 def test_folding_a_module_keeps_the_step(qtbot, window):

@@ -1,0 +1,80 @@
+"""`gradviz demo/run --select --screenshot`, the gallery, no-display message, packaged resources."""
+
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+from PIL import Image
+
+from gradviz.app.launch import launch
+from gradviz.cli import build_parser
+from tests.app.conftest import ROOT, out
+
+
+def gradviz_cli(*args, env=None, timeout=60):
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", **(env or {})}
+    return subprocess.run([sys.executable, "-m", "gradviz.cli", *args], capture_output=True,
+                          text=True, env=env, timeout=timeout, cwd=ROOT)
+
+
+def test_demo_screenshot_with_selection():
+    shot = out("cli_demo_linear_Z.png")
+    shot.unlink(missing_ok=True)
+    res = gradviz_cli("demo", "linear", "--select", "Z", "--screenshot", str(shot))
+    assert res.returncode == 0, res.stderr
+    image = Image.open(shot)
+    assert image.size[0] >= 800 and image.size[1] >= 500
+
+
+def test_run_script_screenshot_svg(tmp_path):
+    script = tmp_path / "tiny.py"
+    script.write_text("import torch, sys\nx = torch.ones(2, requires_grad=True)\n"
+                      "y = (x * float(sys.argv[1])).sum()\ny.backward()\n")
+    shot = tmp_path / "tiny.svg"
+    res = gradviz_cli("run", "--select", "x", "--screenshot", str(shot), str(script), "3")
+    assert res.returncode == 0, res.stderr
+    assert "<svg" in shot.read_text()[:500]
+
+
+def test_failing_script_screenshot_exits_nonzero(tmp_path):
+    script = tmp_path / "bad.py"
+    script.write_text("raise RuntimeError('nope')\n")
+    res = gradviz_cli("run", "--screenshot", str(tmp_path / "x.png"), str(script))
+    assert res.returncode == 1 and "nope" in res.stderr
+
+
+def test_unknown_select_and_unknown_demo():
+    res = gradviz_cli("demo", "linear", "--select", "NoSuchNode", "--screenshot", "/tmp/x.png")
+    assert res.returncode == 2 and "NoSuchNode" in res.stderr
+    res = gradviz_cli("demo", "nosuchdemo")
+    assert res.returncode == 2 and "nosuchdemo" in res.stderr
+
+
+def test_no_display_says_what_to_do(monkeypatch, capsys):
+    for var in ("QT_QPA_PLATFORM", "DISPLAY", "WAYLAND_DISPLAY"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setattr(sys, "platform", "linux")
+    code = launch(build_parser().parse_args(["demo", "linear"]))
+    err = capsys.readouterr().err
+    assert code == 2 and "gradviz export" in err and "QT_QPA_PLATFORM=offscreen" in err
+
+
+def test_gallery_lists_demos(qtbot, window):
+    from gradviz.demos import catalog
+
+    names = [window.gallery.list.item(i).text() for i in range(window.gallery.list.count())]
+    assert len(names) == len(catalog()) and names[0].startswith("linear")
+    window.screenshot(out("gallery.png"))
+
+
+def test_wheel_ships_icons_and_style_sheets(tmp_path):
+    res = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
+                          "-q", str(ROOT), "-w", str(tmp_path)], capture_output=True, text=True,
+                         timeout=300)
+    assert res.returncode == 0, res.stderr
+    wheel = next(Path(tmp_path).glob("gradviz-*.whl"))
+    names = zipfile.ZipFile(wheel).namelist()
+    for name in ("light.qss", "dark.qss", "gradviz.svg", "search.svg"):
+        assert f"gradviz/resources/{name}" in names
