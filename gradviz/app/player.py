@@ -3,8 +3,8 @@
 What each step shows is decided by :mod:`gradviz.core.steps` (Qt-free); this toolbar only
 moves the step, hands the step's state to the window's styling (``window.set_state``) and,
 once the window has drawn it, follows the current node with the view and the inspector.
-Keys: Space or → next, ← previous, Home/End first/last, P play/pause, V value labels,
-F5 presenter mode (Esc leaves it), T light/dark.
+Keys: Space or → next, ← previous, Home/End first/last, P play/pause, S stop (the whole
+picture again), V value labels, F5 presenter mode (Esc leaves it), T light/dark.
 """
 
 from __future__ import annotations
@@ -23,14 +23,14 @@ from .presenter import Presenter
 SPEEDS = (0.5, 1.0, 2.0, 3.0)
 DEFAULT_SPEED = 1.0
 PLAY, PAUSE = "▶ Play", "❚❚ Pause"
+START = "  press Space to start"
 #: Text, not icons: it takes the theme's colour and the presenter's large type.
 STYLE = "QToolBar#player QToolButton:checked { border: 2px solid #e8590c; }"
 
 
-def install(window) -> "Player":
+def install(window) -> None:
     """Called by ``MainWindow``: add the player toolbar and set ``window.player``."""
     window.player = Player(window)
-    return window.player
 
 
 class Player(QToolBar):
@@ -56,6 +56,7 @@ class Player(QToolBar):
             "play": self._act(PLAY, "Play / pause (P)", ["P"], self.toggle_play, True),
             "next": self._act("→", "Next step (Space or →)", ["Space", "Right"], self.next),
             "last": self._act("⇥", "Last step (End)", ["End"], self.last),
+            "stop": self._act("■", "Stop: the whole picture again (S)", ["S"], self.stop),
         }
         self.speed_box = QComboBox(toolTip="Seconds per step when playing")
         for seconds in SPEEDS:
@@ -63,7 +64,7 @@ class Player(QToolBar):
         self.speed_box.setCurrentIndex(SPEEDS.index(DEFAULT_SPEED))
         self.speed_box.currentIndexChanged.connect(self._on_speed)
         self.addWidget(self.speed_box)
-        self.caption = QLabel("  press Space to start", objectName="caption")
+        self.caption = QLabel(START, objectName="caption")
         self.addWidget(self.caption)
         self.addSeparator()
         self.acts["values"] = self._act("Values", "Value and gradient on each node (V)", ["V"],
@@ -134,7 +135,7 @@ class Player(QToolBar):
         """Back to the whole picture, every value and gradient shown."""
         self.toggle_play(False)
         self.step = None
-        self.caption.setText("  press Space to start")
+        self.caption.setText(START)
         self.window_.set_state(None)
 
     def _show(self, step: int) -> None:
@@ -197,7 +198,7 @@ class Player(QToolBar):
     def _on_graph(self, graph) -> None:
         self.toggle_play(False)
         self.steps, self.step = None, None
-        self.caption.setText("  press Space to start")
+        self.caption.setText(START)
         self.window_.options["state"] = None  # the new graph's layout starts unmarked
         self.mode_box.setCurrentIndex(MODES.index("backward" if graph.has_grads else "forward"))
 

@@ -15,7 +15,7 @@ from gradviz.sources import open_source
 from tests.app.conftest import ROOT, draw, out
 
 KEYS = {"next": Qt.Key_Space, "right": Qt.Key_Right, "left": Qt.Key_Left, "home": Qt.Key_Home,
-        "end": Qt.Key_End, "values": Qt.Key_V, "present": Qt.Key_F5, "theme": Qt.Key_T}
+        "end": Qt.Key_End, "values": Qt.Key_V, "present": Qt.Key_F5, "theme": Qt.Key_T, "stop": Qt.Key_S}
 
 
 def press(qtbot, window, key: str):
@@ -54,6 +54,8 @@ def test_keys_step_through_backward(qtbot, seed_window, seed_graph):
     assert current(window) == W and window.inspector.key == W
     press(qtbot, window, "home")
     assert current(window) == S
+    press(qtbot, window, "stop")
+    assert window.options["state"] is None and window.layout_data.nodes[S].mark is None
 
 
 def test_forward_mode_follows_creation_order(qtbot, seed_window, seed_graph):
