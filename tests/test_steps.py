@@ -133,9 +133,11 @@ def test_steps_pdf_reveals_gradients_as_backward_reaches_them(seed, tmp_path):
     assert "grad [[3.6, -0.9, 1.3], [3.6, -0.9, 1.3]]" in last.replace("\n", " ")
 
 
-def test_steps_pdf_wants_a_pdf_name(seed, tmp_path):
+def test_steps_pdf_bad_requests_are_export_errors(seed, tmp_path):
     with pytest.raises(ExportError, match="pdf"):
         export_steps(seed, tmp_path / "steps.png", "backward")
+    with pytest.raises(ExportError, match="forward, backward"):
+        export_steps(seed, tmp_path / "steps.pdf", "sideways")
 
 
 def _orange_rows(png: Path, colour: str) -> tuple[float, int]:

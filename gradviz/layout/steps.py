@@ -39,7 +39,10 @@ def export_steps(graph: GradGraph, path, mode: str, *, labels: str = "values",
     if path.suffix.lower() != ".pdf":
         raise ExportError(f"steps are written as PDF, not {path.name!r}: use a .pdf name")
     report = progress or (lambda stage, fraction: None)
-    steps = Steps.of(graph, mode)
+    try:
+        steps = Steps.of(graph, mode)
+    except ValueError as err:  # an unknown mode, or no backward captured
+        raise ExportError(str(err)) from None
     collapsed = _collapsed(graph, collapsed)
     shown = view(graph, collapsed)
     # no state: boxes are sized with every gradient shown, so the last page's text fits too
