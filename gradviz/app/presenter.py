@@ -19,8 +19,9 @@ from gradviz.layout.geometry import Layout
 
 from .items import Z_EDGES, Z_HIGHLIGHT_EDGES, EdgeBundle
 
-#: Node text is 10 pt in scene units: at 1.8x it is ~24 px high, readable at 15 m on 1080p.
-READABLE_SCALE = 1.8
+#: Node text is 11-13 units high in the scene: at 2x, 22-26 px on a 1080p projector, which
+#: on a 4 m wide screen are 5 cm letters, readable from the back of a hall (about 20 m).
+READABLE_SCALE = 2.0
 MAX_SCALE = 3.0
 FOLLOW_MARGIN = 80  # pixels kept around the current node when the view follows it
 EDGE_WIDTH, LIT_EDGE_WIDTH = 3.0, 5.0
