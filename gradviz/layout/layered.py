@@ -9,15 +9,18 @@ recipe in its cheapest form, so the picture reads the same way (data flows downw
    a long edge;
 2. order within a layer: two barycenter sweeps (down, then up), which removes most
    crossings of a chain-like computation graph;
-3. x: each node wants the mean x of its neighbours in the previous layer; a left-packed and
-   a right-packed placement that keep the node spacing are averaged, which keeps both the
-   spacing and the wish as well as possible;
-4. edges: one cubic Bezier per edge, straight down when the ends are aligned. Edges are not
-   routed around nodes (that is what costs dot its time); clusters are the boxes around
-   their members and may overlap where modules share a layer.
+3. x: each vertex wants the mean x of its neighbours in the layer before (a down pass, then
+   an up pass); boxes get their wish first, then edge lanes, keeping the spacing (the
+   priority method), so the main chain of a deep network stays straight;
+4. edges: an edge that spans several layers runs through a thin dummy vertex in each layer
+   it crosses (as in dot), so the sweeps and the placement give it its own lane and it
+   never cuts through a box; it is drawn as cubic Beziers through those lanes. Clusters are
+   the boxes around their members and may overlap where modules share a layer.
 """
 
 from __future__ import annotations
+
+import bisect
 
 import networkx as nx
 
@@ -26,6 +29,7 @@ from .geometry import ClusterBox, EdgePath, Layout
 from .scene import Scene
 
 NODESEP, RANKSEP, MARGIN, ARROW = 18.0, 25.0, 8.0, 7.0
+LANE = 4.0  # width of an edge's dummy vertex: edges pass each other NODESEP apart
 CHAR_WIDTH = FONTSIZE * 0.6
 LINE_HEIGHT = FONTSIZE * 1.25
 
@@ -67,81 +71,141 @@ def _sweep(rows: list[list[int]], neighbours: list[list[int]], order) -> None:
             pos[v] = i
 
 
-def _place(row: list[int], want: list, widths: list[float]) -> list[float]:
-    """x for each node of a row: as close to ``want`` (None: anywhere) as spacing allows."""
+def _place(row: list[int], want: dict, widths: list[float], rank: list[int]) -> list[float]:
+    """x for each vertex of a row, in its order: vertices of higher ``rank`` first get as
+    close to ``want`` (None: anywhere) as the vertices already placed allow (the priority
+    method). Boxes keep their wish before lanes do, so long edges step aside for the main
+    chain instead of pushing it a little further sideways in every layer."""
     n = len(row)
-    left, right = [0.0] * n, [0.0] * n
-    for i, v in enumerate(row):
-        gap = (widths[row[i - 1]] + widths[v]) / 2 + NODESEP if i else 0.0
-        floor = left[i - 1] + gap if i else float("-inf")
-        left[i] = max(want[v], floor) if want[v] is not None else (floor if i else 0.0)
-    for i in range(n - 1, -1, -1):
-        v = row[i]
-        gap = (widths[row[i + 1]] + widths[v]) / 2 + NODESEP if i < n - 1 else 0.0
-        ceil = right[i + 1] - gap if i < n - 1 else float("inf")
-        right[i] = min(want[v], ceil) if want[v] is not None else (ceil if i < n - 1 else left[i])
-    return [(a + b) / 2 for a, b in zip(left, right)]
+    reach = [0.0] * n  # least distance from the row's first vertex, spacing kept
+    for i in range(1, n):
+        reach[i] = reach[i - 1] + (widths[row[i - 1]] + widths[row[i]]) / 2 + NODESEP
+    x: list[float] = [0.0] * n
+    placed: list[int] = []
+    for i in sorted(range(n), key=lambda i: (want[row[i]] is None, -rank[row[i]], i)):
+        at = bisect.bisect(placed, i)
+        lo = x[placed[at - 1]] + reach[i] - reach[placed[at - 1]] if at else float("-inf")
+        hi = x[placed[at]] - (reach[placed[at]] - reach[i]) if at < len(placed) else float("inf")
+        wish = want[row[i]]
+        if wish is None:
+            wish = lo if at else (hi if placed else 0.0)
+        x[i] = min(max(wish, lo), hi)
+        placed.insert(at, i)
+    return x
 
 
-def _coordinates(rows, pred, succ, widths) -> list[float]:
+def _depths(pred: list[list[int]], rows: list[list[int]]) -> list[int]:
+    """Longest path from an input to each vertex: high on the main chain of a network, low
+    on a side branch such as a weight and its transpose."""
+    depth = [0] * len(pred)
+    for row in rows:
+        for v in row:
+            if pred[v]:
+                depth[v] = 1 + max(depth[u] for u in pred[v])
+    return depth
+
+
+def _coordinates(rows, pred, succ, widths, boxes: int) -> list[float]:
+    """x of every vertex (``boxes`` first, then lanes): a down pass, then an up pass.
+    Where wishes collide, boxes beat lanes and the deeper box (the main chain) beats the
+    side branch, which steps aside."""
+    depth = _depths(pred, rows)
+    rank = [depth[v] + (len(pred) if v < boxes else 0) for v in range(len(widths))]
     x = [0.0] * len(widths)
+
+    def wish(v, neighbours):
+        # Lanes do not pull a box that has box neighbours: a residual edge beside a block
+        # must not drag the next block sideways, or a deep network drifts across the page.
+        nb = [u for u in neighbours[v] if u < boxes] or neighbours[v]
+        if not nb:
+            return x[v] if neighbours is succ else None
+        return sum(x[u] for u in nb) / len(nb)
+
     for neighbours, order in ((pred, range(len(rows))), (succ, range(len(rows) - 1, -1, -1))):
         for r in order:
             row = rows[r]
-            want = {v: (sum(x[u] for u in neighbours[v]) / len(neighbours[v])
-                        if neighbours[v] else (x[v] if neighbours is succ else None)) for v in row}
-            for v, xv in zip(row, _place(row, want, widths)):
+            want = {v: wish(v, neighbours) for v in row}
+            for v, xv in zip(row, _place(row, want, widths, rank)):
                 x[v] = xv
     return x
 
 
-def _edge(x0, y0, x1, y1) -> tuple[list, tuple]:
-    dy = max(y1 - y0, 1.0)
-    base = (x1, y1 - ARROW)
-    points = [(x0, y0), (x0, y0 + dy * 0.4), (x1, base[1] - dy * 0.3), base]
-    return points, (base, (x1, y1))
+def _with_lanes(n: int, edges: list[tuple[int, int]], layer: list[int]):
+    """Neighbour lists in which every edge spanning more than one layer runs through a
+    dummy vertex (ids ``n`` and up) in each layer between its ends; the vertex chain of
+    each edge."""
+    layer = list(layer)
+    succ: list[list[int]] = [[] for _ in range(n)]
+    pred: list[list[int]] = [[] for _ in range(n)]
+    chains = []
+    for a, b in edges:
+        chain = [a]
+        for depth in range(layer[a] + 1, layer[b]):
+            chain.append(len(layer))
+            layer.append(depth)
+            succ.append([])
+            pred.append([])
+        chain.append(b)
+        for u, v in zip(chain, chain[1:]):
+            succ[u].append(v)
+            pred[v].append(u)
+        chains.append(chain)
+    return succ, pred, layer, chains
+
+
+def _curve(waypoints: list[tuple[float, float]], tip: tuple[float, float]):
+    """Bezier control points through ``waypoints`` with vertical tangents, then the arrow."""
+    points = [waypoints[0]]
+    for (x0, y0), (x1, y1) in zip(waypoints, waypoints[1:]):
+        half = (y1 - y0) / 2
+        points += [(x0, y0 + half), (x1, y1 - half), (x1, y1)]
+    return points, (waypoints[-1], tip)
 
 
 def layered_layout(scene: Scene, should_stop=None) -> Layout:
     keys = list(scene.nodes)
     index = {k: i for i, k in enumerate(keys)}
     n = len(keys)
-    succ: list[list[int]] = [[] for _ in range(n)]
-    pred: list[list[int]] = [[] for _ in range(n)]
-    for e in scene.edges:
-        a, b = index[e.src], index[e.dst]
-        succ[a].append(b)
-        pred[b].append(a)
+    edges = [(index[e.src], index[e.dst]) for e in scene.edges]
+    direct: list[list[int]] = [[] for _ in range(n)]
+    for a, b in edges:
+        direct[a].append(b)
+    succ, pred, layer, chains = _with_lanes(n, edges, _layers(n, direct))
     sizes = [box_size(scene.nodes[k].lines, scene.nodes[k].shape) for k in keys]
+    sizes += [(LANE, 0.0)] * (len(layer) - n)
     widths = [s[0] for s in sizes]
 
-    layer = _layers(n, succ)
     rows: list[list[int]] = [[] for _ in range(max(layer, default=-1) + 1)]
-    for v in range(n):
-        rows[layer[v]].append(v)
+    for v, depth in enumerate(layer):
+        rows[depth].append(v)
     _sweep(rows, pred, range(len(rows)))
     _sweep(rows, succ, range(len(rows) - 1, -1, -1))
     if should_stop is not None and should_stop():
         from .graphviz_run import Cancelled
 
         raise Cancelled("layout cancelled")
-    x = _coordinates(rows, pred, succ, widths)
+    x = _coordinates(rows, pred, succ, widths, n)
 
     tops, y = [], MARGIN
     for row in rows:
         tall = max(sizes[v][1] for v in row)
         tops.append((y, tall))
         y += tall + RANKSEP
-    shift = MARGIN - min((x[v] - widths[v] / 2 for v in range(n)), default=0.0)
+    shift = MARGIN - min((x[v] - widths[v] / 2 for v in range(len(x))), default=0.0)
     nodes = dict(scene.nodes)
     for v, key in enumerate(keys):
         top, tall = tops[layer[v]]
         box = nodes[key]
         box.x, box.y, box.width, box.height = x[v] + shift, top + tall / 2, widths[v], sizes[v][1]
-    for e in scene.edges:
+    for e, chain in zip(scene.edges, chains):
         a, b = nodes[e.src], nodes[e.dst]
-        e.points, e.arrow = _edge(a.x, a.y + a.height / 2, b.x, b.y - b.height / 2)
-    width = max((b.x + b.width / 2 for b in nodes.values()), default=0.0) + MARGIN
+        waypoints = [(a.x, a.y + a.height / 2)]
+        for d in chain[1:-1]:
+            top, tall = tops[layer[d]]
+            waypoints += [(x[d] + shift, top), (x[d] + shift, top + tall)]
+        waypoints.append((b.x, b.y - b.height / 2 - ARROW))
+        e.points, e.arrow = _curve(waypoints, (b.x, b.y - b.height / 2))
+    width = max((x[v] + widths[v] / 2 for v in range(len(x))), default=0.0) + shift + MARGIN
     return Layout(nodes, list(scene.edges), _clusters(scene, nodes), width, y - RANKSEP + MARGIN,
                   "layered", legend=list(scene.legend))
 

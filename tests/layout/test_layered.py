@@ -57,3 +57,26 @@ def test_clusters_surround_their_members(chain_with_branches):
 def test_should_stop_cancels(chain_with_branches):
     with pytest.raises(Cancelled):
         layered_layout(scene_of(chain_with_branches), should_stop=lambda: True)
+
+
+def test_long_edges_run_in_lanes_beside_the_boxes_and_the_chain_stays_straight():
+    x = torch.randn(3, requires_grad=True)
+    h = x
+    for _ in range(8):  # residual blocks: h + exp(cos(sin(h)))
+        h = h + h.sin().cos().exp()
+    graph = gradviz.trace(h.sum())
+    placed = layered_layout(scene_of(graph))
+    boxes = list(placed.nodes.values())
+    lanes = 0
+    for e in placed.edges:
+        waypoints = e.points[::3]
+        for (x0, y0), (x1, y1) in zip(waypoints, waypoints[1:]):
+            if x0 != x1 or y0 == y1:
+                continue
+            lanes += 1  # a vertical piece through a layer: no box may stand there
+            for b in boxes:
+                left, top, w, h_ = b.rect
+                assert not (left < x0 < left + w and y0 < b.y < y1), (e.src, e.dst, b.key)
+    assert lanes >= 8
+    adds = [b.x for k, b in placed.nodes.items() if graph.cols.op[k] == "AddBackward0"]
+    assert max(adds) - min(adds) < 10  # no drift from block to block
