@@ -7,8 +7,6 @@ from PySide6.QtWidgets import QLabel, QListWidget, QListWidgetItem, QVBoxLayout,
 
 from gradviz.demos import catalog
 
-from .signals import emit
-
 
 class Gallery(QWidget):
     opened = Signal(str)  # demo name
@@ -21,7 +19,7 @@ class Gallery(QWidget):
             item.setData(Qt.UserRole, demo.name)
             item.setToolTip(demo.teaching_point)
             self.list.addItem(item)
-        self.list.itemActivated.connect(lambda item: emit(self.opened, item.data(Qt.UserRole)))
+        self.list.itemActivated.connect(lambda item: self.opened.emit(item.data(Qt.UserRole)))
         lay = QVBoxLayout(self)
         lay.addWidget(QLabel("Demos", objectName="heading"))
         lay.addWidget(QLabel("Double-click a demo to run it and open its graph, or use File ▸ Open "

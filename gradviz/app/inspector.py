@@ -31,7 +31,7 @@ class Inspector(QDockWidget):
         for f, label in self.fields.items():
             form.addRow(f + ":", label)
         self.value = TensorPanel("Value (forward)")
-        self.grad = TensorPanel("Gradient (captured in backward)")
+        self.grad = TensorPanel("Gradient (captured)")
         self.explain = _selectable()
         self.saved = _selectable()
         self.summary = _selectable()

@@ -184,7 +184,11 @@ class EdgeBundle(QGraphicsItem):
         groups: dict[str, tuple[QPainterPath, QPainterPath]] = {}
         for e in edges:
             name = color.name() if color is not None else e.color
-            lines, heads = groups.setdefault(name, (QPainterPath(), QPainterPath()))
+            if name not in groups:
+                heads = QPainterPath()
+                heads.setFillRule(Qt.WindingFill)  # overlapping arrowheads stay filled
+                groups[name] = (QPainterPath(), heads)
+            lines, heads = groups[name]
             if len(e.points) >= 2:
                 lines.addPath(_spline(e.points))
             if e.arrow is not None:

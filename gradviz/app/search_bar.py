@@ -5,8 +5,6 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QApplication, QFrame, QHBoxLayout, QLabel, QLineEdit, QToolButton
 
-from .signals import emit
-
 
 class SearchBar(QFrame):
     """Holds the query and the position among the hits; the window does the looking up."""
@@ -20,8 +18,8 @@ class SearchBar(QFrame):
         self.edit = QLineEdit(placeholderText="Search name, op or module…  (Enter: next, Shift+Enter: previous)",
                               clearButtonEnabled=True)
         self.count = QLabel()
-        prev = QToolButton(text="▲", toolTip="Previous (Shift+Enter)", clicked=lambda: emit(self.step, -1))
-        nxt = QToolButton(text="▼", toolTip="Next (Enter)", clicked=lambda: emit(self.step, 1))
+        prev = QToolButton(text="▲", toolTip="Previous (Shift+Enter)", clicked=lambda: self.step.emit(-1))
+        nxt = QToolButton(text="▼", toolTip="Next (Enter)", clicked=lambda: self.step.emit(1))
         close = QToolButton(text="✕", toolTip="Close (Esc)", clicked=self.close_bar)
         lay = QHBoxLayout(self)
         lay.setContentsMargins(6, 3, 6, 3)
@@ -38,7 +36,7 @@ class SearchBar(QFrame):
 
     def close_bar(self) -> None:
         self.hide()
-        emit(self.closed)
+        self.closed.emit()
 
     def set_position(self, index: int | None, total: int) -> None:
         text = self.edit.text().strip()
@@ -47,7 +45,7 @@ class SearchBar(QFrame):
 
     def _on_return(self) -> None:
         back = QApplication.keyboardModifiers() & Qt.ShiftModifier
-        emit(self.step, -1 if back else 1)
+        self.step.emit(-1 if back else 1)
 
     def keyPressEvent(self, event) -> None:
         if event.key() == Qt.Key_Escape:

@@ -16,7 +16,6 @@ from gradviz.layout.geometry import Layout
 
 from .items import LOD_PLAIN, Z_HIGHLIGHT_EDGES, ClusterItem, EdgeBundle, NodeItem, NodeOverview
 from .legend import Legend
-from .signals import emit
 from .themes import THEMES, Theme
 
 ZOOM_STEP = 1.25
@@ -129,7 +128,7 @@ class GraphView(QGraphicsView):
             raise KeyError(f"{key!r} is not drawn in this view")
         self.selected = key
         self._apply_marks()
-        emit(self.selection_changed, key)
+        self.selection_changed.emit(key)
 
     def set_lineage(self, on: bool) -> None:
         self.lineage = on
@@ -241,12 +240,12 @@ class GraphView(QGraphicsView):
         pos = event.position().toPoint()
         key = self.key_at(pos)
         if isinstance(key, str) and key.startswith("module:"):
-            emit(self.module_toggled, key.removeprefix("module:"))
+            self.module_toggled.emit(key.removeprefix("module:"))
             return
         if key is None:
             for item in self.items(pos):
                 if isinstance(item, ClusterItem):
-                    emit(self.module_toggled, item.path)
+                    self.module_toggled.emit(item.path)
                     return
         super().mouseDoubleClickEvent(event)
 

@@ -48,7 +48,6 @@ from .inspector import Inspector
 from .progress import ProgressStrip
 from .recent import add_recent
 from .search_bar import SearchBar
-from .signals import emit
 from .themes import icon, style_sheet
 from .view import GraphView
 from .workers import Runner
@@ -130,7 +129,7 @@ class MainWindow(QMainWindow):
         self.stack.setCurrentIndex(1)
         self.setWindowTitle(f"gradviz — {graph.info.get('title') or self.path or 'graph'}")
         self.inspector.inspect(graph, None)
-        emit(self.graph_changed, graph)
+        self.graph_changed.emit(graph)
         self.relayout()
 
     def set_passes(self, passes: list[GradGraph]) -> None:
@@ -184,7 +183,7 @@ class MainWindow(QMainWindow):
         self.banner.setVisible(bool(layout.warnings))
         self.view.legend.set_entries("Gradient norm (log scale)",
                                      layout.legend if self.options["color_by"] else [])
-        emit(self.layout_applied)
+        self.layout_applied.emit()
 
     def _on_layout_error(self, exc: BaseException) -> None:
         show_error(self, "Layout failed", exc)
@@ -270,7 +269,7 @@ class MainWindow(QMainWindow):
 
     def _on_source_error(self, exc: BaseException) -> None:
         self.last_error = show_error(self, f"Cannot open {self.path}", exc)
-        emit(self.source_failed, f"{self.path}: {self.last_error.text()}")
+        self.source_failed.emit(f"{self.path}: {self.last_error.text()}")
 
     def _on_passes(self, passes) -> None:
         for i, g in enumerate(passes):

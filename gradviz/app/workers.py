@@ -15,7 +15,6 @@ from typing import Callable
 
 from PySide6.QtCore import QObject, Signal
 
-from .signals import emit
 
 #: A job: fn(progress, should_stop) -> result; ``progress(text, fraction or None)``, the
 #: same call shape as ``gradviz.layout.layout``'s.
@@ -60,7 +59,7 @@ class Runner(QObject):
             old.stop.set()
         task = Task(channel, label, on_done, on_error)
         self._current[channel] = task
-        emit(self.started, label)
+        self.started.emit(label)
         threading.Thread(target=self._work, args=(task, fn), daemon=True,
                          name=f"gradviz-{channel}").start()
         return task
@@ -71,28 +70,28 @@ class Runner(QObject):
         for task in tasks:
             task.stop.set()
         if tasks:
-            emit(self.idle)
+            self.idle.emit()
 
     def _work(self, task: Task, fn: JobFn) -> None:
         def progress(text: str = "", fraction=None) -> None:
-            emit(self._report, task, text, fraction)
+            self._report.emit(task, text, fraction)
 
         try:
             result, error = fn(progress, task.should_stop), None
         except BaseException as exc:  # noqa: BLE001 - handed to the GUI thread, shown there
             result, error = None, exc
-        emit(self._reply, task, result, error)
+        self._reply.emit(task, result, error)
 
     def _on_report(self, task: Task, text: str, fraction) -> None:
         if self._current.get(task.channel) is task:
-            emit(self.progress, text, fraction)
+            self.progress.emit(text, fraction)
 
     def _on_reply(self, task: Task, result, error) -> None:
         if self._current.get(task.channel) is not task:
             return  # stale: cancelled, or replaced by a newer request
         del self._current[task.channel]
         if not self._current:
-            emit(self.idle)
+            self.idle.emit()
         if error is None:
             task.on_done(result)
         elif task.on_error is not None:

@@ -44,3 +44,18 @@ def test_health_colours_legend_and_first_nan(qtbot, window):
         window.actions_by_name["health"].setChecked(False)
     assert not window.view.legend.isVisible()
     assert {k: item.box.fill for k, item in window.view.nodes.items()} == plain
+
+
+def test_graphviz_missing_shows_fallback_and_banner(qtbot, window, monkeypatch):
+    import gradviz.layout.graphviz_run as run
+
+    monkeypatch.setattr(run.shutil, "which", lambda name: None)
+    a = torch.ones(3, requires_grad=True)
+    loss = (a.exp() * a.sin() + a.cosh()).tanh().sum()  # a structure no other test lays out
+    g = gradviz.trace(loss)
+    loss.backward()
+    draw(qtbot, window, g)
+    assert window.layout_data.engine == "layered"
+    assert window.banner.isVisible() and "apt-get install graphviz" in window.banner.text()
+    assert len(window.view.nodes) == len(g)
+    window.screenshot(out("graphviz_missing.png"))

@@ -2,7 +2,7 @@
 
 import time
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import Qt, QTimer
 
 from gradviz.app.progress import ProgressStrip
 from gradviz.app.workers import Runner
@@ -40,20 +40,34 @@ def test_error_goes_to_handler_on_gui_thread(qtbot):
 
 
 def test_event_loop_turns_while_a_large_layout_runs(qtbot, window):
-    graph = benchmark_graph("gpt", 3000)
+    graph = benchmark_graph("gpt", 1400)  # ~1,460 nodes, all expanded: about 1 s of dot
     ticks = []
     timer = QTimer(interval=20, timeout=lambda: ticks.append(time.perf_counter()))
     timer.start()
+    done = []  # when the job finished, before its result is drawn on the GUI thread
+    window.runner.idle.connect(lambda: done.append(time.perf_counter()))
     start = time.perf_counter()
     with qtbot.waitSignal(window.layout_applied, timeout=120_000):
-        window.set_graph(graph, collapsed=frozenset())  # every node: the slowest layout
+        window.set_graph(graph, collapsed=frozenset())
         assert window.statusBar().findChild(ProgressStrip).isVisible()  # progress + Cancel
-    elapsed = time.perf_counter() - start
     timer.stop()
-    assert elapsed > 0.5, "the layout was too quick to prove anything"
-    during = [t for t in ticks if t - start < elapsed - 0.3]  # ticks while the job ran
-    gaps = [b - a for a, b in zip(during, during[1:])]
-    assert len(during) > elapsed / 0.2, f"{len(during)} ticks in {elapsed:.1f} s"
-    assert max(gaps) < 0.5, f"the GUI froze for {max(gaps):.2f} s"
-    assert len(window.view.nodes) > 2500
+    elapsed = done[0] - start
+    ticks = [t for t in ticks if t <= done[0]]
+    assert elapsed > 0.3, "the layout was too quick to prove anything"
+    gaps = [b - a for a, b in zip([start, *ticks], ticks)]
+    assert len(ticks) >= elapsed / 0.1, f"{len(ticks)} ticks in {elapsed:.2f} s"
+    assert max(gaps) < 0.25, f"the GUI froze for {max(gaps):.2f} s"
+    assert len(window.view.nodes) > 1400
     window.screenshot(out("large_fit.png"))
+
+
+def test_cancel_drops_the_running_layout(qtbot, window, seed_graph):
+    graph = benchmark_graph("gpt", 1300)
+    applied = []
+    window.layout_applied.connect(lambda: applied.append(window.layout_data))
+    window.set_graph(graph, collapsed=frozenset())
+    strip = window.statusBar().findChild(ProgressStrip)
+    qtbot.mouseClick(strip.cancel, Qt.LeftButton)
+    assert not window.runner.busy and not strip.isVisible()
+    qtbot.wait(2500)
+    assert applied == []  # the cancelled layout never lands
