@@ -15,7 +15,7 @@ from typing import Iterator
 import networkx as nx
 import torch
 
-from .snapshot import DEFAULT_CAP, Snapshot
+from .snapshot import DEFAULT_CAP, RECORD_CAP, Snapshot
 
 KINDS = ("leaf", "op", "output")
 
@@ -33,14 +33,20 @@ class Columns:
     values: list = field(default_factory=list)  # tuple[Snapshot | None, ...] | None, per output
     saved: list = field(default_factory=list)  # list[(name, shape, dtype)] | None
     meta: list = field(default_factory=list)  # tuple[(shape, dtype, device), ...] | None, per output
+    seq: list = field(default_factory=list)  # autograd's creation number (_sequence_nr) | None
 
     def add(self, kind: str, op: str, fn) -> int:
+        """Append one node to the walk's three columns; :meth:`fill` sizes the others."""
         self.kind.append(kind)
         self.op.append(op)
         self.fn.append(fn)
-        for col in (self.name, self.module, self.source, self.values, self.saved, self.meta):
-            col.append(None)
         return len(self.kind) - 1
+
+    def fill(self) -> None:
+        """Give every other column one empty entry per node (cheaper than appending each)."""
+        n = len(self.kind)
+        for col in (self.name, self.module, self.source, self.values, self.saved, self.meta, self.seq):
+            col.extend([None] * (n - len(col)))
 
 
 class GradNode:
@@ -107,11 +113,10 @@ class GradNode:
 
     @property
     def value_snapshots(self) -> tuple[Snapshot | None, ...]:
-        if self.kind == "leaf":
-            t = self.tensor
-            if t is not None:
-                return (Snapshot.of(t, self.graph.cap),)
-        return self.graph.cols.values[self.id] or (None,)
+        values = self.graph.cols.values
+        if values[self.id] is None and self.kind == "leaf" and self.tensor is not None:
+            values[self.id] = (Snapshot.of(self.tensor, RECORD_CAP),)  # taken when first asked
+        return values[self.id] or (None,)
 
     @property
     def value_snapshot(self) -> Snapshot | None:
@@ -229,6 +234,14 @@ class GradGraph:
                 meta = ()
             self.cols.meta[node_id] = meta
         return meta
+
+    def sequence_nr(self, node_id: int) -> int | None:
+        """When autograd created this node (it numbers Nodes in creation order); kept in sessions."""
+        seq = self.cols.seq[node_id]
+        fn = self.cols.fn[node_id]
+        if seq is None and fn is not None:
+            seq = self.cols.seq[node_id] = fn._sequence_nr()
+        return seq
 
     # -- lookups ----------------------------------------------------------------------
     def find(self, key: str) -> GradNode:

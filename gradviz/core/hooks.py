@@ -9,9 +9,13 @@ when somebody reads them.
 
 from __future__ import annotations
 
+from collections import OrderedDict
+from contextlib import contextmanager
 from functools import partial
 
 import torch
+from torch.autograd.function import _HookMixin
+from torch.utils.hooks import RemovableHandle
 
 from .snapshot import Snapshot
 
@@ -21,13 +25,56 @@ def _queue_end_of_pass(callback) -> None:
     torch.autograd.Variable._execution_engine.queue_callback(callback)
 
 
+@contextmanager
+def fast_hook_registration():
+    """Register hooks without building a ``RemovableHandle`` for each (most of their cost).
+
+    Every Python hook on an autograd Node or tensor is stored by torch through
+    ``_HookMixin._register_hook(hooks_dict, hook)``. While this context is open, that
+    function stores the hook under one key and remembers each dict, so the hooks can be
+    removed later by that key. The original function is restored on exit.
+    """
+    key = RemovableHandle.next_id
+    RemovableHandle.next_id += 1
+    registered: list[tuple[OrderedDict, int]] = []
+    handle = _KeyHandle(registered, key)
+    original = _HookMixin.__dict__["_register_hook"]
+
+    def register(hooks_dict, hook):
+        if hooks_dict is None:
+            hooks_dict = OrderedDict()
+        hooks_dict[key] = hook
+        registered.append((hooks_dict, key))
+        return hooks_dict, handle
+
+    _HookMixin._register_hook = staticmethod(register)
+    try:
+        yield registered
+    finally:
+        _HookMixin._register_hook = original
+
+
+class _KeyHandle:
+    """The handle torch hands back while fast registration is on: removes them all."""
+
+    def __init__(self, registered, key):
+        self.registered, self.id = registered, key
+
+    def remove(self) -> None:
+        for hooks_dict, key in self.registered:
+            hooks_dict.pop(key, None)
+
+
 class Capture:
     """Gradients seen during one backward pass, by node id and output number."""
 
     def __init__(self, cap: int):
         self.cap = cap
+        #: Nodes whose gradients are kept whole whatever their size: the tensors the user named.
+        self.keep_full: set[int] = set()
         self.ran = False
-        self._handles: list = []
+        self._handles: list = []  # (hooks dict, key) per Node pre-hook
+        self._tensor_handles: list = []
         self._queued = False
         self._order: list[int] = []  # node ids in the order the engine executed them
         self._raw: dict[int, tuple] = {}  # node id -> gradient per output, as kept by the hook
@@ -42,21 +89,29 @@ class Capture:
         tensor) of intermediate tensors that ``torch.autograd.grad`` will stop at.
         """
         hook, tensor_hook = self._hook, self._tensor_hook
-        self._handles = [
-            fn.variable.register_hook(partial(tensor_hook, nid, 0)) if kind == "leaf"
-            else fn.register_prehook(partial(hook, nid))
-            for nid, (kind, fn) in enumerate(zip(kinds, fns))
-        ]
-        self._handles += [t.register_hook(partial(tensor_hook, nid, nr)) for nid, nr, t in inputs]
+        tensor_handles = []  # Tensor.register_hook always builds a RemovableHandle
+        with fast_hook_registration() as registered:
+            for nid, (kind, fn) in enumerate(zip(kinds, fns)):
+                if kind == "leaf":
+                    tensor_handles.append(fn.variable.register_hook(partial(tensor_hook, nid, 0)))
+                else:
+                    fn.register_prehook(partial(hook, nid))
+        for nid, nr, t in inputs:
+            tensor_handles.append(t.register_hook(partial(tensor_hook, nid, nr)))
+        self._handles = registered
+        self._tensor_handles = tensor_handles
 
     def disarm(self) -> None:
         handles, self._handles = self._handles, []
-        for h in handles:
-            h.remove()
+        for hooks_dict, key in handles:
+            hooks_dict.pop(key, None)
+        tensor_handles, self._tensor_handles = self._tensor_handles, []
+        for handle in tensor_handles:
+            handle.remove()
 
     @property
     def armed(self) -> bool:
-        return bool(self._handles)
+        return bool(self._handles or self._tensor_handles)
 
     def _hook(self, nid: int, grad_outputs):
         if not self._queued:
@@ -64,7 +119,10 @@ class Capture:
             _queue_end_of_pass(self._end_of_pass)
         if nid not in self._raw:  # a tensor hook on an input may have fired first
             self._order.append(nid)  # list.append is atomic under the GIL: safe from engine threads
-        self._raw[nid] = tuple(map(self._keep, grad_outputs))
+        if nid in self.keep_full:
+            self._raw[nid] = tuple(self._keep(g, True) for g in grad_outputs)
+        else:
+            self._raw[nid] = tuple(map(self._keep, grad_outputs))
 
     def _tensor_hook(self, nid: int, output_nr: int, grad):
         if not self._queued:
@@ -75,18 +133,19 @@ class Capture:
             self._order.append(nid)
             kept = ()
         kept = kept + (None,) * (output_nr + 1 - len(kept))
-        self._raw[nid] = kept[:output_nr] + (self._keep(grad),) + kept[output_nr + 1:]
+        kept_grad = self._keep(grad, nid in self.keep_full)
+        self._raw[nid] = kept[:output_nr] + (kept_grad,) + kept[output_nr + 1:]
 
-    def _keep(self, grad):
+    def _keep(self, grad, full: bool = False):
         if grad is None:
             return None
         if grad.requires_grad:  # create_graph=True: keep the value, not the double-backward graph
             grad = grad.detach()
-        if grad.numel() <= self.cap:
+        if full or grad.numel() <= self.cap:
             # A reference costs nothing now; it also stops autograd from accumulating into this
             # buffer in place or stealing it for .grad (it copies instead), so it stays valid.
             return grad
-        return Snapshot.of(grad, self.cap)
+        return Snapshot.sketch(grad)
 
     def _end_of_pass(self) -> None:
         self.ran = True

@@ -8,25 +8,28 @@ from .graph import GradGraph
 
 
 def _tensors_in(namespace: dict):
+    """(name, tensor, is a variable) for tensors and module parameters in a namespace."""
     for var, value in namespace.items():
         if var.startswith("_"):
             continue
         if isinstance(value, torch.Tensor):
-            yield var, value
+            yield var, value, True
         elif isinstance(value, torch.nn.Module):
             for pname, p in value.named_parameters():
-                yield pname, p
+                yield pname, p, False
 
 
-def name_nodes(graph: GradGraph, namespaces, modules=()) -> None:
+def name_nodes(graph: GradGraph, namespaces, modules=()) -> set[int]:
     """Name each node by the first variable that holds one of its output tensors.
 
     Parameters of ``modules`` (and of modules found in the namespaces) get their qualified
-    name (``linear1.weight``). Multi-output ops are named per output: ``a, b``.
+    name (``linear1.weight``). Multi-output ops are named per output: ``a, b``. Returns the
+    ids of nodes held by a plain variable: the tensors a user may ask about by name.
     """
     found: dict[int, dict[int, str]] = {}
+    variables: set[int] = set()
 
-    def offer(name: str, tensor: torch.Tensor) -> None:
+    def offer(name: str, tensor: torch.Tensor, is_variable: bool) -> None:
         if tensor.grad_fn is None and not tensor.requires_grad:
             return
         try:
@@ -34,14 +37,17 @@ def name_nodes(graph: GradGraph, namespaces, modules=()) -> None:
         except KeyError:
             return
         found.setdefault(nid, {}).setdefault(nr, name)
+        if is_variable:
+            variables.add(nid)
 
     for module in modules:
         for pname, p in module.named_parameters():
-            offer(pname, p)
+            offer(pname, p, False)
     for ns in namespaces:
-        for var, tensor in _tensors_in(ns):
-            offer(var, tensor)
+        for var, tensor, is_variable in _tensors_in(ns):
+            offer(var, tensor, is_variable)
     names = graph.cols.name
     for nid, by_output in found.items():
         if names[nid] is None:
             names[nid] = ", ".join(by_output[k] for k in sorted(by_output))
+    return variables

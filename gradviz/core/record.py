@@ -17,7 +17,7 @@ import torch
 from torch.overrides import TorchFunctionMode
 
 from .saved import saved_tensors
-from .snapshot import DEFAULT_CAP, Snapshot
+from .snapshot import RECORD_CAP, Snapshot
 from .userframe import source_line
 
 TAG = "gradviz"
@@ -76,7 +76,7 @@ class _Recorder(TorchFunctionMode):
 
 
 @contextmanager
-def record(cap: int = DEFAULT_CAP):
+def record(cap: int = RECORD_CAP):
     """Keep each op's output value, its ``nn.Module`` path and source line for ``trace``."""
     global ever_recorded
     ever_recorded = True

@@ -64,6 +64,7 @@ def save(graph: GradGraph, path) -> Path:
             nodes.append({
                 "kind": n.kind, "op": n.op, "name": n.name, "module": n.module, "source": n.source,
                 "meta": [list(m) for m in graph.meta(n.id)],
+                "seq": graph.sequence_nr(n.id),
                 "saved": [list(s) for s in n.saved],
                 "values": [w.snapshot(s) for s in n.value_snapshots] if n.value_snapshot else None,
                 "grads": [w.snapshot(s) for s in n.grad_snapshots] or None,
@@ -125,8 +126,10 @@ def _build(doc: dict, r: _Reader) -> GradGraph:
         if n["kind"] not in ("leaf", "op", "output"):
             raise ValueError(f"node {nid} has unknown kind {n['kind']!r}")
         cols.add(n["kind"], str(n["op"]), None)
+        cols.fill()
         cols.name[nid], cols.module[nid], cols.source[nid] = n["name"], n["module"], n["source"]
         cols.meta[nid] = tuple((tuple(m[0]), m[1], m[2]) for m in n["meta"])
+        cols.seq[nid] = None if n.get("seq") is None else int(n["seq"])
         cols.saved[nid] = [(s[0], tuple(s[1]) if s[1] is not None else None, s[2]) for s in n["saved"]]
         if n["values"]:
             cols.values[nid] = tuple(r.snapshot(s) for s in n["values"])

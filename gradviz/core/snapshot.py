@@ -13,11 +13,17 @@ from dataclasses import dataclass, field
 
 import torch
 
-#: Tensors with at most this many elements keep their full data. Above it, stats and a
-#: histogram only. Change it per call (``trace(..., cap=...)``) or here for the process.
-DEFAULT_CAP = 65_536
-#: Elements kept from a large tensor to draw its histogram.
-SAMPLE_SIZE = 4_096
+#: Gradients with at most this many elements are kept whole; above it, a sketch. Small on
+#: purpose: capture must hold at most a quarter of what autograd itself saves, and a narrow
+#: layer's gradient is often only a few times larger than this. Raise it per call
+#: (``trace(..., cap=...)``); gradients of named tensors (``Z``) are always kept whole.
+DEFAULT_CAP = 64
+#: Forward values kept whole by ``record()``; larger ones keep exact stats and a sample.
+RECORD_CAP = 1024
+#: Elements kept from a large tensor for its histogram (exact stats come with it).
+SAMPLE_SIZE = 256
+#: Elements kept by the backward hook's sketch, which must cost almost nothing.
+SKETCH_SIZE = 32
 HIST_BINS = 32
 
 STAT_KEYS = ("min", "max", "mean", "std", "norm", "nan", "inf", "zeros")
@@ -69,8 +75,9 @@ class Snapshot:
     dtype: str
     device: str
     data: torch.Tensor | None = None  # full CPU copy, only under the cap
-    _reduced: torch.Tensor | None = field(default=None, repr=False)
+    _reduced: torch.Tensor | None = field(default=None, repr=False)  # exact stats, on device
     _sample: torch.Tensor | None = field(default=None, repr=False)
+    _norm: torch.Tensor | None = field(default=None, repr=False)  # exact norm of a sketch
     _stats: dict | None = field(default=None, repr=False)
 
     @classmethod
@@ -86,9 +93,19 @@ class Snapshot:
         return snap
 
     @classmethod
+    def sketch(cls, tensor: torch.Tensor) -> "Snapshot":
+        """Two kernels, for the backward hook: the exact norm (NaN or Inf in the tensor make it
+        non-finite, so they are never missed) and a strided sample for the other stats."""
+        t = tensor.detach()
+        snap = cls(tuple(t.shape), str(t.dtype).removeprefix("torch."), str(t.device))
+        snap._norm = torch.linalg.vector_norm(t if t.is_floating_point() or t.is_complex() else t.double())
+        snap._sample = _sample(t, SKETCH_SIZE)
+        return snap
+
+    @classmethod
     def from_parts(cls, shape, dtype, device, data=None, stats=None, sample=None) -> "Snapshot":
         """Rebuild a snapshot read from a saved session."""
-        return cls(tuple(shape), dtype, device, data, None, sample, stats)
+        return cls(tuple(shape), dtype, device, data=data, _sample=sample, _stats=stats)
 
     @property
     def numel(self) -> int:
@@ -96,14 +113,30 @@ class Snapshot:
 
     @property
     def stats(self) -> dict:
-        """min, max, mean, std, norm over finite values; nan/inf counts; fraction of zeros."""
+        """min, max, mean, std, norm over finite values; nan/inf counts; fraction of zeros.
+
+        For a sketch, everything but the norm comes from the sample (``"sampled": True``);
+        NaN/Inf counts are then at least 1 whenever the exact norm says there are some.
+        """
         if self._stats is None:
-            reduced = self._reduced if self._reduced is not None else _reductions(self.data)
-            values = reduced.cpu().tolist()
-            stats = dict(zip(STAT_KEYS, values))
+            source = self._reduced if self._reduced is not None else _reductions(
+                self.data if self.data is not None else self._sample)
+            stats = dict(zip(STAT_KEYS, source.cpu().tolist()))
             stats["nan"], stats["inf"] = int(stats["nan"]), int(stats["inf"])
+            if self._norm is not None:
+                self._refine_from_norm(stats, self._norm.item())
             self._stats, self._reduced = stats, None
         return self._stats
+
+    def _refine_from_norm(self, stats: dict, norm: float) -> None:
+        scale = self.numel / max(1, self._sample.numel())
+        stats["sampled"] = True
+        stats["nan"], stats["inf"] = round(stats["nan"] * scale), round(stats["inf"] * scale)
+        if math.isnan(norm):
+            stats["nan"] = max(1, stats["nan"])
+        elif math.isinf(norm) and not stats["nan"]:
+            stats["inf"] = max(1, stats["inf"])
+        stats["norm"] = norm
 
     @property
     def sample(self) -> torch.Tensor:

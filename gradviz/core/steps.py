@@ -21,15 +21,16 @@ MODES = ("forward", "backward")
 def _creation_key(graph: GradGraph):
     """A sort key that follows creation order as closely as the graph can tell.
 
-    Autograd numbers every Node when it is created (``_sequence_nr``): that is the truth while
-    the graph is live. A graph loaded from a session has lost its Nodes; the backward engine
-    runs ready nodes newest first, so the captured order reversed stands in for it; failing
-    that, reverse walk order (ids grow from the output towards the inputs). Leaves sort first:
-    they exist before any op, and a late key would hold back the ops that read them.
+    Autograd numbers every Node when it is created (``_sequence_nr``; sessions keep it).
+    Failing that (a session written without it), the backward engine runs ready nodes
+    newest first, so the captured order reversed stands in for it; then reverse walk order
+    (ids grow from the output towards the inputs). Leaves sort first: they exist before
+    any op, and a late key would hold back the ops that read them.
     """
-    kinds, fns = graph.cols.kind, graph.cols.fn
-    if all(fn is not None for fn in fns):
-        return lambda nid: (kinds[nid] != "leaf", fns[nid]._sequence_nr(), nid)
+    kinds = graph.cols.kind
+    seqs = [graph.sequence_nr(nid) for nid in range(len(graph))]
+    if all(seq is not None for seq in seqs):
+        return lambda nid: (kinds[nid] != "leaf", seqs[nid], nid)
     reached = {nid: i for i, nid in enumerate(graph.capture.order)}
     return lambda nid: (kinds[nid] != "leaf", -reached.get(nid, -1), -nid)
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import gc
 import warnings
 import weakref
+from contextlib import contextmanager
 from collections.abc import Sequence
 
 import torch
@@ -60,11 +62,13 @@ def _roots(outputs) -> list[torch.Tensor]:
 def _apply_recording(graph: GradGraph) -> None:
     """Copy recorded values, module paths and source lines from the Nodes' tags."""
     c = graph.cols
+    seen = [False] * len(graph)
     for nid, fn in enumerate(c.fn):
         if c.kind[nid] == "leaf":
             continue
         tag = recording.tag_of(fn)
         if tag is not None:
+            seen[nid] = True
             c.module[nid], c.source[nid], c.saved[nid] = tag["module"] or None, tag["source"], tag["saved"]
             values = tag["values"]
             c.values[nid] = tuple(values.get(k) for k in range(max(values) + 1)) if values else None
@@ -72,9 +76,23 @@ def _apply_recording(graph: GradGraph) -> None:
     # they belong where their consumer belongs. Edges are in walk order, so a consumer is
     # settled before its producers are reached.
     for src, dst, _ in graph.edges:
-        if c.kind[src] == "op" and c.module[src] is None and c.module[dst] is not None:
+        if not seen[src] and c.kind[src] == "op" and (seen[dst] or c.module[dst] is not None):
+            seen[src] = True
             c.module[src] = c.module[dst]
             c.source[src] = c.source[src] or c.source[dst]
+
+
+@contextmanager
+def gc_paused():
+    """Building 100,000 small objects would trigger the cyclic collector over and over, each
+    time scanning the whole model: pause it (nothing built here forms a cycle)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def trace(outputs, *, inputs=(), cap: int = DEFAULT_CAP, namespace: dict | None = None) -> GradGraph:
@@ -89,29 +107,31 @@ def trace(outputs, *, inputs=(), cap: int = DEFAULT_CAP, namespace: dict | None 
     from .walk import walk
 
     tensors = _roots(outputs)
-    cols, edges, index, leaf_index = walk([t.grad_fn for t in tensors])
-    graph = GradGraph(cols, edges, Capture(cap), cap)
-    graph.index, graph.leaf_index = index, leaf_index
-
-    if is_freed(cols.fn):
+    with gc_paused():
+        cols, edges, index, leaf_index = walk([t.grad_fn for t in tensors])
+        graph = GradGraph(cols, edges, Capture(cap), cap)
+        graph.index, graph.leaf_index = index, leaf_index
+        freed = is_freed(cols.fn)
+        if not freed:
+            stops = [(*graph._locate(t), t) for t in inputs if t.grad_fn is not None and graph.contains(t)]
+            graph.capture.arm(cols.kind, cols.fn, stops)
+            weakref.finalize(graph, graph.capture.disarm)
+    if freed:
         message = ("backward already ran on this graph and freed it: the structure is shown, but "
                    "intermediate gradients are only captured when gradviz.trace() is called "
                    "before backward()")
         graph.warnings.append(message)
         warnings.warn(message, GradvizWarning, stacklevel=2)
-    else:
-        stops = [(*graph._locate(t), t) for t in inputs if t.grad_fn is not None and graph.contains(t)]
-        graph.capture.arm(cols.kind, cols.fn, stops)
-        weakref.finalize(graph, graph.capture.disarm)
 
     if namespace is not None:
-        name_nodes(graph, [namespace], modules=list(recording.recorded_roots))
+        variables = name_nodes(graph, [namespace], modules=list(recording.recorded_roots))
     else:
         frame = user_frame(2)
         with caller_locals(frame) as local:
-            name_nodes(graph, [local, frame.f_globals] if frame else [],
-                       modules=list(recording.recorded_roots))
+            variables = name_nodes(graph, [local, frame.f_globals] if frame else [],
+                                   modules=list(recording.recorded_roots))
         del frame
+    graph.capture.keep_full = variables
     if recording.ever_recorded:
         _apply_recording(graph)
     for nid in leaf_index.values():

@@ -49,4 +49,5 @@ def walk(roots) -> tuple[Columns, list[tuple[int, int, int]], dict, dict]:
                     src = index[nxt] = add("op", op, nxt)
                 stack.append(nxt)
             edges.append((src, dst, output_nr))
+    cols.fill()
     return cols, edges, index, leaf_index

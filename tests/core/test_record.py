@@ -99,3 +99,20 @@ def test_record_survives_a_module_that_raises():
         assert rec.stack == []
     g = gradviz.trace(y)
     assert all(n.module is None for n in g.nodes if n.kind != "leaf")  # no stale "Boom" path
+
+
+def test_ops_of_the_root_module_stay_at_the_root():
+    class Net(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lin = torch.nn.Linear(2, 2)
+
+        def forward(self, x):
+            h = x * 2  # recorded in the root module, consumed inside self.lin
+            return self.lin(h)
+
+    with gradviz.record():
+        out = Net()(torch.ones(1, 2, requires_grad=True)).sum()
+    g = gradviz.trace(out)
+    assert g.find("MulBackward0").module is None
+    assert g.find("AddmmBackward0").module == "lin"

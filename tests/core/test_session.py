@@ -20,8 +20,7 @@ def captured():
     with gradviz.record():
         Z = torch.nn.functional.linear(X, W.t(), B)
         P = torch.linspace(-2, 2, 40_000).view(200, 200).requires_grad_()
-        big = (P * 3).tanh()
-        S = Z.sum() + big.mean()
+        S = Z.sum() + (P * 3).tanh().mean()  # an unnamed 200x200 tensor: summarised
     g = gradviz.trace(S, cap=1000)
     S.backward()
     return g
@@ -106,3 +105,12 @@ def test_a_pickled_array_is_refused_and_never_executed(tmp_path, captured):
     import os
     assert not os.path.exists("/tmp/gradviz-pwned")
     assert pickle  # the payload above is a real pickle exploit, refused by allow_pickle=False
+
+
+def test_session_keeps_creation_order_for_the_forward_player(tmp_path, captured):
+    from gradviz.core.steps import forward_order
+
+    loaded = gradviz.load(gradviz.save(captured, tmp_path / "run.gradviz"))
+    assert [loaded.sequence_nr(i) for i in range(len(loaded))] == \
+           [captured.sequence_nr(i) for i in range(len(captured))]
+    assert forward_order(loaded) == forward_order(captured)
