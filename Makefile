@@ -6,9 +6,9 @@ STAMP  := $(VENV)/.installed
 # The CPU build of torch used for development (on this project's machines it lies on disk).
 TORCH  ?= torch==2.13.0
 
-.PHONY: run test setup graphviz bench lint clean
+.PHONY: run test setup system bench clean
 
-setup: $(STAMP) graphviz
+setup: $(STAMP) system
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -17,16 +17,21 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q -e '.[test]'
 	touch $(STAMP)
 
-# Graphviz's `dot` program is a system package, not a Python one.
-graphviz:
-	@command -v dot >/dev/null 2>&1 || { \
+# System programs, not Python packages: Graphviz's `dot` (layout) and poppler's
+# `pdftoppm` (the tests render exported PDF pages to look at them).
+SYSTEM_PACKAGES := graphviz:dot poppler-utils:pdftoppm
+
+system:
+	@missing=""; for pair in $(SYSTEM_PACKAGES); do \
+	  command -v $${pair#*:} >/dev/null 2>&1 || missing="$$missing $${pair%%:*}"; done; \
+	[ -z "$$missing" ] || { \
 	  if command -v apt-get >/dev/null 2>&1; then \
 	    SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	    echo "Graphviz's dot is missing: installing it with apt-get"; \
-	    $$SUDO apt-get update -q && $$SUDO apt-get install -y -q graphviz; \
+	    echo "Installing with apt-get:$$missing"; \
+	    $$SUDO apt-get update -q && $$SUDO apt-get install -y -q $$missing; \
 	  else \
-	    echo "Graphviz's dot is missing and apt-get is not available. Install it yourself:"; \
-	    echo "  macOS: brew install graphviz    conda: conda install graphviz    Fedora: sudo dnf install graphviz"; \
+	    echo "Missing system packages:$$missing, and apt-get is not available. Install them yourself:"; \
+	    echo "  macOS: brew install graphviz poppler    conda: conda install graphviz poppler"; \
 	    exit 1; \
 	  fi; }
 
