@@ -21,6 +21,8 @@ Times up to 5,000 nodes are the best of 3 runs (each with a cold layout cache), 
 from __future__ import annotations
 
 import argparse
+import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -76,14 +78,18 @@ def torchviz_seconds(kind: str, nodes: int, timeout: float, out: str, repeat: in
     """Best of ``repeat`` renders in one subprocess (the model is built once)."""
     code = TORCHVIZ.format(here=str(HERE), kind=kind, nodes=nodes, width=WIDTH, out=out,
                            repeat=repeat)
+    # its own process group: on timeout the `dot` that torchviz started dies with it
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)
     try:
-        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                              timeout=timeout)
+        stdout, stderr = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
         return f"> {timeout:g}"
-    lines = done.stdout.split()
-    if done.returncode != 0 or not lines:
-        last = (done.stderr.strip().splitlines() or ["crashed"])[-1]
+    lines = stdout.split()
+    if proc.returncode != 0 or not lines:
+        last = (stderr.strip().splitlines() or [f"exit status {proc.returncode}"])[-1]
         return f"failed ({last[:40]})"
     return f"{min(map(float, lines)):.2f}"
 
