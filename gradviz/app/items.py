@@ -175,15 +175,41 @@ def _arrowhead(base: tuple[float, float], tip: tuple[float, float]) -> QPolygonF
 
 
 class EdgeBundle(QGraphicsItem):
-    """Many edges drawn as one path per colour, built once: cheap to paint at any size."""
+    """Many edges as one path per colour, so that thousands cost one paint call.
 
-    def __init__(self, edges: list[EdgePath], *, color: QColor | None = None, width: float = 1.0,
-                 z: float = Z_EDGES):
+    Far out (below :data:`LOD_PLAIN`) each edge is one straight segment from its start to
+    its end, built at once: its route is thinner than a pixel there anyway. The splines and
+    arrowheads are built the first time the bundle is painted close enough to show them,
+    so a huge graph's first picture does not wait for millions of control points.
+    """
+
+    def __init__(self, edges: list[EdgePath], bounds: QRectF | None = None, *,
+                 color: QColor | None = None, width: float = 1.0, z: float = Z_EDGES):
         super().__init__()
-        self._width = width
-        groups: dict[str, tuple[QPainterPath, QPainterPath]] = {}
+        self._edges, self._color, self._width = edges, color, width
+        self._far: dict[str, QPainterPath] = {}
         for e in edges:
-            name = color.name() if color is not None else e.color
+            if len(e.points) >= 2:
+                path = self._far.setdefault(self._name(e), QPainterPath())
+                path.moveTo(QPointF(*e.points[0]))
+                path.lineTo(QPointF(*(e.arrow[1] if e.arrow else e.points[-1])))
+        self._near: list | None = None
+        if bounds is None:  # what it draws decides: fine for a few edges, costly for many
+            self._near = self._build_near()
+            bounds = QRectF()
+            for _, lines, heads in self._near:
+                bounds = bounds.united(lines.boundingRect()).united(heads.boundingRect())
+        self._rect = bounds.adjusted(-width, -width, width, width)
+        self.setZValue(z)
+        self.setAcceptedMouseButtons(Qt.NoButton)
+
+    def _name(self, e: EdgePath) -> str:
+        return self._color.name() if self._color is not None else e.color
+
+    def _build_near(self) -> list:
+        groups: dict[str, tuple[QPainterPath, QPainterPath]] = {}
+        for e in self._edges:
+            name = self._name(e)
             if name not in groups:
                 heads = QPainterPath()
                 heads.setFillRule(Qt.WindingFill)  # overlapping arrowheads stay filled
@@ -194,27 +220,23 @@ class EdgeBundle(QGraphicsItem):
             if e.arrow is not None:
                 heads.addPolygon(_arrowhead(*e.arrow))
                 heads.closeSubpath()
-        self._groups = [(QColor(name), lines, heads) for name, (lines, heads) in groups.items()]
-        rect = QRectF()
-        for _, lines, heads in self._groups:
-            rect = rect.united(lines.boundingRect()).united(heads.boundingRect())
-        self._rect = rect.adjusted(-width, -width, width, width)
-        self.setZValue(z)
-        self.setAcceptedMouseButtons(Qt.NoButton)
+        return [(QColor(name), lines, heads) for name, (lines, heads) in groups.items()]
 
     def boundingRect(self) -> QRectF:
         return self._rect
 
     def paint(self, painter, option, widget=None) -> None:
-        lod = _lod(option, painter)
-        if lod < LOD_PLAIN:
+        if _lod(option, painter) < LOD_PLAIN:
             painter.setRenderHint(QPainter.Antialiasing, False)
-        for color, lines, heads in self._groups:
-            # a cosmetic pen when zoomed far out: one pixel, however small the scale
-            pen = QPen(color, self._width if lod >= LOD_PLAIN else 0)
-            painter.setPen(pen)
+            for name, path in self._far.items():
+                painter.setPen(QPen(QColor(name), 0))  # cosmetic: one pixel at any scale
+                painter.drawPath(path)
+            return
+        if self._near is None:
+            self._near = self._build_near()
+        for color, lines, heads in self._near:
+            painter.setPen(QPen(color, self._width))
             painter.setBrush(Qt.NoBrush)
             painter.drawPath(lines)
-            if lod >= LOD_PLAIN:
-                painter.setBrush(color)
-                painter.drawPath(heads)
+            painter.setBrush(color)
+            painter.drawPath(heads)

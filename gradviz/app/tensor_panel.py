@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
-from PySide6.QtWidgets import (QHBoxLayout, QLabel, QPushButton, QTableWidget,
+from PySide6.QtWidgets import (QHBoxLayout, QLabel, QPushButton, QSizePolicy, QTableWidget,
                                QTableWidgetItem, QVBoxLayout, QWidget)
 
 from gradviz.core.snapshot import Snapshot
@@ -33,6 +33,7 @@ class TensorPanel(QWidget):
         self.table = QTableWidget(editTriggers=QTableWidget.NoEditTriggers)
         self.stats = QLabel(wordWrap=True, textInteractionFlags=Qt.TextSelectableByMouse)
         self.histogram = Histogram()
+        self.setSizePolicy(QSizePolicy.Preferred, QSizePolicy.Maximum)  # no slack between lines
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addLayout(head)

@@ -102,11 +102,11 @@ class GraphView(QGraphicsView):
         # room to pan past the edges, so that zooming about the cursor can always keep the
         # point under it in place (scroll bars are off: drag pans, F fits)
         pad = max(layout.width, layout.height, 2000)
-        scene.setSceneRect(QRectF(0, 0, layout.width, layout.height).adjusted(-pad, -pad, pad, pad))
+        scene.setSceneRect(self._bounds(layout).adjusted(-pad, -pad, pad, pad))
         self.fit()
 
     def _add_bundles(self, layout: Layout) -> None:
-        self._edges = EdgeBundle(layout.edges)
+        self._edges = EdgeBundle(layout.edges, self._bounds(layout))
         self._overview = NodeOverview(list(self.nodes.values()))
         self._overview.setVisible(bool(self._far))
         self.scene().addItem(self._edges)
@@ -160,9 +160,17 @@ class GraphView(QGraphicsView):
         own = [layout.edges[i] for i in incident([(e.src, e.dst) for e in layout.edges], key)]
         self._overlay(own, self._marks["selected"], 2.5)
 
+    @staticmethod
+    def _bounds(layout: Layout | None) -> QRectF:
+        """The drawing's extent (a margin for splines that bulge past Graphviz's box)."""
+        if layout is None:
+            return QRectF()
+        return QRectF(0, 0, layout.width, layout.height).adjusted(-20, -20, 20, 20)
+
     def _overlay(self, edges, color: QColor, width: float) -> None:
         if edges:
-            item = EdgeBundle(edges, color=color, width=width, z=Z_HIGHLIGHT_EDGES)
+            item = EdgeBundle(edges, self._bounds(self.layout_data), color=color, width=width,
+                              z=Z_HIGHLIGHT_EDGES)
             self.scene().addItem(item)
             self._overlays.append(item)
 
@@ -172,7 +180,7 @@ class GraphView(QGraphicsView):
 
     def fit(self) -> None:
         """The whole graph in the window with a margin, enlarged at most to MAX_FIT."""
-        rect = self.scene().itemsBoundingRect()
+        rect = self._bounds(self.layout_data)
         if rect.isEmpty():
             return
         view = self.viewport().rect().adjusted(FIT_MARGIN, FIT_MARGIN, -FIT_MARGIN, -FIT_MARGIN)
@@ -187,7 +195,7 @@ class GraphView(QGraphicsView):
 
     def zoom(self, factor: float, anchor: QPoint | None = None) -> None:
         """Zoom by ``factor`` keeping the scene point under ``anchor`` (viewport px) in place."""
-        rect = self.scene().itemsBoundingRect()
+        rect = self._bounds(self.layout_data)
         view = self.viewport().rect()
         low = min(view.width() / max(rect.width(), 1), view.height() / max(rect.height(), 1), 1) / 2
         s = self.scale_factor()

@@ -78,3 +78,20 @@ def test_wheel_ships_icons_and_style_sheets(tmp_path):
     names = zipfile.ZipFile(wheel).namelist()
     for name in ("light.qss", "dark.qss", "gradviz.svg", "search.svg"):
         assert f"gradviz/resources/{name}" in names
+
+
+def test_show_blocks_in_a_plain_script(tmp_path):
+    script = tmp_path / "show.py"
+    script.write_text(
+        "import time, torch, gradviz\n"
+        "from PySide6.QtCore import QTimer\n"
+        "from PySide6.QtWidgets import QApplication\n"
+        "app = QApplication([])\n"
+        "QTimer.singleShot(1500, QApplication.closeAllWindows)\n"
+        "x = torch.ones(2, requires_grad=True)\ny = (x * 2).sum()\ng = gradviz.trace(y)\ny.backward()\n"
+        "t = time.perf_counter()\nw = gradviz.show(g)\n"
+        "print('returned after', round(time.perf_counter() - t, 1))\n")
+    res = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60,
+                         env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
+    assert res.returncode == 0, res.stderr
+    assert float(res.stdout.split()[-1]) >= 1.0  # it waited for the window to close
