@@ -15,8 +15,8 @@ PLURAL = {"leaf": "leaves", "op": "ops", "output": "outputs"}
 FIELDS = ("name", "kind", "op", "shape", "dtype", "device", "module", "source", "order")
 
 
-def _selectable(wrap: bool = True) -> QLabel:
-    return QLabel(wordWrap=wrap, textInteractionFlags=Qt.TextSelectableByMouse)
+def _selectable() -> QLabel:
+    return QLabel(wordWrap=True, textInteractionFlags=Qt.TextSelectableByMouse)
 
 
 class Inspector(QDockWidget):
@@ -49,11 +49,25 @@ class Inspector(QDockWidget):
             lay.addWidget(widget)
         lay.addWidget(self.summary)
         lay.addStretch()
-        scroll = QScrollArea(widgetResizable=True)
-        scroll.setWidget(body)
-        self.setWidget(scroll)
+        self._scroll = QScrollArea(widgetResizable=True)
+        self._scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        self._scroll.setWidget(body)
+        self.setWidget(self._scroll)
         self.setMinimumWidth(320)
         self.key = None
+
+    def _fit_body(self) -> None:
+        """As tall as the content at the current width, so that the scroll area scrolls.
+
+        Wrapped labels know their height only for a given width, which QScrollArea does not
+        ask for; without this it squeezes every row when the content is taller than the dock.
+        """
+        body = self._scroll.widget()
+        body.setMinimumHeight(body.layout().totalHeightForWidth(self._scroll.viewport().width()))
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._fit_body()
 
     def text(self) -> str:
         """All text the inspector shows now (tests and screen readers read this)."""
@@ -76,6 +90,7 @@ class Inspector(QDockWidget):
             self._show_module(graph, key.removeprefix("module:"))
         else:
             self._show_node(graph.node(key))
+        self._fit_body()
 
     def _show_text(self, heading: str, text: str) -> None:
         self.heading.setText(heading)

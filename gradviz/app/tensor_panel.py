@@ -12,7 +12,9 @@ from gradviz.core.snapshot import Snapshot
 from .format import format_stat, format_values, number_format
 from .histogram import Histogram
 
-#: Up to this many elements a tensor is shown as numbers (text and table); above, as stats.
+#: Up to this many elements a tensor is also written out as one line of nested lists.
+TEXT_MAX = 36
+#: Up to this many elements a tensor is shown as numbers in a table; above, as stats.
 TABLE_MAX = 400
 STATS = ("min", "max", "mean", "std", "norm", "nan", "inf", "zeros")
 
@@ -31,7 +33,7 @@ class TensorPanel(QWidget):
         head.addWidget(self.copy)
         self.text = QLabel(wordWrap=True, textInteractionFlags=Qt.TextSelectableByMouse)
         self.table = QTableWidget(editTriggers=QTableWidget.NoEditTriggers)
-        self.stats = QLabel(wordWrap=True, textInteractionFlags=Qt.TextSelectableByMouse)
+        self.stats = QLabel(textInteractionFlags=Qt.TextSelectableByMouse)
         self.histogram = Histogram()
         self.setSizePolicy(QSizePolicy.Preferred, QSizePolicy.Maximum)  # no slack between lines
         lay = QVBoxLayout(self)
@@ -49,8 +51,9 @@ class TensorPanel(QWidget):
             self.text.setText(missing)
             self._clip = ""
         elif small:
-            self.text.setText(format_values(values))
-            self._clip = self.text.text()
+            self._clip = format_values(values)
+            self.text.setText(self._clip if snap.numel <= TEXT_MAX
+                              else f"{list(snap.shape)} {snap.dtype}")
         else:
             self.text.setText(f"{list(snap.shape)} {snap.dtype}: too large to list; summary:")
         self._fill_table(values if small else None)
@@ -87,7 +90,8 @@ class TensorPanel(QWidget):
         if snap is None:
             return
         s = snap.stats
-        self.stats.setText("   ".join(f"{k} {format_stat(s[k])}" for k in STATS if k in s))
+        cells = [f"{k} {format_stat(s[k])}" for k in STATS if k in s]
+        self.stats.setText("\n".join("   ".join(cells[i:i + 2]) for i in range(0, len(cells), 2)))
         self.histogram.set_data(*snap.histogram())
         self._clip = "\n".join(f"{k}\t{s[k]}" for k in STATS if k in s)
 
