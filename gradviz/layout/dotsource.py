@@ -64,8 +64,7 @@ def to_dot(scene: Scene, theme: str = "light", settings: dict | None = None) -> 
         by_cluster.setdefault(box.cluster, []).append(key)
     children: dict[str | None, list[str]] = {}
     for path in scene.clusters:
-        parent = path.rpartition(".")[0] or None
-        children.setdefault(parent, []).append(path)
+        children.setdefault(scene.parents[path], []).append(path)
 
     def emit(sub, path: str | None) -> None:
         for key in by_cluster.get(path, ()):

@@ -224,6 +224,6 @@ def _clusters(scene: Scene, nodes: dict) -> list[ClusterBox]:
             continue
         bounds[path] = (min(b[0] for b in inner) - pad, min(b[1] for b in inner) - pad - 12,
                         max(b[2] for b in inner) + pad, max(b[3] for b in inner) + pad)
-        boxes.setdefault(path.rpartition(".")[0] or None, []).append(bounds[path])
+        boxes.setdefault(scene.parents[path], []).append(bounds[path])
     return sorted((ClusterBox(p, b[0], b[1], b[2] - b[0], b[3] - b[1], p, scene.clusters[p])
                    for p, b in bounds.items()), key=lambda c: (c.depth, c.path))

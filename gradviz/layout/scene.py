@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from gradviz.core.collapse import View, module_key, prefixes
+from gradviz.core.collapse import View, module_key
 from gradviz.core.graph import GradGraph
 
 from . import labels as label_text
+from .clusters import drawable
 from .geometry import EdgePath, NodeBox
 from .style import SHAPES, NormScale, grad_fill, text_on, theme as get_theme
 
@@ -24,6 +25,7 @@ class Scene:
     nodes: dict  # key -> NodeBox, positions still zero
     edges: list[EdgePath]  # no points yet
     clusters: dict[str, int]  # module path -> depth (0 = top level), parents first
+    parents: dict[str, str | None]  # module path -> the drawn module around it
     legend: list[tuple[str, str]]
 
 
@@ -101,11 +103,17 @@ def build(graph: GradGraph, view: View, labels: str = "compact", theme: str = "l
             edge.mark, edge.color, edge.pen = "current", th.current, 2.5
         edges.append(edge)
 
-    clusters: dict[str, int] = {}
-    for box in nodes.values():
-        if box.cluster:
-            for depth, path in enumerate(prefixes(box.cluster)):
-                clusters.setdefault(path, depth)
-    clusters = dict(sorted(clusters.items(), key=lambda kv: (kv[1], kv[0])))
+    inside, parents = drawable({k: b.cluster for k, b in nodes.items()}, view.edges)
+    for key, path in inside.items():
+        nodes[key].cluster = path
     legend = scale.legend(th.muted) if scale is not None else []
-    return Scene(nodes, edges, clusters, legend)
+    return Scene(nodes, edges, _depths(parents), parents, legend)
+
+
+def _depths(parents: dict) -> dict[str, int]:
+    """Module path -> nesting depth among the drawn boxes (0: outermost), parents first."""
+    def depth(path):
+        return 0 if parents[path] is None else 1 + depth(parents[path])
+
+    found = {p: depth(p) for p in parents}
+    return dict(sorted(found.items(), key=lambda kv: (kv[1], kv[0])))

@@ -91,3 +91,28 @@ def test_restyle_keeps_the_colouring_and_theme_unless_told(seed):
     assert (again.color_by, again.theme, again.legend) == ("grad_norm", "dark", placed.legend)
     plain = restyle(placed, seed, color_by=None, theme="light")
     assert plain.legend == [] and plain.background == "#ffffff"
+
+
+def test_a_module_interrupted_by_outside_work_gets_no_box_and_edges_still_point_down():
+    import torch
+
+    import gradviz
+
+    class Loop(torch.nn.Module):  # one cell called three times, a tanh outside in between
+        def __init__(self):
+            super().__init__()
+            self.cell = torch.nn.Linear(3, 3)
+
+        def forward(self, h):
+            for _ in range(3):
+                h = torch.tanh(self.cell(h)) * 0.5
+            return h
+
+    model = Loop()
+    with gradviz.record():
+        loss = model(torch.ones(1, 3)).sum()
+    graph = gradviz.trace(loss)
+    placed = layout(graph)
+    assert "cell" not in {c.path for c in placed.clusters}
+    for e in placed.edges:
+        assert placed.nodes[e.src].y < placed.nodes[e.dst].y
