@@ -43,12 +43,13 @@ class Inspector(QDockWidget):
         self._form = form
         lay.addWidget(self.value)
         lay.addWidget(self.grad)
-        for title, widget in (("Why .grad is empty", self.explain), ("Saved for backward", self.saved)):
+        for title, widget in (("Why .grad is empty", self.explain),
+                              ("Saved for backward", self.saved)):
             self._sections[widget] = QLabel(title, objectName="section")
             lay.addWidget(self._sections[widget])
             lay.addWidget(widget)
         lay.addWidget(self.summary)
-        lay.addStretch()
+        lay.addStretch(1)  # spare height goes below the content, never between rows
         self._scroll = QScrollArea(widgetResizable=True)
         self._scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
         self._scroll.setWidget(body)
@@ -83,7 +84,8 @@ class Inspector(QDockWidget):
             self._form.setRowVisible(i, node)
         self.summary.setVisible(not node)
         if graph is None:
-            self._show_text("No graph", "Open a demo, a script or a saved session from the File menu.")
+            self._show_text("No graph",
+                            "Open a demo, a script or a saved session from the File menu.")
         elif key is None:
             self._show_summary(graph)
         elif isinstance(key, str):
@@ -111,7 +113,7 @@ class Inspector(QDockWidget):
                                  f"Backward: {s['status']}\n\nOps:\n{ops}")
 
     def _show_module(self, graph: GradGraph, path: str) -> None:
-        inside = [i for i, m in enumerate(graph.cols.module) if m and (m == path or m.startswith(path + "."))]
+        inside = [m for m in graph.cols.module if m and (m == path or m.startswith(path + "."))]
         self._show_text(path, f"nn.Module {path} (collapsed): {len(inside)} nodes.\n"
                               "Double-click it to expand.")
 
@@ -126,8 +128,8 @@ class Inspector(QDockWidget):
             self.fields[f].setText(v)
         self.value.show_snapshot(node.value_snapshot,
                                  "not recorded: run the forward pass inside gradviz.record()")
-        self.grad.show_snapshot(node.grad_snapshot, "backward not run yet" if not node.graph.has_grads
-                                else "no gradient reached this node")
+        self.grad.show_snapshot(node.grad_snapshot, "no gradient reached this node"
+                                if node.graph.has_grads else "backward not run yet")
         self._show_section(self.explain, node.explain() if node.kind != "leaf" else "")
         saved = node.saved
         self._show_section(self.saved, "\n".join(

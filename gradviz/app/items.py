@@ -69,7 +69,8 @@ class NodeItem(QGraphicsItem):
         """Take colours and text from ``box`` (a re-styled layout with the same geometry)."""
         self.box = box
         self._path = _outline(box.shape, self._rect)
-        self._fill, self._border, self._text = QColor(box.fill), QColor(box.border), QColor(box.text)
+        self._fill, self._border = QColor(box.fill), QColor(box.border)
+        self._text = QColor(box.text)
         self.update()
 
     def set_mark(self, mark: str | None) -> None:
@@ -89,7 +90,8 @@ class NodeItem(QGraphicsItem):
         if self.mark == "selected":
             pen = QPen(self.marks["selected"], 3.5)
         elif self.mark:
-            pen = QPen(self.marks[self.mark], 2.5, Qt.DashLine if self.mark == "hit" else Qt.SolidLine)
+            style = Qt.DashLine if self.mark == "hit" else Qt.SolidLine
+            pen = QPen(self.marks[self.mark], 2.5, style)
         painter.setPen(pen)
         painter.setBrush(QBrush(self._fill))
         painter.drawPath(self._path)
@@ -153,7 +155,8 @@ class ClusterItem(QGraphicsItem):
         if LINE_HEIGHT * lod >= READABLE_PX:
             painter.setPen(self._border.darker(160))
             painter.setFont(FONT)
-            painter.drawText(self._rect.adjusted(8, 4, -8, -4), Qt.AlignLeft | Qt.AlignTop, self.label)
+            painter.drawText(self._rect.adjusted(8, 4, -8, -4), Qt.AlignLeft | Qt.AlignTop,
+                             self.label)
 
 
 def _spline(points: list[tuple[float, float]]) -> QPainterPath:

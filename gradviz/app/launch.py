@@ -10,6 +10,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from .capture import FORMATS
 from .display import display_problem
 
 
@@ -40,8 +41,9 @@ def launch(args) -> int:
             return _fail(exc.args[0])
     if args.command == "run" and not Path(args.script).is_file():
         return _fail(f"no such script: {args.script}")
-    if getattr(args, "screenshot", None) and Path(args.screenshot).suffix.lower() not in (".png", ".svg", ".pdf"):
-        return _fail(f"--screenshot takes a .png, .svg or .pdf file, not {args.screenshot}")
+    shot = getattr(args, "screenshot", None)
+    if shot and Path(shot).suffix.lower() not in FORMATS:
+        return _fail(f"--screenshot takes a .png, .svg or .pdf file, not {shot}")
     if (problem := display_problem()) is not None:
         print(problem, file=sys.stderr)
         return 2

@@ -15,10 +15,11 @@ class SearchBar(QFrame):
 
     def __init__(self, parent=None):
         super().__init__(parent, objectName="searchbar")
-        self.edit = QLineEdit(placeholderText="Search name, op or module…  (Enter: next, Shift+Enter: previous)",
-                              clearButtonEnabled=True)
+        self.edit = QLineEdit(clearButtonEnabled=True, placeholderText=(
+            "Search name, op or module…  (Enter: next, Shift+Enter: previous)"))
         self.count = QLabel()
-        prev = QToolButton(text="▲", toolTip="Previous (Shift+Enter)", clicked=lambda: self.step.emit(-1))
+        prev = QToolButton(text="▲", toolTip="Previous (Shift+Enter)",
+                           clicked=lambda: self.step.emit(-1))
         nxt = QToolButton(text="▼", toolTip="Next (Enter)", clicked=lambda: self.step.emit(1))
         close = QToolButton(text="✕", toolTip="Close (Esc)", clicked=self.close_bar)
         lay = QHBoxLayout(self)

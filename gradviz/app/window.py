@@ -137,7 +137,8 @@ class MainWindow(QMainWindow):
         self.passes = list(passes)
         self.pass_box.clear()
         for i in reversed(range(len(passes))):
-            self.pass_box.addItem(f"pass {i + 1} of {len(passes)}" + (" (newest)" if i == len(passes) - 1 else ""), i)
+            newest = " (newest)" if i == len(passes) - 1 else ""
+            self.pass_box.addItem(f"pass {i + 1} of {len(passes)}{newest}", i)
         self.pass_bar.setVisible(len(passes) > 1)
         self.set_graph(passes[-1])
 
@@ -157,7 +158,7 @@ class MainWindow(QMainWindow):
         self.restyle()
 
     def set_health(self, on: bool) -> None:
-        """Colour nodes by the log of their gradient norm (NaN/Inf red, zero grey), with a legend."""
+        """Colour nodes by the log of their gradient norm (NaN/Inf red, zero grey); a legend."""
         self.options["color_by"] = "grad_norm" if on else None
         self.restyle()
 
@@ -173,7 +174,8 @@ class MainWindow(QMainWindow):
         if self.layout_data is None:
             self.relayout()
             return
-        self.runner.submit("layout", "Restyling…", jobs.restyle_job(self.layout_data, self.graph, self.options),
+        self.runner.submit("layout", "Restyling…",
+                           jobs.restyle_job(self.layout_data, self.graph, self.options),
                            self._on_layout, self._on_layout_error)
 
     def _on_layout(self, layout) -> None:
@@ -273,7 +275,8 @@ class MainWindow(QMainWindow):
 
     def _on_passes(self, passes) -> None:
         for i, g in enumerate(passes):
-            g.info.setdefault("title", f"{self.path}" + (f", pass {i + 1}" if len(passes) > 1 else ""))
+            which = f", pass {i + 1}" if len(passes) > 1 else ""
+            g.info.setdefault("title", f"{self.path}{which}")
         self.set_passes(passes)
 
     # -- saving things ----------------------------------------------------------------
