@@ -37,14 +37,21 @@ def _label(lines: list[str]) -> str:
     return "\\n".join(line.replace("\\", "\\\\") for line in lines)
 
 
-def _node_attrs(box, default: dict) -> dict:
-    """Only what differs from the default node (an op box): most nodes carry just a label,
-    which keeps the text short and its quoting cheap for big graphs."""
+def _quoted(name: str) -> str:
+    return '"' + name.replace('"', '\\"') + '"'
+
+
+def _node_line(name: str, box, default: dict) -> str:
+    """One node statement with only what differs from the default node (an op box): most
+    nodes carry just a label. Written directly rather than through ``Digraph.node``, whose
+    general quoting costs more than the layout itself on a small graph; every value is
+    quoted, labels keep their ``\\n`` escapes."""
     attrs = {"label": _label(box.lines), "shape": box.shape, "fillcolor": box.fill,
              "color": box.border, "fontcolor": box.text}
     if box.pen != 1.0:
         attrs["penwidth"] = f"{box.pen:g}"
-    return {k: v for k, v in attrs.items() if default.get(k) != v}
+    text = " ".join(f"{k}={_quoted(v)}" for k, v in attrs.items() if default.get(k) != v)
+    return f"\t{_quoted(name)} [{text}]\n"
 
 
 def to_dot(scene: Scene, theme: str = "light", settings: dict | None = None) -> str:
@@ -68,7 +75,7 @@ def to_dot(scene: Scene, theme: str = "light", settings: dict | None = None) -> 
 
     def emit(sub, path: str | None) -> None:
         for key in by_cluster.get(path, ()):
-            sub.node(node_name(key), **_node_attrs(scene.nodes[key], default))
+            sub.body.append(_node_line(node_name(key), scene.nodes[key], default))
         for child in children.get(path, ()):
             with sub.subgraph(name=cluster_name(child)) as c:
                 c.attr(label=child, style="rounded,filled", fillcolor=th.cluster_fill,
@@ -77,9 +84,8 @@ def to_dot(scene: Scene, theme: str = "light", settings: dict | None = None) -> 
 
     emit(g, None)
     for edge in scene.edges:
-        attrs = {}
-        if edge.mark:
-            attrs = {"color": edge.color, "penwidth": f"{edge.pen:g}"}
-        g.edge(node_name(edge.src), node_name(edge.dst), **attrs)
+        marked = f' [color="{edge.color}" penwidth={edge.pen:g}]' if edge.mark else ""
+        g.body.append(f"\t{_quoted(node_name(edge.src))} -> {_quoted(node_name(edge.dst))}"
+                      f"{marked}\n")
     return g.source
 

@@ -9,17 +9,13 @@ draws the same boxes with Pillow.
 from __future__ import annotations
 
 from .decorate import decorations
-from .dotsource import FONT, FONTSIZE, _label
+from .dotsource import FONT, FONTSIZE, _label, _quoted as _q
 from .geometry import Layout, NodeBox
 from .graphviz_run import DEFAULT_TIMEOUT, GraphvizMissing, have_graphviz, run_graphviz
 from .parse import POINTS_PER_INCH, flip
 
 #: Largest PNG side in pixels: cairo gives up beyond 32,767, and nobody opens bigger.
 MAX_PIXELS = 30_000
-
-
-def _q(text: str) -> str:
-    return '"' + text.replace('"', '\\"') + '"'
 
 
 def _node_line(name: str, b: NodeBox, bottom: float, extra: str = "") -> str:
