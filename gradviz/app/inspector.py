@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (QDockWidget, QFormLayout, QLabel, QScrollArea, QVBoxLayout,
                                QWidget)
 
@@ -16,7 +16,8 @@ FIELDS = ("name", "kind", "op", "shape", "dtype", "device", "module", "source", 
 
 
 def _selectable() -> QLabel:
-    return QLabel(wordWrap=True, textInteractionFlags=Qt.TextSelectableByMouse)
+    return QLabel(wordWrap=True, textInteractionFlags=Qt.TextSelectableByMouse,
+                  alignment=Qt.AlignLeft | Qt.AlignTop)
 
 
 class Inspector(QDockWidget):
@@ -64,7 +65,9 @@ class Inspector(QDockWidget):
         ask for; without this it squeezes every row when the content is taller than the dock.
         """
         body = self._scroll.widget()
-        body.setMinimumHeight(body.layout().totalHeightForWidth(self._scroll.viewport().width()))
+        layout = body.layout()
+        layout.activate()
+        body.setMinimumHeight(max(0, layout.totalHeightForWidth(self._scroll.viewport().width())))
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
@@ -93,6 +96,7 @@ class Inspector(QDockWidget):
         else:
             self._show_node(graph.node(key))
         self._fit_body()
+        QTimer.singleShot(0, self._fit_body)  # again once the new text has been laid out
 
     def _show_text(self, heading: str, text: str) -> None:
         self.heading.setText(heading)
@@ -127,7 +131,7 @@ class Inspector(QDockWidget):
         for f, v in values.items():
             self.fields[f].setText(v)
         self.value.show_snapshot(node.value_snapshot,
-                                 "not recorded: run the forward pass inside gradviz.record()")
+                                 "not recorded: to keep forward values,\nrun the forward pass inside gradviz.record()")
         self.grad.show_snapshot(node.grad_snapshot, "no gradient reached this node"
                                 if node.graph.has_grads else "backward not run yet")
         self._show_section(self.explain, node.explain() if node.kind != "leaf" else "")

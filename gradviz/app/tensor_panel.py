@@ -9,7 +9,7 @@ from PySide6.QtWidgets import (QHBoxLayout, QLabel, QPushButton, QSizePolicy, QT
 
 from gradviz.core.snapshot import Snapshot
 
-from .format import format_stat, format_values, number_format
+from .format import format_lines, format_stat, format_values, number_format
 from .histogram import Histogram
 
 #: Up to this many elements a tensor is also written out as one line of nested lists.
@@ -31,16 +31,18 @@ class TensorPanel(QWidget):
         head.addWidget(self.title)
         head.addStretch()
         head.addWidget(self.copy)
-        self.text = QLabel(wordWrap=True, textInteractionFlags=Qt.TextSelectableByMouse)
+        self.text = QLabel(textInteractionFlags=Qt.TextSelectableByMouse)
         self.table = QTableWidget(editTriggers=QTableWidget.NoEditTriggers)
         self.stats = QLabel(textInteractionFlags=Qt.TextSelectableByMouse)
         self.histogram = Histogram()
-        self.setSizePolicy(QSizePolicy.Preferred, QSizePolicy.Maximum)  # no slack between lines
+        self.setSizePolicy(QSizePolicy.Preferred, QSizePolicy.Fixed)  # spare room goes elsewhere
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addLayout(head)
         for w in (self.text, self.table, self.stats, self.histogram):
+            w.setSizePolicy(QSizePolicy.Preferred, QSizePolicy.Fixed)
             lay.addWidget(w)
+        lay.addStretch(1)  # any spare height below the numbers, not between them
         self._clip = ""
 
     def show_snapshot(self, snap: Snapshot | None, missing: str) -> None:
@@ -52,10 +54,10 @@ class TensorPanel(QWidget):
             self._clip = ""
         elif small:
             self._clip = format_values(values)
-            self.text.setText(self._clip if snap.numel <= TEXT_MAX
+            self.text.setText(format_lines(values) if snap.numel <= TEXT_MAX
                               else f"{list(snap.shape)} {snap.dtype}")
         else:
-            self.text.setText(f"{list(snap.shape)} {snap.dtype}: too large to list; summary:")
+            self.text.setText(f"{list(snap.shape)} {snap.dtype}: too large to list")
         self._fill_table(values if small else None)
         self._fill_stats(snap if snap is not None and not small else None)
         self.copy.setEnabled(snap is not None)

@@ -33,7 +33,7 @@ from __future__ import annotations
 from importlib.util import find_spec
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QComboBox, QLabel, QMainWindow, QStackedWidget, QToolBar,
+from PySide6.QtWidgets import (QApplication, QComboBox, QLabel, QMainWindow, QStackedWidget, QToolBar,
                                QVBoxLayout, QWidget)
 
 from gradviz.core.collapse import default_collapsed
@@ -306,5 +306,7 @@ class MainWindow(QMainWindow):
             show_error(self, f"Cannot export {path}", exc)
 
     def screenshot(self, path: str) -> None:
-        """The whole window (view, inspector, menus) as PNG, SVG or PDF."""
+        """The whole window (view, inspector, menus) as PNG, SVG or PDF, once pending layout
+        work (the inspector's second fitting pass) has run."""
+        QApplication.processEvents()
         save_widget(self, path)
