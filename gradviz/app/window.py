@@ -133,12 +133,18 @@ class MainWindow(QMainWindow):
         self.relayout()
 
     def set_passes(self, passes: list[GradGraph]) -> None:
-        """Several backward passes (a training loop): newest first in the selector, newest shown."""
+        """Several backward passes (a training loop): newest first in the selector, newest shown.
+
+        Each pass keeps the number the runner gave it (``info["index"]``), so that when only
+        the newest ``jobs.KEEP_PASSES`` are kept the labels still say which step they were.
+        """
         self.passes = list(passes)
         self.pass_box.clear()
+        total = max((g.info.get("index", 0) for g in passes), default=0) or len(passes)
         for i in reversed(range(len(passes))):
             newest = " (newest)" if i == len(passes) - 1 else ""
-            self.pass_box.addItem(f"pass {i + 1} of {len(passes)}{newest}", i)
+            self.pass_box.addItem(f"pass {passes[i].info.get('index', i + 1)} of {total}{newest}", i)
+        self.pass_box.setToolTip(f"the newest {jobs.KEEP_PASSES} backward passes are kept")
         self.pass_bar.setVisible(len(passes) > 1)
         self.set_graph(passes[-1])
 

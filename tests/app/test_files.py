@@ -114,3 +114,16 @@ def test_show_does_not_block_where_a_loop_runs(qtbot, seed_graph):
     qtbot.addWidget(w)
     qtbot.waitUntil(lambda: w.view.selected == seed_graph.find("Z").id, timeout=30_000)
     assert "[[1, 1], [1, 1]]" in w.inspector.text()
+
+
+def test_pass_selector_keeps_the_newest(qtbot, window, tmp_path, monkeypatch):
+    from gradviz.app import jobs
+
+    monkeypatch.setattr(jobs, "KEEP_PASSES", 3)
+    script = tmp_path / "loop.py"
+    script.write_text("import torch\nw = torch.ones(2, requires_grad=True)\n"
+                      "for step in range(5):\n    (w * (step + 1)).sum().backward()\n")
+    with qtbot.waitSignal(window.layout_applied, timeout=30_000):
+        window.open_source(str(script))
+    labels = [window.pass_box.itemText(i) for i in range(window.pass_box.count())]
+    assert labels == ["pass 5 of 5 (newest)", "pass 4 of 5", "pass 3 of 5"]

@@ -39,3 +39,14 @@ def test_summary_before_backward(qtbot, window):
     assert "backward not run yet" in window.inspector.text()
     click(qtbot, window.view, 0)
     assert "backward not run yet" in window.inspector.text()  # the gradient panel says so too
+
+
+def test_open_seed_demo_and_click_z(qtbot, window):
+    window.gallery.list.setCurrentRow(0)
+    with qtbot.waitSignal(window.layout_applied, timeout=60_000):
+        qtbot.keyClick(window.gallery.list, Qt.Key_Return)  # activate "linear" in the gallery
+    assert "demo linear" in window.windowTitle()
+    z = window.graph.find("Z").id
+    click(qtbot, window.view, z)
+    text = window.inspector.text()
+    assert "[[1, 1], [1, 1]]" in text and "[[2.15, 2.91], [1.60, 1.26]]" in text
