@@ -10,7 +10,8 @@ exist) it prints, in seconds:
   full      every autograd node drawn: captured graph -> written SVG (cold layout cache)
   torchviz  ``make_dot(loss).render(format="svg")`` on the same graph, in a subprocess with
             the recursion limit raised and a big thread stack, capped at --timeout ("> T")
-Times up to 5,000 nodes are the best of 3 runs (each with a cold layout cache), both sides.
+Times are the best of 5 runs up to 1,000 nodes (torchviz too) and of 3 up to 5,000 (gradviz
+only), each with a cold layout cache: the machine is shared, the minimum is least disturbed.
   ratio     torchviz / full: targets >= 1 at every size, >= 5 from 5,000 nodes up
   first     the first readable picture (collapsed by module, what the app shows first) ->
             SVG; targets 1 s up to 1,000 nodes, 5 s at 20,000, 15 s at 100,000
@@ -95,7 +96,7 @@ def torchviz_seconds(kind: str, nodes: int, timeout: float, out: str, repeat: in
 
 
 def measure(kind: str, nodes: int, timeout: float, tmp: Path) -> list[str]:
-    repeat = 3 if nodes <= 5000 else 1
+    repeat = 5 if nodes <= 1000 else 3 if nodes <= 5000 else 1
     model, forward = models.build(kind, nodes, WIDTH)
     with gradviz.record():
         loss = forward()
@@ -103,7 +104,9 @@ def measure(kind: str, nodes: int, timeout: float, tmp: Path) -> list[str]:
     loss.backward()
     walk = timed(lambda: models.count_nodes(loss), repeat)
     full = timed(lambda: gradviz.export(graph, tmp / "full.svg", collapsed=()), repeat)
-    theirs = torchviz_seconds(kind, nodes, timeout, str(tmp / "torchviz"), repeat)
+    # torchviz takes a minute from 5,000 nodes on: repeats there would only hit the timeout
+    theirs = torchviz_seconds(kind, nodes, timeout, str(tmp / "torchviz"),
+                              repeat if nodes <= 1000 else 1)
     first = timed(lambda: gradviz.export(graph, tmp / "first.svg"), repeat)
     collapsed = default_collapsed(graph)
     placed = None
@@ -123,25 +126,43 @@ def measure(kind: str, nodes: int, timeout: float, tmp: Path) -> list[str]:
             f"{geo:.2f}", f"{shown} {placed.engine}"]
 
 
+def row_in_subprocess(kind: str, size: int, timeout: float) -> list[str]:
+    """One table row measured in a fresh interpreter: every size starts from the same
+    state, and freeing a 100,000-node autograd graph (which can overflow the C stack on
+    exit) cannot take the rest of the table with it."""
+    done = subprocess.run([sys.executable, __file__, "--row", f"{kind},{size}",
+                           "--timeout", str(timeout)], capture_output=True, text=True)
+    rows = [line.split("\t") for line in done.stdout.splitlines() if line.count("\t") == 8]
+    if rows:
+        return rows[-1]
+    last = (done.stderr.strip().splitlines() or [f"exit status {done.returncode}"])[-1]
+    return [kind, f"~{size}", f"failed: {last[:60]}"] + [""] * 6
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", default="100,1000,5000,20000,100000")
     parser.add_argument("--kinds", default="gpt,mlp")
     parser.add_argument("--timeout", type=float, default=120.0)
+    parser.add_argument("--row", help=argparse.SUPPRESS)  # KIND,SIZE: one row, tab-separated
     args = parser.parse_args()
+    if args.row:
+        kind, size = args.row.split(",")
+        with tempfile.TemporaryDirectory() as tmp:
+            print("\t".join(measure(kind, int(size), args.timeout, Path(tmp))), flush=True)
+        return
     head = ["graph", "nodes", "walk s", "full s", "torchviz s", "ratio", "first s", "geometry s",
             "visible engine"]
     rows = [head]
     print("  ".join(head), flush=True)
-    with tempfile.TemporaryDirectory() as tmp:
-        for kind in args.kinds.split(","):
-            for size in map(int, args.sizes.split(",")):
-                rows.append(measure(kind, size, args.timeout, Path(tmp)))
-                print("  ".join(rows[-1]), flush=True)
+    for kind in args.kinds.split(","):
+        for size in map(int, args.sizes.split(",")):
+            rows.append(row_in_subprocess(kind, size, args.timeout))
+            print("  ".join(rows[-1]), flush=True)
     widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
     print()
     for r in rows:
-        print("  ".join(cell.rjust(w) for cell, w in zip(r, widths)))
+        print("  ".join(cell.rjust(w) for cell, w in zip(r, widths)).rstrip())
 
 
 if __name__ == "__main__":
