@@ -61,13 +61,16 @@ class GraphView(QGraphicsView):
         self._overlays: list = []
         self._press: QPoint | None = None
         self.legend = Legend(self)  # colour legend over the bottom-left corner
+        self._marks: dict[str, QColor] = {}
         self.set_theme(theme)
 
     # -- content ----------------------------------------------------------------------
     def set_theme(self, name: str) -> None:
         self.theme: Theme = THEMES[name]
-        self._marks = {"selected": QColor(self.theme.accent), "related": QColor(self.theme.related),
-                       "hit": QColor(self.theme.accent)}
+        # updated in place: every NodeItem holds this dict, so a theme change reaches them all
+        self._marks.update(selected=QColor(self.theme.accent), related=QColor(self.theme.related),
+                           hit=QColor(self.theme.accent))
+        self.scene().update()
 
     def set_layout(self, layout: Layout) -> None:
         """Draw ``layout``; if only its styling changed, recolour the items in place."""

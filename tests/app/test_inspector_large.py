@@ -2,7 +2,7 @@
 
 import torch
 from PySide6.QtCore import QEvent, Qt
-from PySide6.QtGui import QGuiApplication, QHelpEvent
+from PySide6.QtGui import QColor, QGuiApplication, QHelpEvent
 from PySide6.QtWidgets import QApplication, QToolTip
 
 import gradviz
@@ -54,3 +54,12 @@ def test_dark_theme_and_small_zoom(qtbot, window, seed_graph):
     window.screenshot(out("dark_theme.png"))
     window.view.zoom(0.1)
     window.screenshot(out("small_zoom.png"))
+
+
+def test_theme_switch_recolours_the_selection(qtbot, window, seed_graph):
+    draw(qtbot, window, seed_graph)
+    z = window.view.nodes[seed_graph.find("Z").id]
+    click(qtbot, window.view, z.key)
+    with qtbot.waitSignal(window.layout_applied, timeout=20_000):
+        window.set_theme("dark")
+    assert z.marks["selected"] == QColor(window.view.theme.accent) == QColor("#ffa94d")
