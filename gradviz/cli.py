@@ -14,6 +14,10 @@ examples:
   gradviz run train.py --lr 0.1        run a script unchanged; every backward() is traced
   gradviz export train.py -o g.svg     headless: .svg .png .pdf .dot .json
   gradviz export mlp --steps backward -o steps.pdf   one PDF page per backward step
+
+in the window: click selects, drag pans, wheel or +/- zooms about the cursor, F fits,
+  Ctrl+F searches, L highlights upstream/downstream, H colours by gradient norm,
+  Ctrl+N jumps to the first NaN, double-click folds a module (Help lists every key)
 """
 
 
@@ -21,6 +25,7 @@ def _window_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--select", metavar="NODE", help="select this node (name or op) on opening")
     p.add_argument("--screenshot", metavar="FILE", help="save the window (.png/.svg/.pdf) and exit")
     p.add_argument("--step", type=int, metavar="N", help="open the player at step N")
+    p.add_argument("--theme", choices=("light", "dark"), default="light", help="window colours")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -95,3 +95,16 @@ def test_show_blocks_in_a_plain_script(tmp_path):
                          env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
     assert res.returncode == 0, res.stderr
     assert float(res.stdout.split()[-1]) >= 1.0  # it waited for the window to close
+
+
+def test_x11_without_qt_libraries_names_the_missing_one(monkeypatch, capsys):
+    from gradviz.app import display
+
+    monkeypatch.delenv("QT_QPA_PLATFORM", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    monkeypatch.setenv("DISPLAY", ":99")
+    monkeypatch.setattr(sys, "platform", "linux")
+    monkeypatch.setattr(display, "_xcb_missing", lambda: "libxcb-icccm.so.4")
+    code = launch(build_parser().parse_args(["demo", "linear", "--theme", "dark"]))
+    err = capsys.readouterr().err
+    assert code == 2 and "libxcb-icccm.so.4" in err and "apt-get install" in err
