@@ -1,4 +1,4 @@
-"""The demo gallery: what `gradviz` opens on, one line per demo, its teaching point on hover."""
+"""The demo gallery: what `gradviz` opens on; each demo with its summary and teaching point."""
 
 from __future__ import annotations
 
@@ -13,11 +13,10 @@ class Gallery(QWidget):
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        self.list = QListWidget()
+        self.list = QListWidget(wordWrap=True, spacing=4, alternatingRowColors=True)
         for demo in catalog():
-            item = QListWidgetItem(f"{demo.name} — {demo.summary}")
+            item = QListWidgetItem(f"{demo.name} — {demo.summary}\n{demo.teaching_point}")
             item.setData(Qt.UserRole, demo.name)
-            item.setToolTip(demo.teaching_point)
             self.list.addItem(item)
         self.list.itemActivated.connect(lambda item: self.opened.emit(item.data(Qt.UserRole)))
         lay = QVBoxLayout(self)
