@@ -1,5 +1,6 @@
 """`gradviz demo/run --select --screenshot`, the gallery, no-display message, packaged resources."""
 
+import importlib.util
 import os
 import subprocess
 import sys
@@ -70,14 +71,29 @@ def test_gallery_lists_demos(qtbot, window):
 
 
 def test_wheel_ships_icons_and_style_sheets(tmp_path):
-    res = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
-                          "-q", str(ROOT), "-w", str(tmp_path)], capture_output=True, text=True,
+    # build with the setuptools at hand when there is one: no download needed
+    offline = ["--no-build-isolation"] if importlib.util.find_spec("setuptools") else []
+    res = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", *offline, "-q",
+                          str(ROOT), "-w", str(tmp_path)], capture_output=True, text=True,
                          timeout=300)
     assert res.returncode == 0, res.stderr
     wheel = next(Path(tmp_path).glob("gradviz-*.whl"))
     names = zipfile.ZipFile(wheel).namelist()
     for name in ("light.qss", "dark.qss", "gradviz.svg", "search.svg"):
         assert f"gradviz/resources/{name}" in names
+    # installed away from the repository, the app still finds them
+    target = tmp_path / "site"
+    res = subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target",
+                          str(target), str(wheel)], capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr
+    probe = ("import gradviz, gradviz.app.themes as t; print(gradviz.__file__); "
+             "print(len(t.style_sheet('dark')), t.resource('gradviz.svg').is_file())")
+    res = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=tmp_path,
+                         env={**os.environ, "PYTHONPATH": str(target), "QT_QPA_PLATFORM": "offscreen"},
+                         timeout=120)
+    where, found = res.stdout.split("\n")[:2]
+    assert where.startswith(str(target)), where
+    assert found.split()[1] == "True" and int(found.split()[0]) > 100
 
 
 def test_show_blocks_in_a_plain_script(tmp_path):
