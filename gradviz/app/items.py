@@ -27,6 +27,7 @@ FONT = QFont("Sans Serif", 10)
 LINE_HEIGHT = 14.0
 
 Z_CLUSTER, Z_EDGES, Z_HIGHLIGHT_EDGES, Z_NODES = -2, -1, 1, 2
+EDGES_PER_BUNDLE = 200
 
 
 def _lod(option: QStyleOptionGraphicsItem, painter) -> float:
@@ -183,7 +184,9 @@ class EdgeBundle(QGraphicsItem):
     Far out (below :data:`LOD_PLAIN`) each edge is one straight segment from its start to
     its end, built at once: its route is thinner than a pixel there anyway. The splines and
     arrowheads are built the first time the bundle is painted close enough to show them,
-    so a huge graph's first picture does not wait for millions of control points.
+    so a huge graph's first picture does not wait for millions of control points. The view
+    splits a big graph's edges into bands of :data:`EDGES_PER_BUNDLE` so that, zoomed in,
+    the scene's index skips the bands that are off screen.
     """
 
     def __init__(self, edges: list[EdgePath], bounds: QRectF | None = None, *,
@@ -197,12 +200,12 @@ class EdgeBundle(QGraphicsItem):
                 path.moveTo(QPointF(*e.points[0]))
                 path.lineTo(QPointF(*(e.arrow[1] if e.arrow else e.points[-1])))
         self._near: list | None = None
-        if bounds is None:  # what it draws decides: fine for a few edges, costly for many
-            self._near = self._build_near()
-            bounds = QRectF()
-            for _, lines, heads in self._near:
-                bounds = bounds.united(lines.boundingRect()).united(heads.boundingRect())
-        self._rect = bounds.adjusted(-width, -width, width, width)
+        if bounds is None:  # a spline stays inside its control points' box
+            xs = [x for e in edges for x, _ in e.points]
+            ys = [y for e in edges for _, y in e.points]
+            bounds = QRectF(min(xs), min(ys), max(xs) - min(xs), max(ys) - min(ys)) if xs \
+                else QRectF()
+        self._rect = bounds.adjusted(-width - 4, -width - 4, width + 4, width + 4)  # arrowheads
         self.setZValue(z)
         self.setAcceptedMouseButtons(Qt.NoButton)
 

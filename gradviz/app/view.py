@@ -14,7 +14,8 @@ from PySide6.QtWidgets import QGraphicsItem, QGraphicsScene, QGraphicsView, QToo
 from gradviz.core.select import incident, reachable
 from gradviz.layout.geometry import Layout
 
-from .items import LOD_PLAIN, Z_HIGHLIGHT_EDGES, ClusterItem, EdgeBundle, NodeItem, NodeOverview
+from .items import (EDGES_PER_BUNDLE, LOD_PLAIN, Z_HIGHLIGHT_EDGES, ClusterItem, EdgeBundle,
+                    NodeItem, NodeOverview)
 from .legend import Legend
 from .themes import THEMES, Theme
 
@@ -80,8 +81,8 @@ class GraphView(QGraphicsView):
         if old is not None and _same_geometry(old, layout):
             for key, item in self.nodes.items():
                 item.restyle(layout.nodes[key])
-            self.scene().removeItem(self._edges)
-            self.scene().removeItem(self._overview)
+            for item in (*self._edges, self._overview):
+                self.scene().removeItem(item)
             self._add_bundles(layout)
         else:
             self._rebuild(layout)
@@ -109,11 +110,14 @@ class GraphView(QGraphicsView):
         self.fit()
 
     def _add_bundles(self, layout: Layout) -> None:
-        self._edges = EdgeBundle(layout.edges, self._bounds(layout))
+        """Edges in bands from top to bottom (each one item), and the far-out node picture."""
+        edges = sorted(layout.edges, key=lambda e: e.points[0][1] if e.points else 0.0)
+        self._edges = [EdgeBundle(edges[i:i + EDGES_PER_BUNDLE])
+                       for i in range(0, len(edges), EDGES_PER_BUNDLE)]
         self._overview = NodeOverview(list(self.nodes.values()))
         self._overview.setVisible(bool(self._far))
-        self.scene().addItem(self._edges)
-        self.scene().addItem(self._overview)
+        for item in (*self._edges, self._overview):
+            self.scene().addItem(item)
 
     def _update_lod(self) -> None:
         """Far out, one item paints every node; close in, each node paints itself."""
@@ -172,8 +176,7 @@ class GraphView(QGraphicsView):
 
     def _overlay(self, edges, color: QColor, width: float) -> None:
         if edges:
-            item = EdgeBundle(edges, self._bounds(self.layout_data), color=color, width=width,
-                              z=Z_HIGHLIGHT_EDGES)
+            item = EdgeBundle(edges, color=color, width=width, z=Z_HIGHLIGHT_EDGES)
             self.scene().addItem(item)
             self._overlays.append(item)
 
