@@ -24,6 +24,7 @@ MAX_SCALE = 8.0
 MAX_FIT = 1.6  # a small graph is fitted larger than 1:1, but not blown up
 FIT_MARGIN = 24  # pixels around the graph when fitting
 CLICK_SLOP = 4  # a press and release closer than this is a click, not a pan
+BAND_MARGIN = 40.0  # points: how far an edge may bulge past its ends' ranks
 
 
 def _same_geometry(a: Layout, b: Layout) -> bool:
@@ -111,13 +112,22 @@ class GraphView(QGraphicsView):
 
     def _add_bundles(self, layout: Layout) -> None:
         """Edges in bands from top to bottom (each one item), and the far-out node picture."""
-        edges = sorted(layout.edges, key=lambda e: e.points[0][1] if e.points else 0.0)
-        self._edges = [EdgeBundle(edges[i:i + EDGES_PER_BUNDLE])
-                       for i in range(0, len(edges), EDGES_PER_BUNDLE)]
+        edges = sorted((e for e in layout.edges if e.points), key=lambda e: e.points[0][1])
+        bands = [edges[i:i + EDGES_PER_BUNDLE] for i in range(0, len(edges), EDGES_PER_BUNDLE)]
+        self._edges = [EdgeBundle(band, self._band_bounds(band, layout)) for band in bands]
         self._overview = NodeOverview(list(self.nodes.values()))
         self._overview.setVisible(bool(self._far))
         for item in (*self._edges, self._overview):
             self.scene().addItem(item)
+
+    @staticmethod
+    def _band_bounds(band, layout: Layout) -> QRectF:
+        """The layout's full width, and the band's heights from its edges' ends: a layered
+        picture's edges run between their ends' ranks (the margin covers the bulges), so
+        this box holds them without reading every control point of a huge graph."""
+        ys = [y for e in band for y in (e.points[0][1], e.points[-1][1])]
+        top, bottom = min(ys) - BAND_MARGIN, max(ys) + BAND_MARGIN
+        return QRectF(-BAND_MARGIN, top, layout.width + 2 * BAND_MARGIN, bottom - top)
 
     def _update_lod(self) -> None:
         """Far out, one item paints every node; close in, each node paints itself."""
