@@ -35,7 +35,7 @@ THEMES = {
                   "#26282c", "#4a4d55", "#c77700", "#5fa8e8", "#3a3a3a"),
 }
 
-NONFINITE = "#e0301e"  # NaN or Inf in a gradient, in every mode
+NONFINITE = "#e0301e"  # NaN or Inf in a gradient (grad-norm colouring)
 ZERO = "#9e9e9e"  # an all-zero gradient
 
 # A perceptually ordered ramp (viridis stops): small norms dark blue, large norms yellow.
