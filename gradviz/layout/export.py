@@ -40,10 +40,11 @@ def file_bytes(graph: GradGraph, fmt: str, *, labels: str = "compact", collapsed
     collapsed = _collapsed(graph, collapsed)
     if fmt == "dot":
         return to_dot(scene_of(graph, collapsed, labels, color_by, theme, state), theme).encode()
+    report = progress or (lambda stage, fraction: None)
     placed = make_layout(graph, collapsed=collapsed, labels=labels, color_by=color_by,
-                         theme=theme, state=state, progress=progress, should_stop=should_stop)
-    if progress is not None:
-        progress(f"writing {fmt.upper()}", 0.9)
+                         theme=theme, state=state, should_stop=should_stop,
+                         progress=lambda stage, fraction: report(stage, 0.9 * fraction))
+    report(f"writing {fmt.upper()}", 0.9)
     if fmt == "svg":
         return to_svg_text(placed, title=title, scale=scale).encode()
     if fmt in ("png", "pdf"):
