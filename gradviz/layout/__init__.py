@@ -84,7 +84,7 @@ def layout(graph: GradGraph, *, collapsed=frozenset(), labels: str = "compact",
     report("building the scene", 0.0)
     scene = scene_of(graph, collapsed, labels, color_by, theme, state)
     result = _place(scene, theme, timeout, report, should_stop)
-    report("done", 1.0)
+    report("laid out", 1.0)
     return _dress(result, collapsed, labels, color_by, theme)
 
 

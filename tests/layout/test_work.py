@@ -17,7 +17,7 @@ def cold_cache():
 def test_progress_names_the_stages(seed):
     stages = []
     layout(seed, progress=lambda stage, fraction: stages.append((stage, fraction)))
-    assert stages[0] == ("building the scene", 0.0) and stages[-1] == ("done", 1.0)
+    assert stages[0] == ("building the scene", 0.0) and stages[-1] == ("laid out", 1.0)
     assert any(stage.startswith("dot: laying out 7 nodes") for stage, _ in stages)
 
 
