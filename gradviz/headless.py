@@ -53,8 +53,10 @@ def _pick(passes, number: int | None, output: str | None):
             candidates = [g for g in passes if g.info.get("index", 1) == number]
         if not candidates:
             kept = [g.info.get("index", 1) for g in passes]
-            raise ExportError(f"there is no pass {number}: the script made {max(kept)} "
-                              f"backward pass(es) and passes {min(kept)} to {max(kept)} are kept")
+            made = f"the script made {max(kept)} backward pass{'es' if max(kept) > 1 else ''}"
+            if min(kept) > 1:
+                made += f", of which passes {min(kept)} to {max(kept)} are kept"
+            raise ExportError(f"there is no pass {number}: {made}")
     if output is not None:
         named = [g for g in candidates
                  if any(output in (n.name or "").split(", ") for n in g.outputs)]
