@@ -1,7 +1,9 @@
 """Search, collapse and expand, upstream/downstream highlighting, zoom and fit, tooltips."""
 
 import torch
-from PySide6.QtCore import QPoint, Qt
+from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtGui import QMouseEvent
+from PySide6.QtWidgets import QApplication
 from torch import nn
 
 import gradviz
@@ -117,3 +119,24 @@ def test_tooltip_text(qtbot, window, seed_graph):
     draw(qtbot, window, seed_graph)
     text = window._describe(seed_graph.find("Z").id)
     assert "AddmmBackward0" in text and "[2, 2]" in text and "grad norm: 2" in text
+
+
+def test_drag_pans_and_does_not_select(qtbot, window, seed_graph):
+    draw(qtbot, window, seed_graph)
+    view = window.view
+    port = view.viewport()
+    start, end = QPoint(20, 20), QPoint(220, 120)
+    before = view.mapToScene(start)
+
+    def send(kind, pos, buttons):
+        event = QMouseEvent(kind, QPointF(pos), QPointF(port.mapToGlobal(pos)), Qt.LeftButton,
+                            buttons, Qt.NoModifier)
+        QApplication.sendEvent(port, event)
+
+    send(QMouseEvent.MouseButtonPress, start, Qt.LeftButton)
+    for step in range(1, 11):
+        send(QMouseEvent.MouseMove, start + (end - start) * (step / 10), Qt.LeftButton)
+    send(QMouseEvent.MouseButtonRelease, end, Qt.NoButton)
+    moved = view.mapToScene(end) - before
+    assert moved.manhattanLength() < 3  # the scene point grabbed stayed under the cursor
+    assert view.selected is None
