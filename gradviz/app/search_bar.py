@@ -40,9 +40,16 @@ class SearchBar(QFrame):
         self.closed.emit()
 
     def set_position(self, index: int | None, total: int) -> None:
-        text = self.edit.text().strip()
-        self.count.setText("" if not text else "no match" if not total
-                           else f"{(index or 0) + 1} of {total}")
+        """``index`` of ``total`` hits is selected (None: the query changed, none is yet)."""
+        if not self.edit.text().strip():
+            text = ""
+        elif not total:
+            text = "no match"
+        elif index is None:
+            text = f"{total} match" + ("es" if total > 1 else "")
+        else:
+            text = f"{index + 1} of {total}"
+        self.count.setText(text)
 
     def _on_return(self) -> None:
         back = QApplication.keyboardModifiers() & Qt.ShiftModifier

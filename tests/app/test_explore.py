@@ -35,8 +35,8 @@ def test_search_steps_through_hits(qtbot, window, seed_graph):
     qtbot.keyClick(window, Qt.Key_F, Qt.ControlModifier)
     assert window.search.isVisible() and window.search.edit.hasFocus()
     qtbot.keyClicks(window.search.edit, "tbackward")
-    assert window.search.count.text() == "no match" or len(window._hits) == 2
-    assert window.search.count.text() == "" or "no match" not in window.search.count.text()
+    assert len(window._hits) == 2 and window.search.count.text() == "2 matches"
+    assert all(window.view.nodes[k].mark == "hit" for k in window._hits)  # dashed outlines
     qtbot.keyClick(window.search.edit, Qt.Key_Return)
     first = window.view.selected
     assert seed_graph.node(first).op == "TBackward0"
@@ -48,8 +48,11 @@ def test_search_steps_through_hits(qtbot, window, seed_graph):
     window.search.edit.setText("Z")  # by variable name
     qtbot.keyClick(window.search.edit, Qt.Key_Return)
     assert window.view.selected == seed_graph.find("Z").id
+    window.search.edit.setText("nosuchthing")
+    assert window.search.count.text() == "no match"
     qtbot.keyClick(window.search.edit, Qt.Key_Escape)
     assert not window.search.isVisible()
+    assert all(item.mark != "hit" for item in window.view.nodes.values())
 
 
 def test_search_by_module_path(qtbot, window):
