@@ -20,6 +20,15 @@ def out(name: str) -> Path:
     return OUT / name
 
 
+@pytest.fixture(autouse=True)
+def own_settings(tmp_path):
+    """Recent files and other QSettings go to a temporary folder, not the user's."""
+    from PySide6.QtCore import QSettings
+
+    for fmt in (QSettings.NativeFormat, QSettings.IniFormat):
+        QSettings.setPath(fmt, QSettings.UserScope, str(tmp_path / "settings"))
+
+
 @pytest.fixture
 def seed_graph():
     """The seed example, recorded (Z's value kept) and traced before backward."""

@@ -60,6 +60,10 @@ def test_session_round_trip_and_recent(qtbot, window, seed_graph, tmp_path):
     path = tmp_path / "seed.gradviz"
     window.save_session(str(path))
     assert str(path.resolve()) in recent_files()
+    recent = next(a.menu() for a in window.menuBar().actions()[0].menu().actions()
+                  if a.menu() is not None and "Recent" in a.text())
+    recent.aboutToShow.emit()  # File ▸ Recent files is filled when it opens
+    assert str(path.resolve()) in [a.text() for a in recent.actions()]
     with qtbot.waitSignal(window.layout_applied, timeout=30_000):
         window.open_path(str(path))
     assert window.graph is not seed_graph
