@@ -21,6 +21,10 @@ API for code that builds on the window (the lecture player, ``show``, ``launch``
                                         # install(window), which sets window.player; `--step N`
                                         # then calls window.player.go_to(N) and expects it to
                                         # call window.set_state(...)
+    window.open_source(spec, argv)      # a script (run in the background, every backward
+                                        # traced), a demo name or a .gradviz session
+    window.screenshot(path)             # the whole window; export_view(path): the view as seen
+    window.export_graph(path)           # the whole graph through gradviz.layout.export
 
 Signals: ``graph_changed(object)`` when a new graph is set, ``layout_applied()`` each time
 a layout has been drawn (wait for it before selecting in a freshly opened graph),
