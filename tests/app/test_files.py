@@ -52,7 +52,8 @@ def test_export_view_as_seen(qtbot, window, seed_graph, tmp_path):
     window.export_view(str(tmp_path / "view.pdf"))
     assert len(PdfReader(tmp_path / "view.pdf").pages) == 1
     window.screenshot(str(tmp_path / "window.pdf"))
-    assert len(PdfReader(tmp_path / "window.pdf").pages) == 1
+    pages = PdfReader(tmp_path / "window.pdf").pages
+    assert len(pages) == 1 and "AddmmBackward0" in pages[0].extract_text()  # vector text
 
 
 def test_session_round_trip_and_recent(qtbot, window, seed_graph, tmp_path):
