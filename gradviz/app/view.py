@@ -132,7 +132,7 @@ class GraphView(QGraphicsView):
     def _update_lod(self) -> None:
         """Far out, one item paints every node; close in, each node paints itself."""
         far = self.scale_factor() < LOD_PLAIN
-        if far != self._far:
+        if far != self._far and self.nodes:
             self._far = far
             for item in self.nodes.values():
                 item.setFlag(QGraphicsItem.ItemHasNoContents, far)
@@ -204,10 +204,22 @@ class GraphView(QGraphicsView):
         self.resetTransform()
         self.scale(s, s)
         self.centerOn(rect.center())
-        self._update_lod()
 
     def scale_factor(self) -> float:
         return self.transform().m11()
+
+    # every way to change the zoom updates the level of detail (the presenter calls these)
+    def scale(self, sx: float, sy: float) -> None:
+        super().scale(sx, sy)
+        self._update_lod()
+
+    def resetTransform(self) -> None:
+        super().resetTransform()
+        self._update_lod()
+
+    def setTransform(self, matrix, combine: bool = False) -> None:
+        super().setTransform(matrix, combine)
+        self._update_lod()
 
     def zoom(self, factor: float, anchor: QPoint | None = None) -> None:
         """Zoom by ``factor`` keeping the scene point under ``anchor`` (viewport px) in place."""
@@ -222,7 +234,6 @@ class GraphView(QGraphicsView):
         # keep `before` under the anchor: move the centre by how far it drifted
         drift = self.mapToScene(anchor) - before
         self.centerOn(self.mapToScene(view.center()) - drift)
-        self._update_lod()
 
     def zoom_at_cursor(self, zoom_in: bool) -> None:
         """``+``/``-``: zoom about the mouse cursor when it is over the view, else the centre."""

@@ -31,3 +31,8 @@ def test_thousands_of_nodes_at_fit_and_close_in(qtbot, window):
     pos = view.mapFromScene(QPointF(box.x - box.width / 2, box.y))  # on the outline, left side
     assert image.pixelColor(pos) == QColor(view.theme.accent)  # its thick outline, close in
     window.screenshot(out("large_zoom_1.png"))
+    view.fit()
+    assert view._far
+    view.resetTransform()  # as the presenter does it: the level of detail follows
+    view.scale(2.0, 2.0)
+    assert not view._far and not view._overview.isVisible()
