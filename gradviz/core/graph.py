@@ -185,6 +185,33 @@ class GradGraph:
         #: Free-form facts about where the graph came from (script, pass number, ...).
         self.info: dict = {}
 
+    @classmethod
+    def live(cls, fns: list, index: dict, outputs: int, capture, cap: int) -> "GradGraph":
+        """A graph over live autograd Nodes: columns, edges and leaves are read when first used."""
+        graph = cls.__new__(cls)
+        graph._fns, graph.index, graph._outputs = fns, index, outputs
+        graph._names = {}  # node id -> name, found by trace; applied when the columns are built
+        graph.capture, graph.cap, graph.warnings, graph.info = capture, cap, [], {}
+        return graph
+
+    @cached_property
+    def cols(self) -> Columns:  # noqa: F811 (live graphs only; loaded ones set it in __init__)
+        from .walk import columns
+
+        return columns(self._fns, self._outputs, self._names)
+
+    @cached_property
+    def edges(self) -> list[tuple[int, int, int]]:  # noqa: F811
+        from .walk import edges_of
+
+        return edges_of(self._fns, self.index)
+
+    @cached_property
+    def leaf_index(self) -> dict:  # noqa: F811
+        from .walk import leaves_of
+
+        return leaves_of(self._fns)
+
     def __len__(self) -> int:
         return len(self.cols.kind)
 

@@ -18,6 +18,10 @@ from torch.autograd.function import _HookMixin
 from torch.utils.hooks import RemovableHandle
 
 from .snapshot import Snapshot
+from .walk import ACCUMULATE_GRAD
+
+
+_current_node = torch._C._current_autograd_node
 
 
 def _queue_end_of_pass(callback) -> None:
@@ -47,9 +51,17 @@ def fast_hook_registration():
         registered.append((hooks_dict, key))
         return hooks_dict, handle
 
+    def register_on_tensor(tensor, hook):
+        """What ``Tensor.register_hook`` does for a leaf, without its RemovableHandle."""
+        hooks_dict = tensor._backward_hooks
+        if hooks_dict is None:
+            tensor._backward_hooks = hooks_dict = OrderedDict()  # torch wires it to the leaf
+        hooks_dict[key] = hook
+        registered.append((hooks_dict, key))
+
     _HookMixin._register_hook = staticmethod(register)
     try:
-        yield registered
+        yield register_on_tensor, registered
     finally:
         _HookMixin._register_hook = original
 
@@ -80,26 +92,29 @@ class Capture:
         self._raw: dict[int, tuple] = {}  # node id -> gradient per output, as kept by the hook
         self._snaps: dict[int, tuple] = {}
         self._order_index: dict[int, int] | None = None
+        self._index: dict = {}  # autograd Node -> node id, for the shared pre-hook
 
     # -- arming -----------------------------------------------------------------------
-    def arm(self, kinds: list[str], fns: list, inputs=()) -> None:
+    def arm(self, fns: list, index: dict, inputs=()) -> None:
         """One hook per node: a pre-hook on each op (its ``grad_outputs`` are the gradients
         we want), a tensor hook on each leaf (AccumulateGrad does not run under
         ``torch.autograd.grad``, but tensor hooks on the inputs do). ``inputs``: (id, output_nr,
         tensor) of intermediate tensors that ``torch.autograd.grad`` will stop at.
         """
+        # One hook object for every op: it asks autograd which Node is running.
+        self._index = index
         hook, tensor_hook = self._hook, self._tensor_hook
-        tensor_handles = []  # Tensor.register_hook always builds a RemovableHandle
-        with fast_hook_registration() as registered:
-            for nid, (kind, fn) in enumerate(zip(kinds, fns)):
-                if kind == "leaf":
-                    tensor_handles.append(fn.variable.register_hook(partial(tensor_hook, nid, 0)))
+        with fast_hook_registration() as (on_tensor, registered):
+            nid = 0
+            for fn in fns:
+                if type(fn) is ACCUMULATE_GRAD:
+                    on_tensor(fn.variable, partial(tensor_hook, nid, 0))
                 else:
-                    fn.register_prehook(partial(hook, nid))
-        for nid, nr, t in inputs:
-            tensor_handles.append(t.register_hook(partial(tensor_hook, nid, nr)))
+                    fn.register_prehook(hook)
+                nid += 1
+        # Tensor.register_hook on a non-leaf also wires the tensor to its grad_fn: use it as is
+        self._tensor_handles = [t.register_hook(partial(tensor_hook, nid, nr)) for nid, nr, t in inputs]
         self._handles = registered
-        self._tensor_handles = tensor_handles
 
     def disarm(self) -> None:
         handles, self._handles = self._handles, []
@@ -108,12 +123,14 @@ class Capture:
         tensor_handles, self._tensor_handles = self._tensor_handles, []
         for handle in tensor_handles:
             handle.remove()
+        self._index = {}
 
     @property
     def armed(self) -> bool:
         return bool(self._handles or self._tensor_handles)
 
-    def _hook(self, nid: int, grad_outputs):
+    def _hook(self, grad_outputs):
+        nid = self._index[_current_node()]
         if not self._queued:
             self._queued = True
             _queue_end_of_pass(self._end_of_pass)

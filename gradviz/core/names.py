@@ -19,12 +19,13 @@ def _tensors_in(namespace: dict):
                 yield pname, p, False
 
 
-def name_nodes(graph: GradGraph, namespaces, modules=()) -> set[int]:
+def find_names(graph: GradGraph, namespaces, modules=()) -> tuple[dict[int, str], set[int]]:
     """Name each node by the first variable that holds one of its output tensors.
 
     Parameters of ``modules`` (and of modules found in the namespaces) get their qualified
     name (``linear1.weight``). Multi-output ops are named per output: ``a, b``. Returns the
-    ids of nodes held by a plain variable: the tensors a user may ask about by name.
+    names by node id, and the ids of nodes held by a plain variable: the tensors a user may
+    ask about by name.
     """
     found: dict[int, dict[int, str]] = {}
     variables: set[int] = set()
@@ -46,8 +47,5 @@ def name_nodes(graph: GradGraph, namespaces, modules=()) -> set[int]:
     for ns in namespaces:
         for var, tensor, is_variable in _tensors_in(ns):
             offer(var, tensor, is_variable)
-    names = graph.cols.name
-    for nid, by_output in found.items():
-        if names[nid] is None:
-            names[nid] = ", ".join(by_output[k] for k in sorted(by_output))
-    return variables
+    names = {nid: ", ".join(by_output[k] for k in sorted(by_output)) for nid, by_output in found.items()}
+    return names, variables

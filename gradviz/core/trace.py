@@ -13,7 +13,7 @@ import torch
 from . import record as recording
 from .graph import GradGraph
 from .hooks import Capture
-from .names import name_nodes
+from .names import find_names
 from .saved import is_freed
 from .snapshot import DEFAULT_CAP
 from .userframe import caller_locals, user_frame
@@ -108,13 +108,12 @@ def trace(outputs, *, inputs=(), cap: int = DEFAULT_CAP, namespace: dict | None 
 
     tensors = _roots(outputs)
     with gc_paused():
-        cols, edges, index, leaf_index = walk([t.grad_fn for t in tensors])
-        graph = GradGraph(cols, edges, Capture(cap), cap)
-        graph.index, graph.leaf_index = index, leaf_index
-        freed = is_freed(cols.fn)
+        fns, index, n_outputs = walk([t.grad_fn for t in tensors])
+        graph = GradGraph.live(fns, index, n_outputs, Capture(cap), cap)
+        freed = is_freed(fns)
         if not freed:
-            stops = [(*graph._locate(t), t) for t in inputs if t.grad_fn is not None and graph.contains(t)]
-            graph.capture.arm(cols.kind, cols.fn, stops)
+            stops = [(index[t.grad_fn], t.output_nr, t) for t in inputs if t.grad_fn in index]
+            graph.capture.arm(fns, index, stops)
             weakref.finalize(graph, graph.capture.disarm)
     if freed:
         message = ("backward already ran on this graph and freed it: the structure is shown, but "
@@ -124,20 +123,17 @@ def trace(outputs, *, inputs=(), cap: int = DEFAULT_CAP, namespace: dict | None 
         warnings.warn(message, GradvizWarning, stacklevel=2)
 
     if namespace is not None:
-        variables = name_nodes(graph, [namespace], modules=list(recording.recorded_roots))
+        names, variables = find_names(graph, [namespace], modules=list(recording.recorded_roots))
     else:
         frame = user_frame(2)
         with caller_locals(frame) as local:
-            variables = name_nodes(graph, [local, frame.f_globals] if frame else [],
-                                   modules=list(recording.recorded_roots))
+            names, variables = find_names(graph, [local, frame.f_globals] if frame else [],
+                                          modules=list(recording.recorded_roots))
         del frame
+    graph._names = names
     graph.capture.keep_full = variables
     if recording.ever_recorded:
         _apply_recording(graph)
-    for nid in leaf_index.values():
-        name = cols.name[nid]
-        if name and "." in name:  # a parameter: it belongs to its module
-            cols.module[nid] = name.rpartition(".")[0]
 
     _serial += 1
     live_graphs[_serial] = graph
