@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .contiguous import contiguous_modules, prefixes
 from .graph import GradGraph
 
 #: A visible node: a graph node id, or ``"module:<path>"`` for a collapsed module.
@@ -22,12 +23,6 @@ READABLE = 400
 
 def module_key(path: str) -> str:
     return f"module:{path}"
-
-
-def prefixes(path: str) -> list[str]:
-    """``"h.0.attn"`` -> ``["h", "h.0", "h.0.attn"]``: the module and its ancestors."""
-    parts = path.split(".")
-    return [".".join(parts[:i]) for i in range(1, len(parts) + 1)]
 
 
 def module_paths(graph: GradGraph) -> list[str]:
@@ -46,7 +41,7 @@ class View:
     key_of: list[Key]  # per node id: the key it is drawn as
     keys: list[Key]  # visible keys, in order of their first node id (deterministic)
     members: dict[str, list[int]]  # collapsed module key -> node ids inside
-    edges: list[tuple[Key, Key]]  # distinct, no self loops, in the graph's edge order
+    edges: list[tuple[Key, Key]]  # distinct, no self loops, sorted by their ends
     collapsed: frozenset[str]
 
 
@@ -72,43 +67,50 @@ def view(graph: GradGraph, collapsed: frozenset[str] = frozenset()) -> View:
             key_of.append(key)
             members.setdefault(key, []).append(nid)
     keys = list(dict.fromkeys(key_of))
-    edges = {}
-    for src, dst, _ in graph.edges:
-        a, b = key_of[src], key_of[dst]
-        if a != b:
-            edges[(a, b)] = None
-    return View(key_of, keys, members, list(edges), collapsed)
+    edges = {(key_of[src], key_of[dst]) for src, dst, _ in graph.edges}
+    edges = sorted(((a, b) for a, b in edges if a != b), key=_edge_order)
+    return View(key_of, keys, members, edges, collapsed)
 
 
-def _count_at_depth(modules: list, depth: int) -> int:
-    """Visible nodes if every module ``depth`` segments deep (or deeper) were folded."""
-    folded: set[str] = set()
+def _edge_order(edge: tuple) -> tuple:
+    """Edges sorted by their ends (ids first, then modules), so the picture and the DOT
+    text depend on the graph, not on the order in which it was walked."""
+    return tuple((1, k) if isinstance(k, str) else (0, k) for k in edge)
+
+
+def _count(modules: list, fold: frozenset, depth: int) -> int:
+    """Visible nodes when the modules in ``fold`` (all ``depth`` segments deep) are folded."""
+    keys: set = set()
     single = 0
     for module in modules:
-        parts = module.split(".") if module else ()
-        if len(parts) >= depth:
-            folded.add(".".join(parts[:depth]))
+        head = ".".join(module.split(".")[:depth]) if module else None
+        if head in fold:
+            keys.add(head)
         else:
             single += 1
-    return single + len(folded)
+    return single + len(keys)
 
 
 def default_collapsed(graph: GradGraph, readable: int = READABLE) -> frozenset[str]:
     """The collapse set of the first picture: nothing for small graphs, else the deepest
-    module level whose picture has at most ``readable`` nodes (the top level if none has).
+    module level whose picture has at most ``readable`` nodes (the smallest picture if none
+    has). Only modules contiguous in the data flow are folded: folding one that is not
+    (layers with functional ops between them) would make a cycle of the picture.
 
     Graphs without recorded modules cannot be collapsed and come back unchanged.
     """
     if len(graph) <= EXPAND_BELOW:
         return frozenset()
-    paths = module_paths(graph)
-    if not paths:
-        return frozenset()
     modules = graph.cols.module
-    deepest = max(p.count(".") + 1 for p in paths)
-    depth = 1
-    for d in range(deepest, 0, -1):
-        if _count_at_depth(modules, d) <= readable:
-            depth = d
-            break
-    return frozenset(p for p in paths if p.count(".") + 1 == depth)
+    foldable = contiguous_modules(dict(enumerate(modules)), ((s, d) for s, d, _ in graph.edges))
+    if not foldable:
+        return frozenset()
+    best = None
+    for depth in range(max(p.count(".") + 1 for p in foldable), 0, -1):
+        fold = frozenset(p for p in foldable if p.count(".") + 1 == depth)
+        count = _count(modules, fold, depth)
+        if count <= readable:
+            return fold
+        if best is None or count < best[0]:
+            best = (count, fold)
+    return best[1]

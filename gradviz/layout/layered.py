@@ -24,6 +24,8 @@ import bisect
 
 import networkx as nx
 
+from gradviz.core.contiguous import topological
+
 from .dotsource import FONTSIZE
 from .geometry import ClusterBox, EdgePath, Layout
 from .scene import Scene
@@ -153,6 +155,32 @@ def _with_lanes(n: int, edges: list[tuple[int, int]], layer: list[int]):
     return succ, pred, layer, chains
 
 
+def _acyclic(n: int, edges: list[tuple[int, int]]):
+    """The edges to lay out, those that close a cycle turned around (only folding a module
+    that is not contiguous makes one, and dot does the same), and which were turned."""
+    succ: dict = {v: [] for v in range(n)}
+    for a, b in edges:
+        succ[a].append(b)
+    order = topological(range(n), succ)
+    turned = [order[a] > order[b] for a, b in edges]
+    return [(b, a) if t else (a, b) for (a, b), t in zip(edges, turned)], turned
+
+
+def _route(upper, lower, lanes: list[tuple[float, float, float]], back: bool):
+    """Curve from the box above to the box below through its lanes (x, top, height); an
+    edge that was turned around runs upward, its arrow on the upper box."""
+    waypoints = [(upper.x, upper.y + upper.height / 2)]
+    for x, top, tall in lanes:
+        waypoints += [(x, top), (x, top + tall)]
+    if back:
+        waypoints.append((lower.x, lower.y - lower.height / 2))
+        waypoints.reverse()
+        waypoints[-1] = (upper.x, upper.y + upper.height / 2 + ARROW)
+        return _curve(waypoints, (upper.x, upper.y + upper.height / 2))
+    waypoints.append((lower.x, lower.y - lower.height / 2 - ARROW))
+    return _curve(waypoints, (lower.x, lower.y - lower.height / 2))
+
+
 def _curve(waypoints: list[tuple[float, float]], tip: tuple[float, float]):
     """Bezier control points through ``waypoints`` with vertical tangents, then the arrow."""
     points = [waypoints[0]]
@@ -166,7 +194,7 @@ def layered_layout(scene: Scene, should_stop=None) -> Layout:
     keys = list(scene.nodes)
     index = {k: i for i, k in enumerate(keys)}
     n = len(keys)
-    edges = [(index[e.src], index[e.dst]) for e in scene.edges]
+    edges, turned = _acyclic(n, [(index[e.src], index[e.dst]) for e in scene.edges])
     direct: list[list[int]] = [[] for _ in range(n)]
     for a, b in edges:
         direct[a].append(b)
@@ -197,14 +225,10 @@ def layered_layout(scene: Scene, should_stop=None) -> Layout:
         top, tall = tops[layer[v]]
         box = nodes[key]
         box.x, box.y, box.width, box.height = x[v] + shift, top + tall / 2, widths[v], sizes[v][1]
-    for e, chain in zip(scene.edges, chains):
-        a, b = nodes[e.src], nodes[e.dst]
-        waypoints = [(a.x, a.y + a.height / 2)]
-        for d in chain[1:-1]:
-            top, tall = tops[layer[d]]
-            waypoints += [(x[d] + shift, top), (x[d] + shift, top + tall)]
-        waypoints.append((b.x, b.y - b.height / 2 - ARROW))
-        e.points, e.arrow = _curve(waypoints, (b.x, b.y - b.height / 2))
+    for e, chain, back in zip(scene.edges, chains, turned):
+        lanes = [(x[d] + shift, *tops[layer[d]]) for d in chain[1:-1]]
+        upper, lower = (nodes[e.dst], nodes[e.src]) if back else (nodes[e.src], nodes[e.dst])
+        e.points, e.arrow = _route(upper, lower, lanes, back)
     width = max((x[v] + widths[v] / 2 for v in range(len(x))), default=0.0) + shift + MARGIN
     return Layout(nodes, list(scene.edges), _clusters(scene, nodes), width, y - RANKSEP + MARGIN,
                   "layered", legend=list(scene.legend))

@@ -4,6 +4,7 @@ import pytest
 import torch
 
 import gradviz
+from gradviz.core.collapse import module_key
 from gradviz.layout import Cancelled, scene_of
 from gradviz.layout.layered import NODESEP, layered_layout
 
@@ -80,3 +81,28 @@ def test_long_edges_run_in_lanes_beside_the_boxes_and_the_chain_stays_straight()
     assert lanes >= 8
     adds = [b.x for k, b in placed.nodes.items() if graph.cols.op[k] == "AddBackward0"]
     assert max(adds) - min(adds) < 10  # no drift from block to block
+
+
+def test_folding_a_module_that_is_not_contiguous_still_lays_out():
+    class Stack(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.layers = torch.nn.ModuleList([torch.nn.Linear(3, 3) for _ in range(4)])
+
+        def forward(self, h):
+            for layer in self.layers:
+                h = torch.relu(layer(h))  # outside the layers: "layers" is not contiguous
+            return h
+
+    stack = Stack()
+    with gradviz.record():
+        loss = stack(torch.ones(1, 3)).sum()
+    graph = gradviz.trace(loss)
+    folded = module_key("layers")
+    placed = layered_layout(scene_of(graph, {"layers"}))  # relu -> layers -> relu: a cycle
+    assert folded in placed.nodes and len(placed.nodes) == 6  # layers, 4 relus, the sum
+    upward = [e for e in placed.edges if placed.nodes[e.src].y > placed.nodes[e.dst].y]
+    assert upward  # the edges that close the cycle
+    for e in upward:  # run upward, arrow on the bottom of their target
+        target = placed.nodes[e.dst]
+        assert e.arrow[1] == (target.x, target.y + target.height / 2)
