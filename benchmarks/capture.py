@@ -1,6 +1,6 @@
 """Cost of capturing gradients, as ratios against plain PyTorch measured in the same run.
 
-    .venv/bin/python benchmarks/capture.py [--sizes 1000,20000,100000] [--repeat 3]
+    .venv/bin/python benchmarks/capture.py [--sizes 1000,20000,100000] [--repeat 3] [--threads 1]
 
 For each graph (GPT-like and MLP, narrow and realistic width, about 1,000 / 20,000 /
 100,000 autograd nodes) it prints:
@@ -26,7 +26,6 @@ sys.path.insert(0, str(Path(__file__).parent))
 import models  # noqa: E402
 
 import gradviz  # noqa: E402
-from gradviz.core.snapshot import Snapshot  # noqa: E402
 from gradviz.core.trace import gc_paused  # noqa: E402
 
 TARGETS = {"trace": 4.0, "bwd": {16: 2.0, 256: 1.5}, "mem": 0.25}
@@ -59,8 +58,8 @@ def held_bytes(graph) -> int:
     extra = 0
     for kept in graph.capture._raw.values():
         for g in kept:
-            if isinstance(g, Snapshot):
-                extra += sum(t.nbytes for t in (g._reduced, g._sample, g._norm) if t is not None)
+            if isinstance(g, tuple):  # a sketch: norm and sample
+                extra += g[0].nbytes + g[1].nbytes
             elif g is not None:
                 s = g.untyped_storage()
                 storages[s.data_ptr()] = s.nbytes()
@@ -105,9 +104,13 @@ def main(argv=None) -> int:
     parser.add_argument("--sizes", default="1000,20000,100000")
     parser.add_argument("--widths", default="16,256")
     parser.add_argument("--kinds", default="gpt,mlp")
-    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=1,
+                        help="torch threads (1: on a shared 2-core machine more threads make "
+                             "timings swing by 10x when another process holds a core)")
     args = parser.parse_args(argv)
-    torch.set_num_threads(max(1, torch.get_num_threads()))
+    torch.set_num_threads(args.threads)
+    print(f"torch {torch.__version__}, {args.threads} thread(s), median of {args.repeat}")
     header = (f"{'graph':<10}{'width':>6}{'nodes':>9}{'walk s':>9}{'trace s':>9}{'trace/walk':>11}"
               f"{'bwd s':>9}{'+capture s':>11}{'bwd ratio':>10}{'saved MB':>10}{'held MB':>9}{'mem ratio':>10}")
     print(header)
