@@ -18,7 +18,8 @@ ARROW_HALF_WIDTH = 3.2
 
 
 def _f(x: float) -> str:
-    return f"{x:.1f}".rstrip("0").rstrip(".")
+    """A coordinate to a tenth of a point: finer than any screen, and cheap to format."""
+    return "%.1f" % x
 
 
 def _outline(b: NodeBox, pen: str) -> str:
