@@ -93,7 +93,12 @@ def torchviz_seconds(kind: str, nodes: int, timeout: float, out: str, repeat: in
     if proc.returncode != 0 or not lines:
         last = (stderr.strip().splitlines() or [f"exit status {proc.returncode}"])[-1]
         return f"failed ({last[:40]})"
-    return f"{min(map(float, lines)):.2f}"
+    return _seconds(min(map(float, lines)))
+
+
+def _seconds(t: float) -> str:
+    """Three significant digits below 1 s: small graphs differ in milliseconds."""
+    return f"{t:.3f}" if t < 1 else f"{t:.2f}"
 
 
 def measure(kind: str, nodes: int, timeout: float, tmp: Path) -> list[str]:
@@ -118,13 +123,13 @@ def measure(kind: str, nodes: int, timeout: float, tmp: Path) -> list[str]:
 
     geo = timed(geometry, repeat)
     try:
-        ratio = f"{float(theirs.lstrip('> ')) / full:.1f}"
+        ratio = f"{float(theirs.lstrip('> ')) / full:.2f}"
         ratio = ("> " if theirs.startswith(">") else "") + ratio
     except ValueError:
         ratio = "-"
     shown = len(view(graph, collapsed).keys)
-    row = [kind, str(len(graph)), f"{walk:.3f}", f"{full:.2f}", theirs, ratio, f"{first:.2f}",
-           f"{geo:.2f}", f"{shown} {placed.engine}"]
+    row = [kind, str(len(graph)), f"{walk:.3f}", _seconds(full), theirs, ratio, _seconds(first),
+           _seconds(geo), f"{shown} {placed.engine}"]
     if nodes >= 100_000:
         # Freeing this recorded 100,000-node graph when the frame ends has crashed the
         # interpreter (C stack overflow, seen only here): report the row and leave at once.
