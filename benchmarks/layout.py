@@ -23,11 +23,11 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -130,13 +130,18 @@ def measure(kind: str, nodes: int, timeout: float, tmp: Path) -> list[str]:
     shown = len(view(graph, collapsed).keys)
     row = [kind, str(len(graph)), f"{walk:.3f}", _seconds(full), theirs, ratio, _seconds(first),
            _seconds(geo), f"{shown} {placed.engine}"]
-    if nodes >= 100_000:
-        # Freeing this recorded 100,000-node graph when the frame ends has crashed the
-        # interpreter (C stack overflow, seen only here): report the row and leave at once.
-        print("\t".join(row), flush=True)
-        shutil.rmtree(tmp)
-        os._exit(0)
     return row
+
+
+def in_big_stack(fn):
+    """``fn()`` in a thread with a 512 MB stack: PyTorch frees a 100,000-node deep autograd
+    graph recursively and overflows the main thread's 8 MB (a segmentation fault)."""
+    threading.stack_size(1 << 29)
+    result = []
+    thread = threading.Thread(target=lambda: result.append(fn()))
+    thread.start()
+    thread.join()
+    return result[0]
 
 
 def row_in_subprocess(kind: str, size: int, timeout: float) -> list[str]:
@@ -161,10 +166,9 @@ def main() -> None:
     args = parser.parse_args()
     if args.row:
         kind, size = args.row.split(",")
-        tmp = Path(tempfile.mkdtemp())
-        row = measure(kind, int(size), args.timeout, tmp)
+        with tempfile.TemporaryDirectory() as tmp:
+            row = in_big_stack(lambda: measure(kind, int(size), args.timeout, Path(tmp)))
         print("\t".join(row), flush=True)
-        shutil.rmtree(tmp)
         return
     head = ["graph", "nodes", "walk s", "full s", "torchviz s", "ratio", "first s", "geometry s",
             "visible engine"]
