@@ -42,8 +42,13 @@ class Runner(QObject):
     _reply = Signal(object, object, object)  # task, result, error (from the worker thread)
     _report = Signal(object, str, object)  # task, text, fraction (from the worker thread)
 
+    #: User scripts run here; PyTorch frees a deep autograd graph recursively and overflows
+    #: the default 8 MB stack near 100,000 nodes (a segfault without gradviz too).
+    STACK_BYTES = 1 << 29
+
     def __init__(self, parent=None):
         super().__init__(parent)
+        threading.stack_size(self.STACK_BYTES)  # for the threads started from now on
         self._current: dict[str, Task] = {}
         self._reply.connect(self._on_reply)
         self._report.connect(self._on_report)
