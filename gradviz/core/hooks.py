@@ -17,7 +17,7 @@ import torch
 from torch.autograd.function import _HookMixin
 from torch.utils.hooks import RemovableHandle
 
-from .snapshot import Snapshot
+from .snapshot import Snapshot, sketch
 from .walk import ACCUMULATE_GRAD
 
 
@@ -162,7 +162,7 @@ class Capture:
             # A reference costs nothing now; it also stops autograd from accumulating into this
             # buffer in place or stealing it for .grad (it copies instead), so it stays valid.
             return grad
-        return Snapshot.sketch(grad)
+        return sketch(grad)
 
     def _end_of_pass(self) -> None:
         self.ran = True
@@ -199,6 +199,8 @@ class Capture:
 def _as_snapshot(g) -> Snapshot | None:
     if g is None or isinstance(g, Snapshot):
         return g
+    if isinstance(g, tuple):
+        return Snapshot.from_sketch(g)
     snap = Snapshot(tuple(g.shape), str(g.dtype).removeprefix("torch."), str(g.device))
     snap.data = g if g.device.type == "cpu" else g.cpu()
     return snap

@@ -61,6 +61,24 @@ def _reductions(t: torch.Tensor) -> torch.Tensor:
     return torch.stack([mn, mx, mean, std, norm, nan, inf, zeros])
 
 
+_SKETCH_INDEX: dict = {}  # (numel, device) -> indices of a strided sample
+
+
+def sketch(t: torch.Tensor) -> tuple:
+    """Two kernels, for the backward hook, where every microsecond counts: the exact norm
+    (NaN or Inf in the tensor make it non-finite, so they are never missed) and a strided
+    sample for the other stats. Strings and the Snapshot object wait until read."""
+    n = t.numel()
+    key = (n, t.device)
+    index = _SKETCH_INDEX.get(key)
+    if index is None:
+        if len(_SKETCH_INDEX) > 4096:  # many distinct sizes: start over rather than grow
+            _SKETCH_INDEX.clear()
+        index = _SKETCH_INDEX[key] = torch.arange(0, n, max(1, n // SKETCH_SIZE), device=t.device)[:SKETCH_SIZE]
+    real = t if t.is_floating_point() or t.is_complex() else t.double()
+    return torch.linalg.vector_norm(real), torch.take(t, index), t.shape, t.dtype, t.device
+
+
 def _sample(t: torch.Tensor, size: int = SAMPLE_SIZE) -> torch.Tensor:
     flat = t.detach().reshape(-1)
     step = max(1, flat.numel() // size)
@@ -93,13 +111,11 @@ class Snapshot:
         return snap
 
     @classmethod
-    def sketch(cls, tensor: torch.Tensor) -> "Snapshot":
-        """Two kernels, for the backward hook: the exact norm (NaN or Inf in the tensor make it
-        non-finite, so they are never missed) and a strided sample for the other stats."""
-        t = tensor.detach()
-        snap = cls(tuple(t.shape), str(t.dtype).removeprefix("torch."), str(t.device))
-        snap._norm = torch.linalg.vector_norm(t if t.is_floating_point() or t.is_complex() else t.double())
-        snap._sample = _sample(t, SKETCH_SIZE)
+    def from_sketch(cls, sketch: tuple) -> "Snapshot":
+        """A snapshot from what :func:`sketch` kept inside the backward hook."""
+        norm, sample, shape, dtype, device = sketch
+        snap = cls(tuple(shape), str(dtype).removeprefix("torch."), str(device))
+        snap._norm, snap._sample = norm, sample
         return snap
 
     @classmethod
