@@ -25,7 +25,7 @@ class ExportError(ValueError):
     """A path or an option that cannot be exported to; the message is one clear line."""
 
 
-def _collapsed(graph: GradGraph, collapsed):
+def resolve_collapsed(graph: GradGraph, collapsed):
     """``"auto"`` (the default): the app's first picture; otherwise a set of module paths."""
     return default_collapsed(graph) if collapsed == "auto" else frozenset(collapsed or ())
 
@@ -37,7 +37,7 @@ def file_bytes(graph: GradGraph, fmt: str, *, labels: str = "compact", collapsed
     """The content of an export in ``fmt`` ("svg", "png", "pdf", "dot", "json")."""
     if fmt == "json":
         return to_json(graph).encode()
-    collapsed = _collapsed(graph, collapsed)
+    collapsed = resolve_collapsed(graph, collapsed)
     if fmt == "dot":
         return to_dot(scene_of(graph, collapsed, labels, color_by, theme, state), theme).encode()
     report = progress or (lambda stage, fraction: None)

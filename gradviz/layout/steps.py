@@ -17,7 +17,7 @@ from gradviz.core.graph import GradGraph
 from gradviz.core.steps import Steps, on_view
 
 from . import layout, restyle
-from .export import ExportError, _collapsed
+from .export import ExportError, resolve_collapsed
 from .render import render
 
 
@@ -43,7 +43,7 @@ def export_steps(graph: GradGraph, path, mode: str, *, labels: str = "values",
         steps = Steps.of(graph, mode)
     except ValueError as err:  # an unknown mode, or no backward captured
         raise ExportError(str(err)) from None
-    collapsed = _collapsed(graph, collapsed)
+    collapsed = resolve_collapsed(graph, collapsed)
     shown = view(graph, collapsed)
     # no state: boxes are sized with every gradient shown, so the last page's text fits too
     placed = layout(graph, collapsed=collapsed, labels=labels, color_by=color_by, theme=theme,
