@@ -27,7 +27,7 @@ from .graph import GradGraph
 from .record import record
 from .snapshot import DEFAULT_CAP
 from .trace import TraceError, trace
-from .userframe import user_frame
+from .userframe import caller_locals, user_frame
 
 #: Passes kept by default: a training loop's newest ones.
 KEEP = 20
@@ -61,7 +61,8 @@ def _namespace(frame) -> dict:
     """The caller's locals, then its globals: the names a user would use."""
     if frame is None:
         return {}
-    names = dict(frame.f_locals)
+    with caller_locals(frame) as local:  # without leaving the frame's snapshot of them alive
+        names = dict(local)
     for k, v in frame.f_globals.items():
         names.setdefault(k, v)
     return names
