@@ -23,7 +23,10 @@ from gradviz.layout.geometry import ClusterBox, EdgePath, NodeBox
 LOD_PLAIN = 0.25
 #: Text is drawn only when a line would be at least this many pixels high.
 READABLE_PX = 5.0
-FONT = QFont("Sans Serif", 10)
+FONT = QFont("Sans Serif")
+# Graphviz sized each box for 11-point text, and a scene unit is one point: size the font in
+# scene units (pixels at zoom 1), not in screen points, or the text outgrows its box.
+FONT.setPixelSize(11)
 LINE_HEIGHT = 14.0
 
 Z_CLUSTER, Z_EDGES, Z_HIGHLIGHT_EDGES, Z_NODES = -2, -1, 1, 2
