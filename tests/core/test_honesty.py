@@ -30,9 +30,7 @@ def test_gradients_are_bitwise_identical_with_and_without_gradviz():
 
 
 def test_intermediate_grad_stays_none_and_every_hook_is_removed():
-    X, W, B = seed.tensors()
-    Z = torch.nn.functional.linear(X, W.t(), B)
-    S = Z.sum()
+    X, W, B, Z, S = seed.forward()
     g = gradviz.trace(S)
     assert g.capture.armed
     S.backward(retain_graph=True)
@@ -47,9 +45,7 @@ def test_intermediate_grad_stays_none_and_every_hook_is_removed():
 
 
 def test_no_tensor_kept_alive_after_the_graph_is_dropped():
-    X, W, B = seed.tensors()
-    Z = torch.nn.functional.linear(X, W.t(), B)
-    S = Z.sum()
+    X, W, B, Z, S = seed.forward()
     g = gradviz.trace(S)
     S.backward()
     grad = g.find("Z").grad
@@ -102,9 +98,7 @@ def test_trace_of_a_non_tensor_is_a_clear_error():
 
 
 def test_trace_after_backward_keeps_structure_and_warns():
-    X, W, B = seed.tensors()
-    Z = torch.nn.functional.linear(X, W.t(), B)
-    S = Z.sum()
+    X, W, B, Z, S = seed.forward()
     S.backward()
     with pytest.warns(gradviz.GradvizWarning, match="trace\\(\\) is called before backward"):
         g = gradviz.trace(S)

@@ -9,9 +9,7 @@ from tests.core import seed
 
 @pytest.fixture
 def traced():
-    X, W, B = seed.tensors()
-    Z = torch.nn.functional.linear(X, W.t(), B)
-    S = Z.sum()
+    X, W, B, Z, S = seed.forward()
     g = gradviz.trace(S)
     S.backward()
     return g, X, W, B, Z, S
