@@ -289,12 +289,6 @@ class GradGraph:
                 return self.nodes[i]
         raise KeyError(f"no node named {key!r} and no op {key!r} in this graph")
 
-    def find_all(self, text: str) -> list[GradNode]:
-        """Nodes whose name, op or module path contains ``text`` (case-insensitive)."""
-        from .search import search
-
-        return [self.nodes[i] for i in search(self, text)]
-
     def _locate(self, tensor: torch.Tensor) -> tuple[int, int]:
         if tensor.grad_fn is not None:
             nid = self.index.get(tensor.grad_fn)
@@ -348,13 +342,6 @@ class GradGraph:
         out: list[list[int]] = [[] for _ in range(len(self))]
         for src, dst, _ in self.edges:
             out[src].append(dst)
-        return out
-
-    def predecessors(self) -> list[list[int]]:
-        """Inputs of each node (forward direction)."""
-        out: list[list[int]] = [[] for _ in range(len(self))]
-        for src, dst, _ in self.edges:
-            out[dst].append(src)
         return out
 
 
