@@ -6,9 +6,12 @@ For each graph (GPT-like and MLP, narrow and realistic width, about 1,000 / 20,0
 100,000 autograd nodes) it prints:
   trace/walk   gradviz.trace against the bare grad_fn walk          target <= 4x
   bwd ratio    backward with capture against a plain backward       target <= 1.5x (w=256), 2x (narrow)
-  mem ratio    memory capture holds at the end of backward (the most it ever holds: it only
-               grows during the pass) against the bytes of autograd's saved activations
+  mem ratio    tensor bytes capture holds at the end of backward (the most it ever holds: it
+               only grows during the pass) against the bytes of autograd's saved activations
                (parameters excluded: they exist with or without autograd)   target <= 25%
+  rss ratio    (with --rss) the same against the growth of the process's peak resident memory,
+               measured in two fresh processes (plain, then with capture): this one also
+               counts Python objects (hook dicts, tuples, tensor wrappers), not just tensors
 Times are medians over ``--repeat`` fresh graphs; forward passes are never timed.
 """
 
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import subprocess
 import sys
 import threading
 import time
@@ -67,6 +71,40 @@ def held_bytes(graph) -> int:
     return sum(storages.values()) + extra
 
 
+RSS_PROBE = """
+import gc, sys, threading, torch
+sys.path.insert(0, {here!r})
+import models, gradviz
+torch.set_num_threads(1)
+def main():
+    model, forward = models.build({kind!r}, {nodes}, {width})
+    forward().backward()  # the warm-up sets the plain peak
+    model.zero_grad(set_to_none=True)
+    gc.collect()
+    loss = forward()
+    graph = gradviz.trace(loss) if {capture} else None
+    loss.backward()
+    # VmHWM, not ru_maxrss: Linux carries ru_maxrss over from the parent across exec
+    hwm = next(line for line in open("/proc/self/status") if line.startswith("VmHWM"))
+    print(int(hwm.split()[1]) * 1024)
+threading.stack_size(1 << 29)
+t = threading.Thread(target=main)
+t.start()
+t.join()
+"""
+
+
+def rss_growth(kind: str, nodes: int, width: int) -> int:
+    """Peak RSS with capture minus peak RSS without, each in a fresh process."""
+    peaks = []
+    for capture in (False, True):
+        code = RSS_PROBE.format(here=str(Path(__file__).parent), kind=kind, nodes=nodes,
+                                width=width, capture=capture)
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+        peaks.append(int(out.stdout.split()[-1]))
+    return peaks[1] - peaks[0]
+
+
 def measure(kind: str, nodes: int, width: int, repeat: int) -> dict:
     model, forward = models.build(kind, nodes, width)
     forward().backward()  # warm-up: first calls initialise kernels and allocator pools
@@ -106,6 +144,7 @@ def main(argv=None) -> int:
     parser.add_argument("--widths", default="16,256")
     parser.add_argument("--kinds", default="gpt,mlp")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--rss", action="store_true", help="also measure peak RSS growth")
     parser.add_argument("--threads", type=int, default=1,
                         help="torch threads (1: on a shared 2-core machine more threads make "
                              "timings swing by 10x when another process holds a core)")
@@ -113,7 +152,8 @@ def main(argv=None) -> int:
     torch.set_num_threads(args.threads)
     print(f"torch {torch.__version__}, {args.threads} thread(s), median of {args.repeat}")
     header = (f"{'graph':<10}{'width':>6}{'nodes':>9}{'walk s':>9}{'trace s':>9}{'trace/walk':>11}"
-              f"{'bwd s':>9}{'+capture s':>11}{'bwd ratio':>10}{'saved MB':>10}{'held MB':>9}{'mem ratio':>10}")
+              f"{'bwd s':>9}{'+capture s':>11}{'bwd ratio':>10}{'saved MB':>10}{'held MB':>9}{'mem ratio':>10}"
+              + (f"{'rss ratio':>10}" if args.rss else ""))
     print(header)
     print("-" * len(header))
     failures = []
@@ -124,7 +164,9 @@ def main(argv=None) -> int:
                 tr, br, mr = r["trace"] / r["walk"], r["captured"] / r["plain"], r["held"] / r["saved"]
                 print(f"{kind:<10}{width:>6}{r['nodes']:>9}{r['walk']:>9.3f}{r['trace']:>9.3f}{tr:>10.2f}x"
                       f"{r['plain']:>9.3f}{r['captured']:>11.3f}{br:>9.2f}x{r['saved'] / 1e6:>10.2f}"
-                      f"{r['held'] / 1e6:>9.2f}{mr:>9.0%}", flush=True)
+                      f"{r['held'] / 1e6:>9.2f}{mr:>9.0%}"
+                      + (f"{rss_growth(kind, nodes, width) / r['saved']:>10.0%}" if args.rss else ""),
+                      flush=True)
                 bwd_target = TARGETS["bwd"].get(width, 2.0)
                 for name, value, target in (("trace/walk", tr, TARGETS["trace"]),
                                             ("bwd ratio", br, bwd_target), ("mem ratio", mr, TARGETS["mem"])):
