@@ -36,10 +36,11 @@ from gradviz.core.trace import gc_paused  # noqa: E402
 TARGETS = {"trace": 4.0, "bwd": {16: 2.0, 256: 1.5}, "mem": 0.25}
 
 
-def timed(fn) -> float:
+def timed(fn, *args) -> tuple[float, object]:
+    """(seconds, result) of ``fn(*args)``."""
     start = time.perf_counter()
-    fn()
-    return time.perf_counter() - start
+    result = fn(*args)
+    return time.perf_counter() - start, result
 
 
 def saved_activation_bytes(forward) -> tuple[torch.Tensor, int]:
@@ -113,22 +114,17 @@ def measure(kind: str, nodes: int, width: int, repeat: int) -> dict:
     for _ in range(repeat):
         loss = forward()
         with gc_paused():  # the same conditions gradviz.trace gives itself
-            walk.append(timed(lambda: models.count_nodes(loss)))
-        g = None
-
-        def do_trace():
-            nonlocal g
-            g = gradviz.trace(loss)
-
-        trace.append(timed(do_trace))
+            walk.append(timed(models.count_nodes, loss)[0])
+        seconds, g = timed(gradviz.trace, loss)
+        trace.append(seconds)
         g.capture.disarm()
         model.zero_grad(set_to_none=True)
         loss = forward()
-        plain.append(timed(loss.backward))
+        plain.append(timed(loss.backward)[0])
         model.zero_grad(set_to_none=True)
         loss, saved = saved_activation_bytes(forward)
         g = gradviz.trace(loss)
-        captured.append(timed(loss.backward))
+        captured.append(timed(loss.backward)[0])
         held = held_bytes(g)
         size = len(g)
         del g, loss

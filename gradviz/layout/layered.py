@@ -27,7 +27,7 @@ import networkx as nx
 from gradviz.core.contiguous import topological
 
 from .dotsource import FONTSIZE
-from .geometry import ClusterBox, EdgePath, Layout
+from .geometry import ClusterBox, Layout
 from .scene import Scene
 
 NODESEP, RANKSEP, MARGIN, ARROW = 18.0, 25.0, 8.0, 7.0

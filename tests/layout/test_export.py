@@ -1,6 +1,5 @@
 """Every export format, written and read back with an independent reader."""
 
-import io
 import json
 import xml.etree.ElementTree as ET
 
