@@ -55,8 +55,8 @@ def _place(scene: Scene, theme: str, timeout: float, progress, should_stop) -> L
     if engine == "dot":
         progress(f"dot: laying out {len(scene.nodes)} nodes", 0.1)
         try:
-            out = run_graphviz(to_dot(scene, theme, settings), "json0", timeout=timeout,
-                               should_stop=should_stop)
+            source = to_dot(scene, theme, settings, sized=True)
+            out = run_graphviz(source, "json0", timeout=timeout, should_stop=should_stop)
             result = to_layout(out, scene)
         except GraphvizMissing:
             warnings.append(INSTALL_HINT + " Showing a simple layered layout meanwhile.")

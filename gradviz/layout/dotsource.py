@@ -3,6 +3,10 @@
 Everything is emitted in a fixed order (clusters parents first, nodes by key order, edges in
 the graph's edge order) and no attribute depends on a dict of unknown order, so the same
 graph gives the same text: that is what golden-file tests compare.
+
+``sized=True`` is the text handed to ``dot`` for a layout: every label becomes an empty box of
+the text's size (:mod:`.textsize`), which saves ``dot`` starting its font system; the
+positions only need sizes, and the text is drawn by us. The ``.dot`` export keeps the text.
 """
 
 from __future__ import annotations
@@ -13,9 +17,11 @@ from gradviz.core.collapse import module_key
 
 from .scene import Scene
 from .style import text_on, theme as get_theme
+from .textsize import text_size
 
 FONT = "Helvetica"
 FONTSIZE = 11
+CLUSTER_FONTSIZE = 10
 
 
 def node_name(key) -> str:
@@ -37,34 +43,52 @@ def _label(lines: list[str]) -> str:
     return "\\n".join(line.replace("\\", "\\\\") for line in lines)
 
 
+def _placeholder(lines: list[str], fontsize: float) -> str:
+    """An HTML label that is only an empty box of the size ``lines`` would take: ``dot`` sizes
+    the node around it as around text (margins, ellipse) without measuring any font."""
+    width, height = text_size(lines, fontsize)
+    if not width:
+        return '""'
+    return ('<<table border="0" cellborder="0" cellpadding="0" cellspacing="0" fixedsize="true" '
+            f'width="{width}" height="{height}"><tr><td></td></tr></table>>')
+
+
 def _quoted(name: str) -> str:
     return '"' + name.replace('"', '\\"') + '"'
 
 
-def _node_line(name: str, box, default: dict) -> str:
+def _node_line(name: str, box, default: dict, sized: bool) -> str:
     """One node statement with only what differs from the default node (an op box): most
     nodes carry just a label. Written directly rather than through ``Digraph.node``, whose
     general quoting costs more than the layout itself on a small graph; every value is
-    quoted, labels keep their ``\\n`` escapes."""
-    attrs = {"label": _label(box.lines), "shape": box.shape, "fillcolor": box.fill,
-             "color": box.border, "fontcolor": box.text}
-    if box.pen != 1.0:
-        attrs["penwidth"] = f"{box.pen:g}"
-    text = " ".join(f"{k}={_quoted(v)}" for k, v in attrs.items() if default.get(k) != v)
+    quoted, labels keep their ``\\n`` escapes. ``sized``: only what decides the node's size."""
+    attrs = {"shape": box.shape}
+    if not sized:
+        attrs.update(fillcolor=box.fill, color=box.border, fontcolor=box.text)
+        if box.pen != 1.0:
+            attrs["penwidth"] = f"{box.pen:g}"
+    label = _placeholder(box.lines, FONTSIZE) if sized else _quoted(_label(box.lines))
+    text = " ".join([f"label={label}"] + [f"{k}={_quoted(v)}" for k, v in attrs.items()
+                                          if default.get(k) != v])
     return f"\t{_quoted(name)} [{text}]\n"
 
 
-def to_dot(scene: Scene, theme: str = "light", settings: dict | None = None) -> str:
-    """DOT source for ``scene``; ``settings`` are extra graph attributes (see strategy)."""
+def to_dot(scene: Scene, theme: str = "light", settings: dict | None = None,
+           sized: bool = False) -> str:
+    """DOT source for ``scene``; ``settings`` are extra graph attributes (see strategy).
+
+    ``sized``: the source for a layout (see above): labels as boxes of their text's size and
+    no colours or fonts, which ``dot`` would only parse and echo back in its output."""
     th = get_theme(theme)
     g = graphviz.Digraph("gradviz")
-    g.attr(rankdir="TB", bgcolor=th.background, fontname=FONT, fontcolor=th.ink,
-           nodesep="0.25", ranksep="0.35", **(settings or {}))
-    default = {"shape": "box", "fillcolor": th.fills["op"], "color": th.ink,
-               "fontcolor": text_on(th.fills["op"])}
-    g.attr("node", style="filled", fontname=FONT, fontsize=str(FONTSIZE), margin="0.1,0.04",
-           height="0.3", **default)
-    g.attr("edge", arrowsize="0.7", color=th.edge)
+    look = {} if sized else {"bgcolor": th.background, "fontname": FONT, "fontcolor": th.ink}
+    g.attr(rankdir="TB", nodesep="0.25", ranksep="0.35", **look, **(settings or {}))
+    default = {"shape": "box"}
+    if not sized:
+        default.update(fillcolor=th.fills["op"], color=th.ink, fontcolor=text_on(th.fills["op"]))
+        look = {"style": "filled", "fontname": FONT}
+    g.attr("node", fontsize=str(FONTSIZE), margin="0.1,0.04", height="0.3", **look, **default)
+    g.attr("edge", arrowsize="0.7", **({} if sized else {"color": th.edge}))
 
     by_cluster: dict[str | None, list] = {}
     for key, box in scene.nodes.items():
@@ -73,18 +97,27 @@ def to_dot(scene: Scene, theme: str = "light", settings: dict | None = None) -> 
     for path in scene.clusters:
         children.setdefault(scene.parents[path], []).append(path)
 
-    def emit(sub, path: str | None) -> None:
-        for key in by_cluster.get(path, ()):
-            sub.body.append(_node_line(node_name(key), scene.nodes[key], default))
-        for child in children.get(path, ()):
-            with sub.subgraph(name=cluster_name(child)) as c:
-                c.attr(label=child, style="rounded,filled", fillcolor=th.cluster_fill,
-                       color=th.cluster_border, fontsize="10", labeljust="l")
-                emit(c, child)
+    cluster_style = "" if sized else (
+        f'color={_quoted(th.cluster_border)} fillcolor={_quoted(th.cluster_fill)} '
+        f'fontsize={CLUSTER_FONTSIZE} ')
+    cluster_look = "" if sized else ' labeljust=l style="rounded,filled"'
 
-    emit(g, None)
+    def emit(body: list, path: str | None, indent: str) -> None:
+        """Clusters written as text like the nodes: ``Digraph.subgraph`` re-quotes and
+        re-indents every nested line, which cost a small graph more than the rest."""
+        for key in by_cluster.get(path, ()):
+            body.append(indent[1:] + _node_line(node_name(key), scene.nodes[key], default, sized))
+        for child in children.get(path, ()):
+            label = _placeholder([child], CLUSTER_FONTSIZE) if sized else _quoted(child)
+            body.append(f"{indent}subgraph {_quoted(cluster_name(child))} {{\n{indent}\t"
+                        f"{cluster_style}label={label}{cluster_look}\n")
+            emit(body, child, indent + "\t")
+            body.append(f"{indent}}}\n")
+
+    emit(g.body, None, "\t")
     for edge in scene.edges:
-        marked = f' [color="{edge.color}" penwidth={edge.pen:g}]' if edge.mark else ""
+        marked = (f' [color="{edge.color}" penwidth={edge.pen:g}]' if edge.mark and not sized
+                  else "")
         g.body.append(f"\t{_quoted(node_name(edge.src))} -> {_quoted(node_name(edge.dst))}"
                       f"{marked}\n")
     return g.source

@@ -1,5 +1,6 @@
 """Layout geometry against Graphviz's own numbers, and the invariants every layout keeps."""
 
+import json
 import shlex
 import subprocess
 
@@ -27,7 +28,7 @@ def plain(dot_text: str) -> tuple[float, dict]:
 
 def test_positions_are_graphvizs_in_points_with_y_down(mlp):
     placed = layout(mlp, collapsed={"0"})
-    height, theirs = plain(to_dot(scene_of(mlp, {"0"})))
+    height, theirs = plain(to_dot(scene_of(mlp, {"0"}), sized=True))
     assert placed.engine == "dot"
     assert placed.height == pytest.approx(height * 72, abs=0.5)
     assert set(theirs) == set(placed.nodes) and module_key("0") in theirs
@@ -37,6 +38,20 @@ def test_positions_are_graphvizs_in_points_with_y_down(mlp):
                                   pytest.approx((height - y) * 72, abs=0.5))
         assert (box.width, box.height) == (pytest.approx(w * 72, abs=0.5),
                                            pytest.approx(h * 72, abs=0.5))
+
+
+@pytest.mark.parametrize("labels", ["compact", "full", "values"])
+def test_boxes_sized_by_us_hold_the_text_as_graphviz_measures_it(seed, mlp, labels):
+    for graph in (seed, mlp):
+        placed = layout(graph, labels=labels)
+        out = subprocess.run(["dot", "-Tjson0"], input=to_dot(scene_of(graph, labels=labels)),
+                             capture_output=True, text=True, check=True).stdout
+        measured = {key_of(o["name"]): (float(o["width"]), float(o["height"]))
+                    for o in json.loads(out)["objects"] if "width" in o}  # dot measured the text
+        for key, (w, h) in measured.items():
+            box = placed.nodes[key]
+            assert box.width >= w * 72 - 0.5 and box.height >= h * 72 - 0.5
+            assert box.width <= w * 72 + 8  # and not much wider
 
 
 def test_edges_end_with_an_arrow_on_their_target(mlp):
