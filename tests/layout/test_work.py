@@ -27,6 +27,12 @@ def test_should_stop_kills_a_running_dot():
         run_graphviz(source, "json0", should_stop=lambda: True)
 
 
+def test_a_timeout_kills_a_running_dot_and_says_how_long_it_waited():
+    source = "digraph { " + " ".join(f"a{i} -> a{i + 1};" for i in range(3000)) + " }"
+    with pytest.raises(GraphvizFailed, match="dot took more than 0.01 s"):
+        run_graphviz(source, "json0", timeout=0.01)
+
+
 def test_a_dot_that_runs_too_long_falls_back_to_the_layered_layout(seed, monkeypatch):
     def too_slow(*args, **kwargs):
         raise GraphvizFailed("dot took more than 0.01 s")
