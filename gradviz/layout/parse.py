@@ -22,18 +22,19 @@ def flip(y: float, height: float) -> float:
 
 
 def _point(text: str, height: float) -> tuple[float, float]:
-    x, y = text.split(",")[:2]
+    x, y = text.split(",")
     return float(x), flip(float(y), height)
 
 
 def _spline(pos: str, height: float):
-    """``"e,x,y p0 p1 ..."`` -> (control points, (arrow base, arrow tip) or None)."""
-    points, tip = [], None
-    for item in pos.split():
-        if item.startswith("e,"):
-            tip = _point(item[2:], height)
-        elif not item.startswith("s,"):
-            points.append(_point(item, height))
+    """``"[e,x,y] [s,x,y] p0 p1 ..."`` -> (control points, (arrow base, arrow tip) or None)."""
+    items = pos.split()
+    tip = None
+    while items and items[0][1] == ",":  # the end ("e,") and start ("s,") arrow points
+        if items[0][0] == "e":
+            tip = _point(items[0][2:], height)
+        items.pop(0)
+    points = [_point(item, height) for item in items]
     return points, ((points[-1], tip) if tip is not None and points else None)
 
 

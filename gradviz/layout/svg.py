@@ -18,7 +18,8 @@ ARROW_HALF_WIDTH = 3.2
 
 
 def _f(x: float) -> str:
-    """A coordinate to a tenth of a point: finer than any screen, and cheap to format."""
+    """A coordinate to a tenth of a point: finer than any screen, and cheap to format (the
+    busy writers below format several at once with ``%.1f``, for the same text)."""
     return "%.1f" % x
 
 
@@ -27,7 +28,8 @@ def _outline(b: NodeBox, pen: str) -> str:
     if b.shape == "plaintext":
         return ""
     if b.shape == "ellipse":
-        return f'<ellipse cx="{_f(b.x)}" cy="{_f(b.y)}" rx="{_f(w / 2)}" ry="{_f(h / 2)}"{pen}/>'
+        return '<ellipse cx="%.1f" cy="%.1f" rx="%.1f" ry="%.1f"%s/>' % (b.x, b.y, w / 2, h / 2,
+                                                                       pen)
     if b.shape == "octagon":
         return f'<polygon points="{" ".join(f"{_f(x)},{_f(y)}" for x, y in b.octagon())}"{pen}/>'
     if b.shape == "folder":
@@ -35,15 +37,14 @@ def _outline(b: NodeBox, pen: str) -> str:
         d = (f"M{_f(left)},{_f(top + 5)} h{_f(tab)} l3,-5 h{_f(w - tab - 3)} "
              f"v{_f(h - 5)} h{_f(-w)} z")
         return f'<path d="{d}"{pen}/>'
-    return f'<rect x="{_f(left)}" y="{_f(top)}" width="{_f(w)}" height="{_f(h)}"{pen}/>'
+    return '<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f"%s/>' % (left, top, w, h, pen)
 
 
 def _node(b: NodeBox, role: str = "node") -> str:
     pen = f' fill="{b.fill}" stroke="{b.border}" stroke-width="{_f(b.pen)}"'
     first = b.y - (len(b.lines) - 1) * LINE / 2 + FONTSIZE * 0.35
-    text = "".join(
-        f'<text x="{_f(b.x)}" y="{_f(first + i * LINE)}">{escape(line)}</text>'
-        for i, line in enumerate(b.lines) if line)
+    text = "".join('<text x="%.1f" y="%.1f">%s</text>' % (b.x, first + i * LINE, escape(line))
+                   for i, line in enumerate(b.lines) if line)
     mark = f' data-mark="{b.mark}"' if b.mark else ""
     return (f'<g class="{role} {b.kind}" id={quoteattr(f"{role}-{b.key}")}{mark}>'
             f'<title>{escape(str(b.key))}</title>{_outline(b, pen)}'
@@ -54,17 +55,17 @@ def _arrow(base, tip) -> str:
     (bx, by), (tx, ty) = base, tip
     length = math.hypot(tx - bx, ty - by) or 1.0
     nx, ny = -(ty - by) / length * ARROW_HALF_WIDTH, (tx - bx) / length * ARROW_HALF_WIDTH
-    return (f'<polygon points="{_f(tx)},{_f(ty)} {_f(bx + nx)},{_f(by + ny)} '
-            f'{_f(bx - nx)},{_f(by - ny)}"/>')
+    return '<polygon points="%.1f,%.1f %.1f,%.1f %.1f,%.1f"/>' % (tx, ty, bx + nx, by + ny,
+                                                                 bx - nx, by - ny)
 
 
 def _edge(e) -> str:
     if not e.points:
         return ""
     p = e.points
-    d = f"M{_f(p[0][0])},{_f(p[0][1])}" + "".join(
-        f" C{_f(p[i][0])},{_f(p[i][1])} {_f(p[i + 1][0])},{_f(p[i + 1][1])} "
-        f"{_f(p[i + 2][0])},{_f(p[i + 2][1])}" for i in range(1, len(p) - 2, 3))
+    d = "M%.1f,%.1f" % p[0] + "".join(" C%.1f,%.1f %.1f,%.1f %.1f,%.1f" % (*p[i], *p[i + 1],
+                                                                           *p[i + 2])
+                                      for i in range(1, len(p) - 2, 3))
     style = f' stroke="{e.color}" fill="{e.color}"'
     if e.pen != 1.0:
         style += f' stroke-width="{_f(e.pen)}"'
