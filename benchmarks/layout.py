@@ -10,8 +10,9 @@ exist) it prints, in seconds:
   full      every autograd node drawn: captured graph -> written SVG (cold layout cache)
   torchviz  ``make_dot(loss).render(format="svg")`` on the same graph, in a subprocess with
             the recursion limit raised and a big thread stack, capped at --timeout ("> T")
-Times are the best of 5 runs up to 1,000 nodes (torchviz too) and of 3 up to 5,000 (gradviz
-only), each with a cold layout cache: the machine is shared, the minimum is least disturbed.
+Times are the median of 7 runs up to 1,000 nodes (torchviz too) and of 3 up to 5,000 (gradviz
+only), each with a cold layout cache: small graphs take milliseconds, and the median is what
+a shared machine's noise moves least.
   ratio     torchviz / full: targets >= 1 at every size, >= 5 from 5,000 nodes up
   first     the first readable picture (collapsed by module, what the app shows first) ->
             SVG; targets 1 s up to 1,000 nodes, 5 s at 20,000, 15 s at 100,000
@@ -24,6 +25,7 @@ from __future__ import annotations
 import argparse
 import os
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -65,19 +67,18 @@ t.join()
 
 
 def timed(fn, repeat: int = 1) -> float:
-    """Best of ``repeat`` runs, each with a cold layout cache: the machine is shared, and
-    the minimum is the figure least disturbed by other work."""
-    best = float("inf")
+    """Median of ``repeat`` runs, each with a cold layout cache."""
+    times = []
     for _ in range(repeat):
         cache._store.clear()
         start = time.perf_counter()
         fn()
-        best = min(best, time.perf_counter() - start)
-    return best
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
 
 
 def torchviz_seconds(kind: str, nodes: int, timeout: float, out: str, repeat: int) -> str:
-    """Best of ``repeat`` renders in one subprocess (the model is built once)."""
+    """Median of ``repeat`` renders in one subprocess (the model is built once)."""
     code = TORCHVIZ.format(here=str(HERE), kind=kind, nodes=nodes, width=WIDTH, out=out,
                            repeat=repeat)
     # its own process group: on timeout the `dot` that torchviz started dies with it
@@ -93,7 +94,7 @@ def torchviz_seconds(kind: str, nodes: int, timeout: float, out: str, repeat: in
     if proc.returncode != 0 or not lines:
         last = (stderr.strip().splitlines() or [f"exit status {proc.returncode}"])[-1]
         return f"failed ({last[:40]})"
-    return _seconds(min(map(float, lines)))
+    return _seconds(statistics.median(map(float, lines)))
 
 
 def _seconds(t: float) -> str:
@@ -102,7 +103,7 @@ def _seconds(t: float) -> str:
 
 
 def measure(kind: str, nodes: int, timeout: float, tmp: Path) -> list[str]:
-    repeat = 5 if nodes <= 1000 else 3 if nodes <= 5000 else 1
+    repeat = 7 if nodes <= 1000 else 3 if nodes <= 5000 else 1
     model, forward = models.build(kind, nodes, WIDTH)
     with gradviz.record():
         loss = forward()
