@@ -2,14 +2,19 @@
 
 Collapse state is plain data (a set of module paths) passed to every call, so the app,
 the exporter and the tests all see the same picture for the same set. A node belongs to
-the outermost collapsed module on its module path; everything else stays itself.
+the outermost collapsed module on its module path; a node of an ancestor that sits between
+a folded module's nodes (its glue, see :mod:`.contiguous`) is drawn in that module's box;
+everything else stays itself. Nodes keep their own ``module`` either way.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from weakref import WeakKeyDictionary
 
-from .contiguous import contiguous_modules, prefixes
+import networkx as nx
+
+from .contiguous import Flow, foldable_modules, prefixes
 from .graph import GradGraph
 
 #: A visible node: a graph node id, or ``"module:<path>"`` for a collapsed module.
@@ -54,12 +59,38 @@ def _outermost(module: str | None, collapsed: frozenset[str]) -> str | None:
     return None
 
 
+_flows: "WeakKeyDictionary[GradGraph, Flow]" = WeakKeyDictionary()
+
+
+def flow(graph: GradGraph) -> Flow:
+    """The graph's data flow by node id, built once per graph (its structure never changes)."""
+    found = _flows.get(graph)
+    if found is None:
+        found = _flows[graph] = Flow.of(dict(enumerate(graph.cols.module)),
+                                        ((s, d) for s, d, _ in graph.edges))
+    return found
+
+
+def _glue(graph: GradGraph, paths) -> dict[int, str]:
+    """Node id -> the folded module whose box takes it in as glue. A node that two folded
+    modules would both take in stays out: those two interleave and no drawing is honest."""
+    claims: dict[int, list[str]] = {}
+    for path in sorted(paths):
+        for nid in flow(graph).glue(path) or ():
+            claims.setdefault(nid, []).append(path)
+    return {nid: owners[0] for nid, owners in claims.items() if len(owners) == 1}
+
+
 def view(graph: GradGraph, collapsed: frozenset[str] = frozenset()) -> View:
     collapsed = frozenset(collapsed)
+    heads = {m: _outermost(m, collapsed) for m in set(graph.cols.module)}
+    outermost = [heads[module] for module in graph.cols.module]
+    folded = {p for p in outermost if p is not None}
+    glue = _glue(graph, folded) if folded else {}
     key_of: list[Key] = []
     members: dict[str, list[int]] = {}
-    for nid, module in enumerate(graph.cols.module):
-        path = _outermost(module, collapsed)
+    for nid, path in enumerate(outermost):
+        path = path or glue.get(nid)
         if path is None:
             key_of.append(nid)
         else:
@@ -91,24 +122,33 @@ def _count(modules: list, fold: frozenset, depth: int) -> int:
     return single + len(keys)
 
 
+def _acyclic(shown: View) -> bool:
+    return nx.is_directed_acyclic_graph(nx.DiGraph(shown.edges))
+
+
 def default_collapsed(graph: GradGraph, readable: int = READABLE) -> frozenset[str]:
     """The collapse set of the first picture: nothing for small graphs, else the deepest
     module level whose picture has at most ``readable`` nodes (the smallest picture if none
-    has). Only modules contiguous in the data flow are folded: folding one that is not
-    (layers with functional ops between them) would make a cycle of the picture.
+    has). Only modules that fold without a cycle are folded: contiguous ones, and those
+    whose in-between ops belong to their ancestors (glue, taken into the box). Should two
+    glued modules of a level interleave, which a cycle of the picture would show, that
+    level folds only its contiguous modules.
 
     Graphs without recorded modules cannot be collapsed and come back unchanged.
     """
     if len(graph) <= EXPAND_BELOW:
         return frozenset()
     modules = graph.cols.module
-    foldable = contiguous_modules(dict(enumerate(modules)), ((s, d) for s, d, _ in graph.edges))
+    foldable = foldable_modules(flow(graph))
     if not foldable:
         return frozenset()
     best = None
     for depth in range(max(p.count(".") + 1 for p in foldable), 0, -1):
         fold = frozenset(p for p in foldable if p.count(".") + 1 == depth)
-        count = _count(modules, fold, depth)
+        glue = set().union(*(foldable[p] for p in fold))
+        if glue and not _acyclic(view(graph, fold)):
+            fold, glue = frozenset(p for p in fold if not foldable[p]), set()
+        count = _count(modules, fold, depth) - len(glue)
         if count <= readable:
             return fold
         if best is None or count < best[0]:

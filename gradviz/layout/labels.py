@@ -95,5 +95,8 @@ def node_lines(graph: GradGraph, nid: int, mode: str, show_grad: bool = True) ->
     return lines
 
 
-def module_lines(path: str, count: int) -> list[str]:
-    return [path, f"{count} op{'s' if count != 1 else ''}"]
+def module_lines(path: str, count: int, glue: int = 0) -> list[str]:
+    """A folded module: its path and how many ops its box holds, saying how many of them
+    are its ancestors' ops taken in between its own (glue, see ``gradviz.core.contiguous``)."""
+    lines = [path, f"{count} op{'s' if count != 1 else ''}"]
+    return lines + [f"incl. {glue} parent op{'s' if glue != 1 else ''}"] if glue else lines

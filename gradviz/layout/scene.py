@@ -63,8 +63,11 @@ def _box(graph: GradGraph, view: View, key, mode: str, show_grad: bool) -> NodeB
     if isinstance(key, str):
         path = key.removeprefix(module_key(""))
         members = view.members[key]
-        ops = sum(1 for n in members if graph.cols.kind[n] != "leaf")
-        return NodeBox(key, 0, 0, 0, 0, label_text.module_lines(path, ops), "module",
+        ops = [n for n in members if graph.cols.kind[n] != "leaf"]
+        inside = path + "."
+        glue = sum(1 for n in ops if graph.cols.module[n] != path
+                   and not (graph.cols.module[n] or "").startswith(inside))
+        return NodeBox(key, 0, 0, 0, 0, label_text.module_lines(path, len(ops), glue), "module",
                        SHAPES["module"], members=len(members))
     kind = graph.cols.kind[key]
     return NodeBox(key, 0, 0, 0, 0, label_text.node_lines(graph, key, mode, show_grad), kind,

@@ -64,3 +64,67 @@ def interrupted():
     with gradviz.record():
         loss = stack(torch.ones(1, 3)).sum()
     return gradviz.trace(loss)
+
+
+@pytest.fixture
+def residual():
+    """Residual adds and a GELU in the parent's forward, between the children of a
+    ModuleList (as torchvision, timm and Hugging Face models do): glue owned by the root."""
+
+    class Net(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.blocks = torch.nn.ModuleList([torch.nn.Linear(3, 3) for _ in range(10)])
+            self.head = torch.nn.Linear(3, 1)
+
+        def forward(self, x):
+            for block in self.blocks:
+                x = x + torch.nn.functional.gelu(block(x))
+            return self.head(x)
+
+    net = Net()
+    with gradviz.record():
+        loss = net(torch.ones(2, 3)).sum()
+    return gradviz.trace(loss)
+
+
+@pytest.fixture
+def alternating():
+    """Two ModuleLists called in turn: what lies between the nodes of ``a`` is ``b``'s work,
+    so neither can be folded without lying (nor without a cycle)."""
+
+    class Net(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.a = torch.nn.ModuleList([torch.nn.Linear(3, 3) for _ in range(10)])
+            self.b = torch.nn.ModuleList([torch.nn.Linear(3, 3) for _ in range(10)])
+
+        def forward(self, h):
+            for a, b in zip(self.a, self.b):
+                h = b(torch.relu(a(h)))
+            return h
+
+    net = Net()
+    with gradviz.record():
+        loss = net(torch.ones(1, 3)).sum()
+    return gradviz.trace(loss)
+
+
+@pytest.fixture
+def shared_glue():
+    """Two modules, each called twice, whose calls meet in one root op: each alone folds by
+    taking that op in, both together cannot be drawn without a cycle."""
+
+    class Net(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.p, self.q = torch.nn.Linear(3, 3), torch.nn.Linear(3, 3)
+
+        def forward(self, x):
+            g = self.p(x) + self.q(x)
+            return self.p(g) * self.q(g)
+
+    net = Net()
+    with gradviz.record():
+        loss = net(torch.ones(1, 3)).sum()
+    return gradviz.trace(loss)

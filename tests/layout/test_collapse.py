@@ -1,10 +1,12 @@
 """The collapse model: which keys are visible for a set of folded modules."""
 
+import networkx as nx
 import torch
 
 import gradviz
 from gradviz.core import collapse
 from gradviz.core.collapse import default_collapsed, module_key, module_paths, view
+from gradviz.layout import scene_of
 
 
 def test_a_node_belongs_to_its_outermost_folded_module(mlp):
@@ -54,7 +56,61 @@ def test_an_unrecorded_graph_has_nothing_to_fold():
     assert default_collapsed(graph) == frozenset()
 
 
-def test_default_collapsed_never_folds_a_module_that_is_not_contiguous(interrupted, monkeypatch):
+def folded_faithfully(graph, collapsed):
+    """Checks a folded view against the graph, apart from how the view was computed: every
+    node is drawn exactly once, each edge between two keys stands for a graph edge and every
+    graph edge between two keys is drawn, and the picture has no cycle."""
+    shown = view(graph, collapsed)
+    assert len(shown.key_of) == len(graph)
+    for key, nids in shown.members.items():
+        assert all(shown.key_of[n] == key for n in nids)
+    assert sum(map(len, shown.members.values())) + sum(
+        1 for k in shown.keys if isinstance(k, int)) == len(graph)
+    expected = {(shown.key_of[s], shown.key_of[d]) for s, d, _ in graph.edges}
+    assert set(shown.edges) == {(a, b) for a, b in expected if a != b}
+    assert nx.is_directed_acyclic_graph(nx.DiGraph(shown.edges))
+    return shown
+
+
+def test_a_container_interrupted_by_the_parents_relus_folds_taking_them_in(interrupted,
+                                                                            monkeypatch):
     monkeypatch.setattr(collapse, "EXPAND_BELOW", 10)
-    # folding "layers" would show 22 nodes, but in a cycle: the 20 layers (41 nodes) it is
-    assert default_collapsed(interrupted, readable=30) == {f"layers.{i}" for i in range(20)}
+    modules = list(interrupted.cols.module)
+    assert default_collapsed(interrupted, readable=30) == {"layers"}
+    shown = folded_faithfully(interrupted, {"layers"})
+    relus = [n for n in range(len(interrupted)) if interrupted.cols.op[n] == "ReluBackward0"]
+    inside = [n for n in relus if shown.key_of[n] == module_key("layers")]
+    assert len(relus) == 20 and len(inside) == 19  # the last one follows the last layer
+    assert len(shown.keys) == 3  # the sum, the last relu, the layers
+    assert list(interrupted.cols.module) == modules  # nodes keep their own module
+    box = scene_of(interrupted, {"layers"}).nodes[module_key("layers")]
+    assert box.lines == ["layers", "59 ops", "incl. 19 parent ops"]  # 20 x (Addmm, T), relus
+
+
+def test_residual_adds_and_activations_of_the_parent_fold_into_the_container(residual,
+                                                                             monkeypatch):
+    monkeypatch.setattr(collapse, "EXPAND_BELOW", 10)
+    fold = default_collapsed(residual, readable=10)
+    assert fold == {"blocks", "head"}
+    shown = folded_faithfully(residual, fold)
+    taken = [n for n in shown.members[module_key("blocks")] if not residual.cols.module[n]]
+    ops = {residual.cols.op[n] for n in taken}
+    assert ops == {"AddBackward0", "GeluBackward0"}
+
+
+def test_a_module_interleaved_with_a_sibling_is_never_folded(alternating, monkeypatch):
+    monkeypatch.setattr(collapse, "EXPAND_BELOW", 10)
+    flow = collapse.flow(alternating)
+    assert flow.glue("a") is None and flow.glue("b") is None  # b's work lies between a's
+    fold = default_collapsed(alternating, readable=30)
+    assert fold == {f"{m}.{i}" for m in "ab" for i in range(10)}
+    folded_faithfully(alternating, fold)
+
+
+def test_two_modules_sharing_their_glue_are_not_folded_together(shared_glue, monkeypatch):
+    monkeypatch.setattr(collapse, "EXPAND_BELOW", 5)
+    flow = collapse.flow(shared_glue)
+    assert flow.glue("p") == flow.glue("q") and len(flow.glue("p")) == 1  # the root's add
+    folded_faithfully(shared_glue, {"p"})
+    folded_faithfully(shared_glue, {"q"})
+    assert default_collapsed(shared_glue, readable=100) == frozenset()
