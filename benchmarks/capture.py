@@ -60,16 +60,14 @@ def saved_activation_bytes(forward) -> tuple[torch.Tensor, int]:
 
 def held_bytes(graph) -> int:
     """Bytes the capture keeps alive: tensors by storage, summaries by their parts."""
+    capture = graph.capture
     storages: dict[int, int] = {}
-    extra = 0
-    for kept in graph.capture._raw.values():
-        for g in kept:
-            if isinstance(g, tuple):  # a sketch: norm and sample
-                extra += g[0].nbytes + g[1].nbytes
-            elif g is not None:
+    for nid in capture._raw:
+        for g in capture.kept(nid):
+            if isinstance(g, torch.Tensor):  # kept whole (ints number sketches)
                 s = g.untyped_storage()
                 storages[s.data_ptr()] = s.nbytes()
-    return sum(storages.values()) + extra
+    return sum(storages.values()) + capture._sketches.nbytes
 
 
 RSS_PROBE = """

@@ -17,7 +17,8 @@ import torch
 from torch.autograd.function import _HookMixin
 from torch.utils.hooks import RemovableHandle
 
-from .snapshot import Snapshot, sketch
+from .sketchbook import SketchBook
+from .snapshot import Snapshot
 from .walk import ACCUMULATE_GRAD
 
 
@@ -89,7 +90,10 @@ class Capture:
         self._tensor_handles: list = []
         self._queued = False
         self._order: list[int] = []  # node ids in the order the engine executed them
-        self._raw: dict[int, tuple] = {}  # node id -> gradient per output, as kept by the hook
+        # node id -> per output (a tuple, or bare for one output): the gradient itself, None,
+        # or its number in the sketch book
+        self._raw: dict = {}
+        self._sketches = SketchBook()
         self._snaps: dict[int, tuple] = {}
         self._order_index: dict[int, int] | None = None
         self._index: dict = {}  # autograd Node -> node id, for the shared pre-hook
@@ -136,17 +140,21 @@ class Capture:
             _queue_end_of_pass(self._end_of_pass)
         if nid not in self._raw:  # a tensor hook on an input may have fired first
             self._order.append(nid)  # list.append is atomic under the GIL: safe from engine threads
-        if nid in self.keep_full:
-            self._raw[nid] = tuple(self._keep(g, True) for g in grad_outputs)
+        full = nid in self.keep_full
+        if len(grad_outputs) == 1:
+            # Stored bare, not in a tuple: then the pass leaves no object per node for the
+            # cyclic GC to walk, which otherwise took up to a third of a narrow model's pass.
+            self._raw[nid] = self._keep(grad_outputs[0], full)
         else:
-            self._raw[nid] = tuple(map(self._keep, grad_outputs))
+            self._raw[nid] = tuple(self._keep(g, full) for g in grad_outputs)
 
     def _tensor_hook(self, nid: int, output_nr: int, grad):
         if not self._queued:
             self._queued = True
             _queue_end_of_pass(self._end_of_pass)
-        kept = self._raw.get(nid)
-        if kept is None:
+        if nid in self._raw:
+            kept = self.kept(nid)
+        else:
             self._order.append(nid)
             kept = ()
         kept = kept + (None,) * (output_nr + 1 - len(kept))
@@ -158,15 +166,17 @@ class Capture:
             return None
         if grad.requires_grad:  # create_graph=True: keep the value, not the double-backward graph
             grad = grad.detach()
-        if full or grad.numel() <= self.cap:
+        n = grad.numel()
+        if full or n <= self.cap:
             # A reference costs nothing now; it also stops autograd from accumulating into this
             # buffer in place or stealing it for .grad (it copies instead), so it stays valid.
             return grad
-        return sketch(grad)
+        return self._sketches.add(grad, n * grad.element_size())
 
     def _end_of_pass(self) -> None:
         self.ran = True
         self.disarm()
+        self._sketches.flush()
 
     # -- reading ----------------------------------------------------------------------
     @property
@@ -179,13 +189,18 @@ class Capture:
             self._order_index = {n: i for i, n in enumerate(self._order)}
         return self._order_index.get(nid)
 
+    def kept(self, nid: int) -> tuple:
+        """What the hooks kept for ``nid``, one item per output (empty when nothing ran)."""
+        raw = self._raw.get(nid, ())
+        return raw if type(raw) is tuple else (raw,)
+
     def snapshots(self, nid: int) -> tuple:
         snaps = self._snaps.get(nid)
         if snaps is None:
-            raw = self._raw.get(nid)
-            if raw is None:
+            raw = self.kept(nid)
+            if not raw:
                 return ()
-            snaps = tuple(_as_snapshot(g) for g in raw)
+            snaps = tuple(self._as_snapshot(g) for g in raw)
             self._snaps[nid] = snaps
         return snaps
 
@@ -195,12 +210,11 @@ class Capture:
         self._snaps = dict(snaps)
         self.ran = bool(order) or bool(snaps)
 
-
-def _as_snapshot(g) -> Snapshot | None:
-    if g is None or isinstance(g, Snapshot):
-        return g
-    if isinstance(g, tuple):
-        return Snapshot.from_sketch(g)
-    snap = Snapshot(tuple(g.shape), str(g.dtype).removeprefix("torch."), str(g.device))
-    snap.data = g if g.device.type == "cpu" else g.cpu()
-    return snap
+    def _as_snapshot(self, g) -> Snapshot | None:
+        if g is None:
+            return None
+        if isinstance(g, int):
+            return self._sketches.snapshot(g)
+        snap = Snapshot(tuple(g.shape), str(g.dtype).removeprefix("torch."), str(g.device))
+        snap.data = g if g.device.type == "cpu" else g.cpu()
+        return snap

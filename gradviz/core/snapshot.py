@@ -61,21 +61,6 @@ def _reductions(t: torch.Tensor) -> torch.Tensor:
     return torch.stack([mn, mx, mean, std, norm, nan, inf, zeros])
 
 
-def sketch(t: torch.Tensor) -> tuple:
-    """Two kernels, for the backward hook, where every microsecond counts: the exact norm
-    (NaN or Inf in the tensor make it non-finite, so they are never missed) and a strided
-    sample for the other stats. Strings and the Snapshot object wait until read.
-
-    Both results are fresh, small allocations: keeping the norm's own result, or caching
-    the sample's index tensor, made the process hold 0.6-1.5 GB more after a 20,000-node
-    backward (measured with ``benchmarks/capture.py --rss``).
-    """
-    n = t.numel()
-    index = torch.arange(0, n, max(1, n // SKETCH_SIZE), device=t.device)[:SKETCH_SIZE]
-    real = t if t.is_floating_point() or t.is_complex() else t.double()
-    return torch.linalg.vector_norm(real).clone(), torch.take(t, index), t.shape, t.dtype, t.device
-
-
 def _sample(t: torch.Tensor, size: int = SAMPLE_SIZE) -> torch.Tensor:
     flat = t.detach().reshape(-1)
     step = max(1, flat.numel() // size)
@@ -109,7 +94,8 @@ class Snapshot:
 
     @classmethod
     def from_sketch(cls, sketch: tuple) -> "Snapshot":
-        """A snapshot from what :func:`sketch` kept inside the backward hook."""
+        """A snapshot from what a backward hook kept: (exact norm, strided sample, shape,
+        dtype, device); see :class:`~gradviz.core.sketchbook.SketchBook`."""
         norm, sample, shape, dtype, device = sketch
         snap = cls(tuple(shape), str(dtype).removeprefix("torch."), str(device))
         snap._norm, snap._sample = norm, sample

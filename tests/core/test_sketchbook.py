@@ -1,0 +1,90 @@
+"""The batched sketches of large gradients, checked against torch's own reductions."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from gradviz.core import sketchbook
+from gradviz.core.sketchbook import SketchBook
+from gradviz.core.snapshot import SKETCH_SIZE
+
+
+def _add(book: SketchBook, t: torch.Tensor) -> int:
+    return book.add(t, t.numel() * t.element_size())
+
+
+def _expected_sample(t: torch.Tensor) -> torch.Tensor:
+    flat = t.reshape(-1)
+    step = max(1, flat.numel() // SKETCH_SIZE)
+    return flat[::step][:SKETCH_SIZE]
+
+
+def _mixed_tensors() -> list[torch.Tensor]:
+    torch.manual_seed(3)
+    return [
+        torch.randn(100, 50),  # large: sketched where it lies
+        torch.randn(8, 9),  # small: copied into a matrix with its twin below
+        torch.randn(70, 80, dtype=torch.float64),
+        torch.randn(8, 9),
+        torch.randn(5, 1).expand(5, 1000),  # not contiguous, stride 0
+        torch.randn(30, 40).t(),  # not contiguous
+        torch.randn(12, 12, dtype=torch.complex64),
+        torch.arange(10.0),  # fewer elements than the sample
+        torch.randn(64, 16).to(torch.bfloat16),
+    ]
+
+
+@pytest.mark.parametrize("flush_count", [1, 3, 1000])
+def test_every_sketch_has_its_exact_norm_sample_and_metadata_in_order(monkeypatch, flush_count):
+    monkeypatch.setattr(sketchbook, "FLUSH_COUNT", flush_count)
+    book = SketchBook()
+    tensors = _mixed_tensors()
+    numbers = [_add(book, t) for t in tensors]
+    assert numbers == list(range(len(tensors))) and len(book) == len(tensors)
+    for number, t in zip(numbers, tensors):
+        norm, sample, shape, dtype, device = book.sketch(number)
+        assert (shape, dtype, device) == (t.shape, t.dtype, t.device)
+        expected = torch.linalg.vector_norm(t.to(torch.complex128 if t.is_complex() else torch.float64))
+        rel = 1e-3 if t.element_size() == 2 else 1e-4  # float32 accumulation, any order
+        assert norm.item() == pytest.approx(expected.item(), rel=rel)
+        assert torch.equal(sample.to(t.dtype), _expected_sample(t))
+
+
+def test_a_nan_outside_the_sample_is_still_seen():
+    t = torch.randn(100, 50)
+    t[37, 11] = float("nan")  # not on the sample's stride
+    assert not _expected_sample(t).isnan().any()
+    book = SketchBook()
+    snap = book.snapshot(_add(book, t))
+    assert snap.data is None and snap.stats["sampled"]
+    assert snap.stats["nan"] >= 1 and snap.has_nonfinite
+
+
+def test_a_scaled_half_precision_gradient_does_not_read_as_infinite():
+    # GradScaler multiplies by up to 65536: the norm of such a gradient overflows float16
+    t = (torch.ones(4096) * 32768).half()
+    assert t.isfinite().all()
+    assert torch.linalg.vector_norm(t).isinf()
+    book = SketchBook()
+    snap = book.snapshot(_add(book, t))
+    assert not snap.has_nonfinite
+    assert snap.stats["norm"] == pytest.approx(32768 * 64)
+
+
+def test_stats_from_a_sketch_stay_within_the_tensor():
+    torch.manual_seed(1)
+    t = torch.randn(100, 50)
+    book = SketchBook()
+    s = book.snapshot(_add(book, t)).stats
+    assert t.min().item() <= s["min"] <= s["max"] <= t.max().item()
+    assert s["norm"] == pytest.approx(t.norm().item(), rel=1e-6)
+
+
+def test_queued_gradients_are_computed_when_read():
+    book = SketchBook()
+    a, b = torch.randn(300), torch.randn(300)
+    _add(book, a)
+    assert book.nbytes == 0  # still queued, nothing computed yet
+    assert book.sketch(_add(book, b))[0].item() == pytest.approx(b.norm().item(), rel=1e-6)
+    assert book.nbytes > 0
