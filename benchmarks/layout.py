@@ -14,6 +14,8 @@ Times are the median of 7 runs up to 1,000 nodes (torchviz too) and of 3 up to 5
 only), each with a cold layout cache: small graphs take milliseconds, and the median is what
 a shared machine's noise moves least.
   ratio     torchviz / full: targets >= 1 at every size, >= 5 from 5,000 nodes up
+  no reuse  full without one layout per distinct structure (``gradviz.layout.blocks``), and
+  blocks    how many distinct block structures were laid out / how many blocks they served
   first     the first readable picture (collapsed by module, what the app shows first) ->
             SVG; targets 1 s up to 1,000 nodes, 5 s at 20,000, 15 s at 100,000
   geometry  the Layout the app draws for that first picture (no file)
@@ -39,7 +41,7 @@ import models  # noqa: E402
 
 import gradviz  # noqa: E402
 from gradviz.core.collapse import default_collapsed, view  # noqa: E402
-from gradviz.layout import cache, layout  # noqa: E402
+from gradviz.layout import blocks, cache, layout, scene_of  # noqa: E402
 
 WIDTH = 16  # narrow: the graph's size is what is measured, not the arithmetic
 # Every layer its own module (no weight sharing), so the module tree is a real model's.
@@ -111,6 +113,11 @@ def measure(kind: str, nodes: int, timeout: float, tmp: Path) -> list[str]:
     loss.backward()
     walk = timed(lambda: models.count_nodes(loss), repeat)
     full = timed(lambda: gradviz.export(graph, tmp / "full.svg", collapsed=()), repeat)
+    found = blocks.find_blocks(scene_of(graph))
+    reused = f"{len({b.signature for b in found})}/{len(found)}" if found else "-"
+    enabled, blocks.MIN_NODES = blocks.MIN_NODES, 10**12
+    whole = timed(lambda: gradviz.export(graph, tmp / "whole.svg", collapsed=()), repeat)
+    blocks.MIN_NODES = enabled
     # torchviz takes a minute from 5,000 nodes on: repeats there would only hit the timeout
     theirs = torchviz_seconds(kind, nodes, timeout, str(tmp / "torchviz"),
                               repeat if nodes <= 1000 else 1)
@@ -129,8 +136,8 @@ def measure(kind: str, nodes: int, timeout: float, tmp: Path) -> list[str]:
     except ValueError:
         ratio = "-"
     shown = len(view(graph, collapsed).keys)
-    row = [kind, str(len(graph)), f"{walk:.3f}", _seconds(full), theirs, ratio, _seconds(first),
-           _seconds(geo), f"{shown} {placed.engine}"]
+    row = [kind, str(len(graph)), f"{walk:.3f}", _seconds(full), theirs, ratio, _seconds(whole),
+           reused, _seconds(first), _seconds(geo), f"{shown} {placed.engine}"]
     return row
 
 
@@ -151,11 +158,11 @@ def row_in_subprocess(kind: str, size: int, timeout: float) -> list[str]:
     exit) cannot take the rest of the table with it."""
     done = subprocess.run([sys.executable, __file__, "--row", f"{kind},{size}",
                            "--timeout", str(timeout)], capture_output=True, text=True)
-    rows = [line.split("\t") for line in done.stdout.splitlines() if line.count("\t") == 8]
+    rows = [line.split("\t") for line in done.stdout.splitlines() if line.count("\t") == 10]
     if rows:
         return rows[-1]
     last = (done.stderr.strip().splitlines() or [f"exit status {done.returncode}"])[-1]
-    return [kind, f"~{size}", f"failed: {last[:60]}"] + [""] * 6
+    return [kind, f"~{size}", f"failed: {last[:60]}"] + [""] * 8
 
 
 def main() -> None:
@@ -171,8 +178,8 @@ def main() -> None:
             row = in_big_stack(lambda: measure(kind, int(size), args.timeout, Path(tmp)))
         print("\t".join(row), flush=True)
         return
-    head = ["graph", "nodes", "walk s", "full s", "torchviz s", "ratio", "first s", "geometry s",
-            "visible engine"]
+    head = ["graph", "nodes", "walk s", "full s", "torchviz s", "ratio", "no reuse s", "blocks",
+            "first s", "geometry s", "visible engine"]
     rows = [head]
     print("  ".join(head), flush=True)
     for kind in args.kinds.split(","):

@@ -15,7 +15,7 @@ from __future__ import annotations
 from gradviz.core.collapse import view
 from gradviz.core.graph import GradGraph
 
-from . import cache, strategy
+from . import blocks, cache, strategy
 from .dotsource import to_dot
 from .geometry import ClusterBox, EdgePath, Layout, NodeBox, module_key
 from .graphviz_run import (DEFAULT_TIMEOUT, INSTALL_HINT, Cancelled, GraphvizFailed,
@@ -45,17 +45,35 @@ def _dress(layout: Layout, collapsed, labels, color_by, theme) -> Layout:
 
 
 def _place(scene: Scene, theme: str, timeout: float, progress, should_stop) -> Layout:
-    engine, settings = strategy.choose(len(scene.nodes))
+    repeated = blocks.find_blocks(scene)
+    engine, settings = ("blocks", {}) if repeated else strategy.choose(len(scene.nodes))
     digest = cache.structure_hash(scene, engine, settings)
     placed = cache.get(digest)
     if placed is not None:
         return cache.adopt(placed, scene)
+    if repeated:
+        distinct = len({b.signature for b in repeated})
+        progress(f"{len(repeated)} repeated blocks, {distinct} distinct: laying out each once",
+                 0.1)
+        result = blocks.block_layout(scene, repeated, lambda sub, pinned: _lay(
+            sub, theme, timeout, progress, should_stop, pinned))
+    else:
+        result = _lay(scene, theme, timeout, progress, should_stop)
+    cache.put(digest, result)
+    return result
+
+
+def _lay(scene: Scene, theme: str, timeout: float, progress, should_stop,
+         pinned=None) -> Layout:
+    """``dot``, or the layered layout when the scene is too big for dot, or dot is missing
+    or fails."""
+    engine, settings = strategy.choose(len(scene.nodes))
     warnings = []
     result = None
     if engine == "dot":
         progress(f"dot: laying out {len(scene.nodes)} nodes", 0.1)
         try:
-            source = to_dot(scene, theme, settings, sized=True)
+            source = to_dot(scene, theme, settings, sized=True, pinned=pinned)
             out = run_graphviz(source, "json0", timeout=timeout, should_stop=should_stop)
             result = to_layout(out, scene)
         except GraphvizMissing:
@@ -66,7 +84,6 @@ def _place(scene: Scene, theme: str, timeout: float, progress, should_stop) -> L
         progress(f"layered layout of {len(scene.nodes)} nodes", 0.1)
         result = layered_layout(scene, should_stop)
     result.warnings += warnings
-    cache.put(digest, result)
     return result
 
 

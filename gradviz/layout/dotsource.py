@@ -11,6 +11,8 @@ positions only need sizes, and the text is drawn by us. The ``.dot`` export keep
 
 from __future__ import annotations
 
+import math
+
 import graphviz
 
 from gradviz.core.collapse import module_key
@@ -46,11 +48,14 @@ def _label(lines: list[str]) -> str:
 def _placeholder(lines: list[str], fontsize: float) -> str:
     """An HTML label that is only an empty box of the size ``lines`` would take: ``dot`` sizes
     the node around it as around text (margins, ellipse) without measuring any font."""
-    width, height = text_size(lines, fontsize)
+    return _empty_table(*text_size(lines, fontsize))
+
+
+def _empty_table(width: float, height: float) -> str:
     if not width:
         return '""'
     return ('<<table border="0" cellborder="0" cellpadding="0" cellspacing="0" fixedsize="true" '
-            f'width="{width}" height="{height}"><tr><td></td></tr></table>>')
+            f'width="{math.ceil(width)}" height="{math.ceil(height)}"><tr><td></td></tr></table>>')
 
 
 def _quoted(name: str) -> str:
@@ -67,18 +72,22 @@ def _node_line(name: str, box, default: dict, sized: bool) -> str:
         attrs.update(fillcolor=box.fill, color=box.border, fontcolor=box.text)
         if box.pen != 1.0:
             attrs["penwidth"] = f"{box.pen:g}"
-    label = _placeholder(box.lines, FONTSIZE) if sized else _quoted(_label(box.lines))
+    if box.kind == "block":  # a placed block (see .blocks): exactly its given size
+        label, attrs["margin"] = _empty_table(box.width, box.height), "0"
+    else:
+        label = _placeholder(box.lines, FONTSIZE) if sized else _quoted(_label(box.lines))
     text = " ".join([f"label={label}"] + [f"{k}={_quoted(v)}" for k, v in attrs.items()
                                           if default.get(k) != v])
     return f"\t{_quoted(name)} [{text}]\n"
 
 
 def to_dot(scene: Scene, theme: str = "light", settings: dict | None = None,
-           sized: bool = False) -> str:
+           sized: bool = False, pinned: dict | None = None) -> str:
     """DOT source for ``scene``; ``settings`` are extra graph attributes (see strategy).
 
     ``sized``: the source for a layout (see above): labels as boxes of their text's size and
-    no colours or fonts, which ``dot`` would only parse and echo back in its output."""
+    no colours or fonts, which ``dot`` would only parse and echo back in its output.
+    ``pinned``: cluster path -> (keys on its top row, keys on its bottom row)."""
     th = get_theme(theme)
     g = graphviz.Digraph("gradviz")
     look = {} if sized else {"bgcolor": th.background, "fontname": FONT, "fontcolor": th.ink}
@@ -111,6 +120,10 @@ def to_dot(scene: Scene, theme: str = "light", settings: dict | None = None,
             label = _placeholder([child], CLUSTER_FONTSIZE) if sized else _quoted(child)
             body.append(f"{indent}subgraph {_quoted(cluster_name(child))} {{\n{indent}\t"
                         f"{cluster_style}label={label}{cluster_look}\n")
+            for rank, keys in zip(("min", "max"), (pinned or {}).get(child, ((), ()))):
+                if keys:
+                    names = "; ".join(_quoted(node_name(k)) for k in keys)
+                    body.append(f"{indent}\t{{rank={rank}; {names}}}\n")
             emit(body, child, indent + "\t")
             body.append(f"{indent}}}\n")
 

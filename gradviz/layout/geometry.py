@@ -76,7 +76,7 @@ class Layout:
     clusters: list[ClusterBox] = field(default_factory=list)
     width: float = 0.0
     height: float = 0.0
-    engine: str = "dot"  # what produced it: "dot", "dot-cached", "layered" ...
+    engine: str = "dot"  # what produced it: "dot", "layered", "dot+blocks" (see blocks.py) ...
     warnings: list[str] = field(default_factory=list)
     legend: list[tuple[str, str]] = field(default_factory=list)  # (colour, text), for colour modes
     #: How it was styled; ``restyle`` changes these without moving anything.

@@ -199,7 +199,8 @@ def layered_layout(scene: Scene, should_stop=None) -> Layout:
     for a, b in edges:
         direct[a].append(b)
     succ, pred, layer, chains = _with_lanes(n, edges, _layers(n, direct))
-    sizes = [box_size(scene.nodes[k].lines, scene.nodes[k].shape) for k in keys]
+    sizes = [(b.width, b.height) if b.kind == "block" else box_size(b.lines, b.shape)
+             for b in (scene.nodes[k] for k in keys)]
     sizes += [(LANE, 0.0)] * (len(layer) - n)
     widths = [s[0] for s in sizes]
 

@@ -128,3 +128,33 @@ def shared_glue():
     with gradviz.record():
         loss = net(torch.ones(1, 3)).sum()
     return gradviz.trace(loss)
+
+
+@pytest.fixture
+def stacked():
+    """Thirteen identical pre-norm residual blocks in a ModuleList, as in a transformer."""
+
+    class Block(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.ln, self.fc = torch.nn.LayerNorm(4), torch.nn.Linear(4, 4)
+
+        def forward(self, x):
+            return x + self.fc(torch.nn.functional.gelu(self.ln(x)))
+
+    class Net(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.blocks = torch.nn.ModuleList([Block() for _ in range(13)])
+            self.head = torch.nn.Linear(4, 1)
+
+        def forward(self, x):
+            for block in self.blocks:
+                x = block(x)
+            return self.head(x)
+
+    torch.manual_seed(0)
+    net = Net()
+    with gradviz.record():
+        loss = net(torch.randn(2, 4, requires_grad=True)).sum()
+    return gradviz.trace(loss)
