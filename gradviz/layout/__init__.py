@@ -1,7 +1,8 @@
 """GradGraph -> plain geometry (Qt-free): where every node, edge and module box goes.
 
 ``layout`` decides positions (Graphviz ``dot`` in a subprocess, or the layered layout for
-huge graphs and when Graphviz is missing) and styles; ``restyle`` changes only the styles
+huge graphs and when Graphviz is missing; repeated blocks laid out once per distinct
+structure, see :mod:`.blocks`) and styles; ``restyle`` changes only the styles
 (player state, colouring, theme) and keeps every position, so stepping through a pass never
 runs ``dot`` again. In ``values`` mode a node's box is sized with its gradient shown, and a
 gradient the player has not reached yet reads ``grad ?``: the size never changes.

@@ -12,6 +12,10 @@ noise. So:
   first picture of a recorded big graph is collapsed by module
   (``gradviz.core.collapse.default_collapsed``), so it usually stays in dot's range; the
   expanded view of a huge graph is what lands here.
+
+Before either, a graph of repeated module blocks (a transformer's) is laid out one block per
+distinct structure (:mod:`gradviz.layout.blocks`), and only the graph of blocks by one of
+these engines.
 """
 
 from __future__ import annotations
