@@ -142,7 +142,7 @@ class GradNode:
 
     @property
     def grad_snapshots(self) -> tuple[Snapshot | None, ...]:
-        return self.graph.capture.snapshots(self.id)
+        return self.graph.capture.snapshots(self.id, self.graph.meta(self.id))
 
     @property
     def grad_snapshot(self) -> Snapshot | None:

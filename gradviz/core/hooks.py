@@ -30,26 +30,34 @@ def _queue_end_of_pass(callback) -> None:
     torch.autograd.Variable._execution_engine.queue_callback(callback)
 
 
+class _HookDict(dict):
+    """Where an autograd Node keeps its Python pre-hooks: 150 bytes smaller than the
+    OrderedDict torch makes (one per node adds up at 100,000 nodes), and weakref-able like
+    it, as torch's RemovableHandle needs when the user adds a hook to the same Node later."""
+
+    __slots__ = ("__weakref__",)
+
+
 @contextmanager
 def fast_hook_registration():
     """Register hooks without building a ``RemovableHandle`` for each (most of their cost).
 
     Every Python hook on an autograd Node or tensor is stored by torch through
     ``_HookMixin._register_hook(hooks_dict, hook)``. While this context is open, that
-    function stores the hook under one key and remembers each dict, so the hooks can be
-    removed later by that key. The original function is restored on exit.
+    function stores the hook under one key and remembers each dict; the handle it yields
+    removes them all by that key. The original function is restored on exit.
     """
     key = RemovableHandle.next_id
     RemovableHandle.next_id += 1
-    registered: list[tuple[OrderedDict, int]] = []
-    handle = _KeyHandle(registered, key)
+    handle = _KeyHandle(key)
+    add = handle.dicts.append
     original = _HookMixin.__dict__["_register_hook"]
 
     def register(hooks_dict, hook):
         if hooks_dict is None:
-            hooks_dict = OrderedDict()
+            hooks_dict = _HookDict()
         hooks_dict[key] = hook
-        registered.append((hooks_dict, key))
+        add(hooks_dict)
         return hooks_dict, handle
 
     def register_on_tensor(tensor, hook):
@@ -58,11 +66,11 @@ def fast_hook_registration():
         if hooks_dict is None:
             tensor._backward_hooks = hooks_dict = OrderedDict()  # torch wires it to the leaf
         hooks_dict[key] = hook
-        registered.append((hooks_dict, key))
+        add(hooks_dict)
 
     _HookMixin._register_hook = staticmethod(register)
     try:
-        yield register_on_tensor, registered
+        yield register_on_tensor, handle
     finally:
         _HookMixin._register_hook = original
 
@@ -70,12 +78,14 @@ def fast_hook_registration():
 class _KeyHandle:
     """The handle torch hands back while fast registration is on: removes them all."""
 
-    def __init__(self, registered, key):
-        self.registered, self.id = registered, key
+    def __init__(self, key: int):
+        self.id = key
+        self.dicts: list[dict] = []  # every hooks dict a hook went into
 
     def remove(self) -> None:
-        for hooks_dict, key in self.registered:
-            hooks_dict.pop(key, None)
+        dicts, self.dicts = self.dicts, []
+        for hooks_dict in dicts:
+            hooks_dict.pop(self.id, None)
 
 
 class Capture:
@@ -86,7 +96,7 @@ class Capture:
         #: Nodes whose gradients are kept whole whatever their size: the tensors the user named.
         self.keep_full: set[int] = set()
         self.ran = False
-        self._handles: list = []  # (hooks dict, key) per Node pre-hook
+        self._handle: _KeyHandle | None = None  # removes the Node pre-hooks and leaf hooks
         self._tensor_handles: list = []
         self._queued = False
         self._order: list[int] = []  # node ids in the order the engine executed them
@@ -108,7 +118,7 @@ class Capture:
         # One hook object for every op: it asks autograd which Node is running.
         self._index = index
         hook, tensor_hook = self._hook, self._tensor_hook
-        with fast_hook_registration() as (on_tensor, registered):
+        with fast_hook_registration() as (on_tensor, handle):
             nid = 0
             for fn in fns:
                 if type(fn) is ACCUMULATE_GRAD:
@@ -118,12 +128,12 @@ class Capture:
                 nid += 1
         # Tensor.register_hook on a non-leaf also wires the tensor to its grad_fn: use it as is
         self._tensor_handles = [t.register_hook(partial(tensor_hook, nid, nr)) for nid, nr, t in inputs]
-        self._handles = registered
+        self._handle = handle
 
     def disarm(self) -> None:
-        handles, self._handles = self._handles, []
-        for hooks_dict, key in handles:
-            hooks_dict.pop(key, None)
+        handle, self._handle = self._handle, None
+        if handle is not None:
+            handle.remove()
         tensor_handles, self._tensor_handles = self._tensor_handles, []
         for handle in tensor_handles:
             handle.remove()
@@ -131,22 +141,23 @@ class Capture:
 
     @property
     def armed(self) -> bool:
-        return bool(self._handles or self._tensor_handles)
+        return bool(self._handle and self._handle.dicts or self._tensor_handles)
 
     def _hook(self, grad_outputs):
         nid = self._index[_current_node()]
         if not self._queued:
             self._queued = True
             _queue_end_of_pass(self._end_of_pass)
-        if nid not in self._raw:  # a tensor hook on an input may have fired first
+        raw = self._raw
+        if nid not in raw:  # a tensor hook on an input may have fired first
             self._order.append(nid)  # list.append is atomic under the GIL: safe from engine threads
-        full = nid in self.keep_full
         if len(grad_outputs) == 1:
             # Stored bare, not in a tuple: then the pass leaves no object per node for the
             # cyclic GC to walk, which otherwise took up to a third of a narrow model's pass.
-            self._raw[nid] = self._keep(grad_outputs[0], full)
+            raw[nid] = self._keep(grad_outputs[0], nid in self.keep_full)
         else:
-            self._raw[nid] = tuple(self._keep(g, full) for g in grad_outputs)
+            full = nid in self.keep_full
+            raw[nid] = tuple(self._keep(g, full) for g in grad_outputs)
 
     def _tensor_hook(self, nid: int, output_nr: int, grad):
         if not self._queued:
@@ -164,14 +175,13 @@ class Capture:
     def _keep(self, grad, full: bool = False):
         if grad is None:
             return None
-        if grad.requires_grad:  # create_graph=True: keep the value, not the double-backward graph
-            grad = grad.detach()
         n = grad.numel()
-        if full or n <= self.cap:
-            # A reference costs nothing now; it also stops autograd from accumulating into this
-            # buffer in place or stealing it for .grad (it copies instead), so it stays valid.
-            return grad
-        return self._sketches.add(grad, n * grad.element_size())
+        if n > self.cap and not full:
+            return self._sketches.add(grad, n * grad.element_size())
+        # A reference costs nothing now; it also stops autograd from accumulating into this
+        # buffer in place or stealing it for .grad (it copies instead), so it stays valid.
+        # Under create_graph=True: the value, not the double-backward graph.
+        return grad.detach() if grad.requires_grad else grad
 
     def _end_of_pass(self) -> None:
         self.ran = True
@@ -194,13 +204,15 @@ class Capture:
         raw = self._raw.get(nid, ())
         return raw if type(raw) is tuple else (raw,)
 
-    def snapshots(self, nid: int) -> tuple:
+    def snapshots(self, nid: int, meta: tuple) -> tuple:
+        """A Snapshot (or None) per output of ``nid``; ``meta`` gives each output's
+        (shape, dtype, device), which sketches do not keep."""
         snaps = self._snaps.get(nid)
         if snaps is None:
             raw = self.kept(nid)
             if not raw:
                 return ()
-            snaps = tuple(self._as_snapshot(g) for g in raw)
+            snaps = tuple(self._as_snapshot(g, m) for g, m in zip(raw, meta))
             self._snaps[nid] = snaps
         return snaps
 
@@ -210,11 +222,11 @@ class Capture:
         self._snaps = dict(snaps)
         self.ran = bool(order) or bool(snaps)
 
-    def _as_snapshot(self, g) -> Snapshot | None:
+    def _as_snapshot(self, g, meta: tuple) -> Snapshot | None:
         if g is None:
             return None
         if isinstance(g, int):
-            return self._sketches.snapshot(g)
+            return self._sketches.snapshot(g, *meta)
         snap = Snapshot(tuple(g.shape), str(g.dtype).removeprefix("torch."), str(g.device))
         snap.data = g if g.device.type == "cpu" else g.cpu()
         return snap

@@ -22,15 +22,19 @@ from .snapshot import SKETCH_SIZE, Snapshot
 
 #: A batch is computed once this many gradients are queued, or this many bytes of them:
 #: enough to spread the batch's own overhead thin, small enough to hold little memory.
-FLUSH_COUNT = 256
-FLUSH_BYTES = 1 << 20
+FLUSH_COUNT = 128
+FLUSH_BYTES = 4 << 20
 #: Gradients up to this many elements are copied together into one matrix to be sketched;
 #: larger ones are sketched where they lie.
 COPY_BELOW = 4096
 
 
 class SketchBook:
-    """Exact norm and a ``SKETCH_SIZE``-element strided sample of each gradient added."""
+    """Exact norm and a ``SKETCH_SIZE``-element strided sample of each gradient added.
+
+    It keeps no shape or dtype: the graph knows them (autograd checks every gradient
+    against them), and reading them here would cost the hook a third of its time.
+    """
 
     def __init__(self):
         # engine threads of different devices may run hooks concurrently
@@ -38,12 +42,11 @@ class SketchBook:
         self._count = 0
         self._pending: list[torch.Tensor] = []
         self._pending_bytes = 0
-        # per computed batch: its first sketch number, norms, samples, (shape, dtype, device)s
+        # per computed batch: its first sketch number, norms, and samples (a matrix, or a
+        # list of rows when it mixes complex and real gradients)
         self._starts: list[int] = []
         self._norms: list[torch.Tensor] = []
-        self._samples: list = []  # a matrix per batch, or a list of rows
-        self._meta: list[list[tuple]] = []
-        self._interned: dict[tuple, tuple] = {}  # one (shape, dtype, device) per distinct one
+        self._samples: list = []
         self._index_cache: dict[tuple, torch.Tensor] = {}
 
     def __len__(self) -> int:
@@ -65,30 +68,29 @@ class SketchBook:
         with self._lock:
             self._flush()
 
+    @torch.no_grad()  # under create_graph=True the gradients carry a graph: build none on them
     def _flush(self) -> None:
         grads, self._pending, self._pending_bytes = self._pending, [], 0
         if not grads:
             return
-        # Gradients of one shape, dtype and device (a model has few) are sketched together.
+        # Small gradients of one size, dtype and device (a model has few) are sketched
+        # together as the rows of a matrix; large ones of one dtype and device in one call.
         groups: dict[tuple, list[int]] = {}
         for i, g in enumerate(grads):
-            groups.setdefault((g.shape, g.dtype, g.device), []).append(i)
-        meta = [None] * len(grads)
+            n = g.numel()
+            groups.setdefault((n if n <= COPY_BELOW else 0, g.dtype, g.device), []).append(i)
         parts = []
-        for key, members in groups.items():
-            key = self._interned.setdefault(key, key)
-            for i in members:
-                meta[i] = key
-            same = [grads[i] for i in members]
-            sketch = self._sketch_rows if key[0].numel() <= COPY_BELOW else self._sketch_each
-            parts.append((members, *sketch(same)))
+        for (n, _, _), members in groups.items():
+            sketch = self._sketch_rows if n else self._sketch_each
+            parts.append((members, *sketch([grads[i] for i in members])))
         if len(parts) == 1:
             norms, samples = parts[0][1:]
         else:
+            device = grads[0].device
             back = torch.argsort(torch.tensor([i for members, _, _ in parts for i in members]))
-            norms = torch.cat([n.to(grads[0].device) for _, n, _ in parts])[back]
+            norms = torch.cat([n.to(device) for _, n, _ in parts])[back.to(device)]
             if len({s.is_complex() for _, _, s in parts}) == 1:
-                samples = torch.cat([s.to(grads[0].device) for _, _, s in parts])[back]
+                samples = torch.cat([s.to(device) for _, _, s in parts])[back.to(device)]
             else:  # one matrix would make the real samples complex: rows apart (rare)
                 samples = [None] * len(grads)
                 for members, _, rows in parts:
@@ -97,22 +99,19 @@ class SketchBook:
         self._starts.append(self._count - len(grads))
         self._norms.append(norms)
         self._samples.append(samples)
-        self._meta.append(meta)
 
     def _sketch_rows(self, grads: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
         """Small gradients: copied into the rows of one matrix, then one kernel for all their
         norms and one for all their samples."""
         rows = _flatten_dense_tensors(grads).view(len(grads), -1)
         norms = torch.linalg.vector_norm(rows, dim=1, dtype=_norm_dtype(rows.dtype))
-        return norms, rows[:, self._sample_index(rows.shape[1], rows.device)]
+        return norms, rows.index_select(1, self._sample_index(rows.shape[1], rows.device))
 
     def _sketch_each(self, grads: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
         """Large gradients: copying them would cost more than a call each, so one fused
         norm over the originals and a gather of each one's sample."""
-        g0 = grads[0]
-        norms = torch.stack(torch._foreach_norm(grads, 2, _norm_dtype(g0.dtype)))
-        index = self._sample_index(g0.numel(), g0.device)
-        return norms, torch.stack([torch.take(g, index) for g in grads])
+        norms = torch.stack(torch._foreach_norm(grads, 2, _norm_dtype(grads[0].dtype)))
+        return norms, torch.stack([torch.take(g, self._sample_index(g.numel(), g.device)) for g in grads])
 
     def _sample_index(self, n: int, device: torch.device) -> torch.Tensor:
         """SKETCH_SIZE evenly strided positions; under SKETCH_SIZE elements (a tiny
@@ -123,18 +122,18 @@ class SketchBook:
             self._index_cache[n, device] = index = index.to(device)
         return index
 
-    def sketch(self, number: int) -> tuple:
-        """What :meth:`Snapshot.from_sketch` reads: (norm, sample, shape, dtype, device)."""
+    def sketch(self, number: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """(exact norm, strided sample) of gradient ``number``; the sample repeats its last
+        element when the gradient has fewer than ``SKETCH_SIZE``."""
         if self._pending:
             self.flush()
         batch = bisect.bisect_right(self._starts, number) - 1
         row = number - self._starts[batch]
-        shape, dtype, device = self._meta[batch][row]
-        sample = self._samples[batch][row][:shape.numel()]
-        return self._norms[batch][row], sample, shape, dtype, device
+        return self._norms[batch][row], self._samples[batch][row]
 
-    def snapshot(self, number: int) -> Snapshot:
-        return Snapshot.from_sketch(self.sketch(number))
+    def snapshot(self, number: int, shape, dtype: str, device: str) -> Snapshot:
+        """The snapshot of gradient ``number``, whose metadata the graph knows."""
+        return Snapshot.from_sketch(*self.sketch(number), shape, dtype, device)
 
     @property
     def nbytes(self) -> int:

@@ -93,12 +93,12 @@ class Snapshot:
         return snap
 
     @classmethod
-    def from_sketch(cls, sketch: tuple) -> "Snapshot":
-        """A snapshot from what a backward hook kept: (exact norm, strided sample, shape,
-        dtype, device); see :class:`~gradviz.core.sketchbook.SketchBook`."""
-        norm, sample, shape, dtype, device = sketch
-        snap = cls(tuple(shape), str(dtype).removeprefix("torch."), str(device))
-        snap._norm, snap._sample = norm, sample
+    def from_sketch(cls, norm: torch.Tensor, sample: torch.Tensor, shape, dtype: str,
+                    device: str) -> "Snapshot":
+        """A gradient a backward hook saw as its exact norm and a strided sample (see
+        :class:`~gradviz.core.sketchbook.SketchBook`)."""
+        snap = cls(tuple(shape), dtype, device)
+        snap._norm, snap._sample = norm, sample[:snap.numel]
         return snap
 
     @classmethod

@@ -44,6 +44,20 @@ def test_intermediate_grad_stays_none_and_every_hook_is_removed():
     assert not X._backward_hooks  # leaf tensor hooks are gone too
 
 
+def test_a_hook_the_user_adds_to_a_traced_node_later_works_as_in_torch():
+    X, W, B, Z, S = seed.forward()
+    g = gradviz.trace(S)
+    S.backward(retain_graph=True)
+    seen = []
+    handle = Z.grad_fn.register_prehook(lambda grads: seen.append(grads[0].clone()))
+    S.backward(retain_graph=True)
+    assert len(seen) == 1 and torch.equal(seen[0], torch.ones(2, 2))  # that node only
+    handle.remove()
+    S.backward()
+    assert len(seen) == 1
+    assert g.has_grads
+
+
 def test_no_tensor_kept_alive_after_the_graph_is_dropped():
     X, W, B, Z, S = seed.forward()
     g = gradviz.trace(S)

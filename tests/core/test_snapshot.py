@@ -73,3 +73,4 @@ def test_unnamed_large_gradients_are_sketched_and_named_ones_kept():
     assert torch.equal(g.grad_of(named), 3 * named.detach().exp())
     exp = g.find("ExpBackward0")
     assert exp.grad is None and exp.grad_snapshot.stats["norm"] == pytest.approx(3 * 40.0)
+    assert (exp.grad_snapshot.shape, exp.grad_snapshot.dtype) == ((40, 40), "float32")
