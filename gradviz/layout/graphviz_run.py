@@ -45,6 +45,12 @@ def run_graphviz(source: str, fmt: str, *, engine: str = "dot", args=(),
     exe = shutil.which(engine)
     if exe is None:
         raise GraphvizMissing()
+    if (engine, fmt, tuple(args)) == ("dot", "json0", ()):  # a layout: see .resident
+        from .resident import layout_json
+
+        out = layout_json(exe, source, timeout, should_stop)
+        if out is not None:
+            return out
     proc = subprocess.Popen([exe, f"-T{fmt}", *args], stdin=subprocess.PIPE,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     finished = threading.Event()

@@ -1,5 +1,7 @@
 """Layout as work for a worker thread: progress, cancel, timeout, and the structure cache."""
 
+import subprocess
+
 import pytest
 
 import gradviz.layout as layout_module
@@ -52,3 +54,28 @@ def test_the_same_structure_reuses_positions_without_running_dot(seed, monkeypat
     assert again.background != first.background and again.legend
     with pytest.raises(TypeError):  # other text on the nodes: a new layout is needed
         layout(seed, labels="full")
+
+
+def test_layouts_in_a_row_share_one_dot_process_that_answers_like_a_fresh_one():
+    from gradviz.layout import resident
+
+    sources = ["digraph g { a -> b; a -> c }", "digraph g { x -> y -> z; x -> z }"]
+    first = run_graphviz(sources[0], "json0")
+    pid = resident._proc.pid
+    second = run_graphviz(sources[1], "json0")
+    assert resident._proc.pid == pid
+    for source, out in zip(sources, (first, second)):
+        fresh = subprocess.run(["dot", "-Tjson0"], input=source.encode(), capture_output=True)
+        assert out == fresh.stdout
+
+
+def test_a_cancelled_or_broken_layout_leaves_the_next_one_working():
+    from gradviz.layout import resident
+
+    chain = "digraph { " + " ".join(f"a{i} -> a{i + 1};" for i in range(3000)) + " }"
+    with pytest.raises(Cancelled):
+        run_graphviz(chain, "json0", should_stop=lambda: True)
+    assert resident._proc is None  # killed with the layout
+    with pytest.raises(GraphvizFailed, match="syntax error"):
+        run_graphviz("digraph { a -> }", "json0")
+    assert b'"name": "b"' in run_graphviz("digraph { a -> b }", "json0")
