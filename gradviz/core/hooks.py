@@ -177,7 +177,7 @@ class Capture:
             return None
         n = grad.numel()
         if n > self.cap and not full:
-            return self._sketches.add(grad, n * grad.element_size())
+            return self._sketches.add(grad, n)
         # A reference costs nothing now; it also stops autograd from accumulating into this
         # buffer in place or stealing it for .grad (it copies instead), so it stays valid.
         # Under create_graph=True: the value, not the double-backward graph.

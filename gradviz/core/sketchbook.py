@@ -1,14 +1,13 @@
-"""Sketches of the gradients too large to keep, computed a batch at a time.
+"""Sketches of the gradients too large to keep: exact norm and a strided sample, in batches.
 
-A backward hook that summarises each large gradient on its own pays three or four kernel
+A backward hook that summarises each small gradient on its own pays three or four kernel
 launches, their Python wrappers and their allocations per autograd node: at narrow widths
 that is several times the cost of the node itself, and the hundreds of thousands of small
 tensors it leaves behind also wake the cyclic garbage collector again and again. So the hook
-only queues the gradient (a list append) and gets back a number; every ``FLUSH_COUNT``
-gradients, or ``FLUSH_BYTES`` of them, one batch computes all their exact norms and strided
-samples with a few kernels per distinct gradient size.
-Holding a few gradients a little longer is the only cost.
-"""
+queues a small gradient (a list append) and gets back a number; every ``FLUSH_COUNT``
+gradients one batch computes all their norms and samples with a few kernels per distinct
+gradient size. A large gradient is sketched on arrival instead: there the kernels cost
+little next to the op, and holding it back would."""
 
 from __future__ import annotations
 
@@ -20,12 +19,12 @@ from torch._utils import _flatten_dense_tensors
 
 from .snapshot import SKETCH_SIZE, Snapshot
 
-#: A batch is computed once this many gradients are queued, or this many bytes of them:
+#: A batch is computed once this many gradients are queued, or this many elements of them:
 #: enough to spread the batch's own overhead thin, small enough to hold little memory.
 FLUSH_COUNT = 128
-FLUSH_BYTES = 4 << 20
-#: Gradients up to this many elements are copied together into one matrix to be sketched;
-#: larger ones are sketched where they lie.
+FLUSH_NUMEL = 1 << 18
+#: Gradients up to this many elements are held until their batch copies them into one
+#: matrix; larger ones are sketched on arrival, where they lie.
 COPY_BELOW = 4096
 
 
@@ -40,8 +39,9 @@ class SketchBook:
         # engine threads of different devices may run hooks concurrently
         self._lock = threading.Lock()
         self._count = 0
-        self._pending: list[torch.Tensor] = []
-        self._pending_bytes = 0
+        # small gradients waiting, and (norm, sample) of large ones, in number order
+        self._pending: list = []
+        self._pending_numel = 0
         # per computed batch: its first sketch number, norms, and samples (a matrix, or a
         # list of rows when it mixes complex and real gradients)
         self._starts: list[int] = []
@@ -52,16 +52,29 @@ class SketchBook:
     def __len__(self) -> int:
         return self._count
 
-    def add(self, grad: torch.Tensor, nbytes: int) -> int:
-        """Queue ``grad`` (not empty, ``nbytes`` long); returns its sketch number."""
+    def add(self, grad: torch.Tensor, numel: int) -> int:
+        """Queue ``grad`` (``numel`` elements, not empty); returns its sketch number."""
+        if numel > COPY_BELOW:
+            # Sketched at once: held back, large gradients keep autograd from reusing their
+            # memory, which cost more than the two kernels here (up to +0.4x at width 256).
+            item = self._sketch_one(grad.detach() if grad.requires_grad else grad, numel)
+            numel = 0
+        else:
+            item = grad
         with self._lock:
             number = self._count
             self._count += 1
-            self._pending.append(grad)
-            self._pending_bytes += nbytes
-            if len(self._pending) >= FLUSH_COUNT or self._pending_bytes >= FLUSH_BYTES:
+            self._pending.append(item)
+            self._pending_numel += numel
+            if len(self._pending) >= FLUSH_COUNT or self._pending_numel >= FLUSH_NUMEL:
                 self._flush()
         return number
+
+    def _sketch_one(self, grad: torch.Tensor, numel: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Not under ``torch.no_grad()``, whose entry and exit cost more than both kernels:
+        the caller passes a gradient that carries no graph."""
+        norm = torch.linalg.vector_norm(grad, dtype=_NORM_DTYPE.get(grad.dtype))
+        return norm, torch.take(grad, self._sample_index(numel, grad.device))
 
     def flush(self) -> None:
         """Compute the sketches still queued (the end of a pass, or somebody reading)."""
@@ -70,33 +83,40 @@ class SketchBook:
 
     @torch.no_grad()  # under create_graph=True the gradients carry a graph: build none on them
     def _flush(self) -> None:
-        grads, self._pending, self._pending_bytes = self._pending, [], 0
-        if not grads:
+        items, self._pending, self._pending_numel = self._pending, [], 0
+        if not items:
             return
         # Small gradients of one size, dtype and device (a model has few) are sketched
-        # together as the rows of a matrix; large ones of one dtype and device in one call.
+        # together as the rows of a matrix; large ones, already sketched, are stacked.
         groups: dict[tuple, list[int]] = {}
-        for i, g in enumerate(grads):
-            n = g.numel()
-            groups.setdefault((n if n <= COPY_BELOW else 0, g.dtype, g.device), []).append(i)
+        for i, item in enumerate(items):
+            if type(item) is tuple:
+                key = (0, item[1].dtype, item[1].device)
+            else:
+                key = (item.numel(), item.dtype, item.device)
+            groups.setdefault(key, []).append(i)
         parts = []
         for (n, _, _), members in groups.items():
-            sketch = self._sketch_rows if n else self._sketch_each
-            parts.append((members, *sketch([grads[i] for i in members])))
+            same = [items[i] for i in members]
+            if n:
+                parts.append((members, *self._sketch_rows(same)))
+            else:
+                parts.append((members, torch.stack([norm for norm, _ in same]),
+                              torch.stack([sample for _, sample in same])))
         if len(parts) == 1:
             norms, samples = parts[0][1:]
         else:
-            device = grads[0].device
+            device = parts[0][1].device
             back = torch.argsort(torch.tensor([i for members, _, _ in parts for i in members]))
             norms = torch.cat([n.to(device) for _, n, _ in parts])[back.to(device)]
             if len({s.is_complex() for _, _, s in parts}) == 1:
                 samples = torch.cat([s.to(device) for _, _, s in parts])[back.to(device)]
             else:  # one matrix would make the real samples complex: rows apart (rare)
-                samples = [None] * len(grads)
+                samples = [None] * len(items)
                 for members, _, rows in parts:
                     for i, row in zip(members, rows):
                         samples[i] = row
-        self._starts.append(self._count - len(grads))
+        self._starts.append(self._count - len(items))
         self._norms.append(norms)
         self._samples.append(samples)
 
@@ -104,14 +124,8 @@ class SketchBook:
         """Small gradients: copied into the rows of one matrix, then one kernel for all their
         norms and one for all their samples."""
         rows = _flatten_dense_tensors(grads).view(len(grads), -1)
-        norms = torch.linalg.vector_norm(rows, dim=1, dtype=_norm_dtype(rows.dtype))
+        norms = torch.linalg.vector_norm(rows, dim=1, dtype=_NORM_DTYPE.get(rows.dtype))
         return norms, rows.index_select(1, self._sample_index(rows.shape[1], rows.device))
-
-    def _sketch_each(self, grads: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
-        """Large gradients: copying them would cost more than a call each, so one fused
-        norm over the originals and a gather of each one's sample."""
-        norms = torch.stack(torch._foreach_norm(grads, 2, _norm_dtype(grads[0].dtype)))
-        return norms, torch.stack([torch.take(g, self._sample_index(g.numel(), g.device)) for g in grads])
 
     def _sample_index(self, n: int, device: torch.device) -> torch.Tensor:
         """SKETCH_SIZE evenly strided positions; under SKETCH_SIZE elements (a tiny
@@ -142,7 +156,6 @@ class SketchBook:
             sum(r.nbytes for r in s) if isinstance(s, list) else s.nbytes for s in self._samples)
 
 
-def _norm_dtype(dtype: torch.dtype) -> torch.dtype | None:
-    """float32 at least: a half-precision norm overflows to inf (a false alarm) once a
-    gradient scaled by GradScaler has a few thousand elements."""
-    return None if dtype.is_complex else torch.promote_types(dtype, torch.float32)
+#: Norms of half-precision gradients are taken in float32: in their own dtype they overflow
+#: to inf (a false alarm) once a gradient scaled by GradScaler has a few thousand elements.
+_NORM_DTYPE = {torch.float16: torch.float32, torch.bfloat16: torch.float32}

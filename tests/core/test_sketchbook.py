@@ -11,7 +11,7 @@ from gradviz.core.snapshot import SKETCH_SIZE
 
 
 def _add(book: SketchBook, t: torch.Tensor) -> int:
-    return book.add(t, t.numel() * t.element_size())
+    return book.add(t, t.numel())
 
 
 def _snapshot(book: SketchBook, t: torch.Tensor):
