@@ -15,14 +15,13 @@ import bisect
 import threading
 
 import torch
-from torch._utils import _flatten_dense_tensors
 
 from .snapshot import SKETCH_SIZE, Snapshot
 
 #: A batch is computed once this many gradients are queued, or this many elements of them:
 #: enough to spread the batch's own overhead thin, small enough to hold little memory.
-FLUSH_COUNT = 128
-FLUSH_NUMEL = 1 << 18
+FLUSH_COUNT = 256
+FLUSH_NUMEL = 1 << 19
 #: Gradients up to this many elements are held until their batch copies them into one
 #: matrix; larger ones are sketched on arrival, where they lie.
 COPY_BELOW = 4096
@@ -86,19 +85,19 @@ class SketchBook:
         items, self._pending, self._pending_numel = self._pending, [], 0
         if not items:
             return
-        # Small gradients of one size, dtype and device (a model has few) are sketched
+        # Small gradients of one shape, dtype and device (a model has few) are sketched
         # together as the rows of a matrix; large ones, already sketched, are stacked.
         groups: dict[tuple, list[int]] = {}
         for i, item in enumerate(items):
             if type(item) is tuple:
-                key = (0, item[1].dtype, item[1].device)
+                key = (None, item[1].dtype, item[1].device)
             else:
-                key = (item.numel(), item.dtype, item.device)
+                key = (item.shape, item.dtype, item.device)
             groups.setdefault(key, []).append(i)
         parts = []
-        for (n, _, _), members in groups.items():
+        for (shape, _, _), members in groups.items():
             same = [items[i] for i in members]
-            if n:
+            if shape is not None:
                 parts.append((members, *self._sketch_rows(same)))
             else:
                 parts.append((members, torch.stack([norm for norm, _ in same]),
@@ -123,7 +122,7 @@ class SketchBook:
     def _sketch_rows(self, grads: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
         """Small gradients: copied into the rows of one matrix, then one kernel for all their
         norms and one for all their samples."""
-        rows = _flatten_dense_tensors(grads).view(len(grads), -1)
+        rows = torch.stack(grads).view(len(grads), -1)  # reads strided ones as they lie
         norms = torch.linalg.vector_norm(rows, dim=1, dtype=_NORM_DTYPE.get(rows.dtype))
         return norms, rows.index_select(1, self._sample_index(rows.shape[1], rows.device))
 
