@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections import Counter, deque
 from typing import Hashable, Iterable
 
-from .collapse import module_key, prefixes
 from .graph import KINDS, GradGraph
 
 Edge = tuple[Hashable, Hashable]
@@ -59,14 +58,11 @@ def first_nonfinite(graph: GradGraph) -> int | None:
     return None
 
 
-def visible_key(graph: GradGraph, keys, node_id: int):
-    """The drawn key that shows ``node_id``: itself, or the collapsed module box holding it."""
-    if node_id in keys:
-        return node_id
-    for path in prefixes(graph.cols.module[node_id] or ""):
-        if module_key(path) in keys:
-            return module_key(path)
-    return None
+def visible_key(key_of: list, keys, node_id: int):
+    """The drawn key that shows ``node_id``: itself, or the folded module box that holds it,
+    glue included, as ``collapse.view`` assigned it (``key_of``); None when not drawn."""
+    key = key_of[node_id]
+    return key if key in keys else None
 
 
 def summary(graph: GradGraph) -> dict:

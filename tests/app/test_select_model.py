@@ -1,5 +1,9 @@
 """The Qt-free model functions behind selection, search and the summary (gradviz.core.select)."""
 
+import torch
+
+import gradviz
+from gradviz.core.collapse import view
 from gradviz.core.select import (downstream, first_nonfinite, incident, reachable, summary,
                                  upstream, visible_key)
 
@@ -23,6 +27,34 @@ def test_summary_and_first_nonfinite(seed_graph):
 
 def test_visible_key_maps_into_collapsed_modules(seed_graph):
     seed_graph.cols.module[1] = "block.linear"
-    assert visible_key(seed_graph, {0, 1}, 1) == 1
-    assert visible_key(seed_graph, {0, "module:block"}, 1) == "module:block"
-    assert visible_key(seed_graph, {0}, 1) is None
+    plain = view(seed_graph).key_of
+    assert visible_key(plain, {0, 1}, 1) == 1
+    folded = view(seed_graph, frozenset({"block"})).key_of
+    assert visible_key(folded, {0, "module:block"}, 1) == "module:block"
+    assert visible_key(folded, {0}, 1) is None
+
+
+class _Stack(torch.nn.Module):
+    """A ModuleList with the parent's relu between its layers (glue)."""
+
+    def __init__(self):
+        super().__init__()
+        self.layers = torch.nn.ModuleList([torch.nn.Linear(3, 3) for _ in range(4)])
+
+    def forward(self, h):
+        for layer in self.layers:
+            h = torch.relu(layer(h))
+        return h
+
+
+def test_a_parent_op_drawn_inside_a_folded_box_is_found_there():
+    with gradviz.record():
+        loss = _Stack()(torch.ones(1, 3)).sum()
+    g = gradviz.trace(loss)
+    relus = [n.id for n in g.nodes if n.op == "ReluBackward0"]
+    assert all(g.cols.module[r] in (None, "") for r in relus[1:])  # the parent's own ops
+    shown = view(g, frozenset({"layers"}))
+    inner = [r for r in relus if shown.key_of[r] == "module:layers"]
+    assert inner  # the relus between layers are drawn in the box
+    for r in inner:
+        assert visible_key(shown.key_of, set(shown.keys), r) == "module:layers"
