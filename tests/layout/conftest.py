@@ -46,27 +46,6 @@ def mlp():
 
 
 @pytest.fixture
-def interrupted():
-    """20 layers of a ModuleList with a functional relu between them: "layers" is not
-    contiguous in the data flow, each "layers.i" is."""
-
-    class Stack(torch.nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.layers = torch.nn.ModuleList([torch.nn.Linear(3, 3) for _ in range(20)])
-
-        def forward(self, h):
-            for layer in self.layers:
-                h = torch.relu(layer(h))
-            return h
-
-    stack = Stack()
-    with gradviz.record():
-        loss = stack(torch.ones(1, 3)).sum()
-    return gradviz.trace(loss)
-
-
-@pytest.fixture
 def residual():
     """Residual adds and a GELU in the parent's forward, between the children of a
     ModuleList (as torchvision, timm and Hugging Face models do): glue owned by the root."""
