@@ -91,8 +91,23 @@ def gc_paused():
     try:
         yield
     finally:
+        _age_tracked_objects()
         if was_enabled:
             gc.enable()
+
+
+def _age_tracked_objects() -> None:
+    """Move every tracked object to the oldest GC generation, without collecting.
+
+    Left young, the objects just built (one per autograd Node: 100,000 at 100,000 nodes)
+    would be scanned by the young collections the backward pass triggers, then by a full
+    one: +0.4 s, a fifth of a narrow 100,000-node pass. They live as long as the graph
+    anyway. ``freeze()`` then ``unfreeze()`` is that move, two list splices; skipped when
+    the process froze objects itself, which must stay frozen.
+    """
+    if gc.get_freeze_count() == 0:
+        gc.freeze()
+        gc.unfreeze()
 
 
 def trace(outputs, *, inputs=(), cap: int = DEFAULT_CAP, namespace: dict | None = None) -> GradGraph:
