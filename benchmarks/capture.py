@@ -1,6 +1,6 @@
 """Cost of capturing gradients, as ratios against plain PyTorch measured in the same run.
 
-    .venv/bin/python benchmarks/capture.py [--sizes 1000,20000,100000] [--repeat 3] [--threads 1]
+    .venv/bin/python benchmarks/capture.py [--sizes 1000,20000,100000] [--repeat 5] [--threads 1]
 
 For each graph (GPT-like and MLP, narrow and realistic width, about 1,000 / 20,000 /
 100,000 autograd nodes) it prints:
@@ -12,7 +12,9 @@ For each graph (GPT-like and MLP, narrow and realistic width, about 1,000 / 20,0
   rss ratio    (with --rss) the same against the growth of the process's peak resident memory,
                measured in two fresh processes (plain, then with capture): this one also
                counts Python objects (hook dicts, tuples, tensor wrappers), not just tensors
-Times are medians over ``--repeat`` fresh graphs; forward passes are never timed.
+Times are medians over ``--repeat`` fresh graphs, ratios the medians of the ratios of each
+repeat's own pair (walk and trace; plain and captured backward, in turns, back to back);
+forward passes are never timed.
 """
 
 from __future__ import annotations
@@ -119,9 +121,14 @@ def measure(kind: str, nodes: int, width: int, repeat: int) -> dict:
         seconds, g = timed(gradviz.trace, loss)
         trace.append(seconds)
         g.capture.disarm()
-        model.zero_grad(set_to_none=True)
+        del g, loss
+    # Plain and captured backward in turns, each after the same steps: a slow spell of a
+    # shared machine then slows both, and what ran before (the allocator's state) is alike.
+    model.zero_grad(set_to_none=True)
+    for _ in range(repeat):
         loss = forward()
         plain.append(timed(loss.backward)[0])
+        del loss
         model.zero_grad(set_to_none=True)
         loss = forward()
         g = gradviz.trace(loss)
@@ -132,7 +139,9 @@ def measure(kind: str, nodes: int, width: int, repeat: int) -> dict:
         model.zero_grad(set_to_none=True)
     med = statistics.median
     return {"kind": kind, "width": width, "nodes": size, "walk": med(walk), "trace": med(trace),
-            "plain": med(plain), "captured": med(captured), "saved": saved, "held": held}
+            "plain": med(plain), "captured": med(captured), "saved": saved, "held": held,
+            "trace/walk": med(t / w for t, w in zip(trace, walk)),
+            "bwd ratio": med(c / p for c, p in zip(captured, plain))}
 
 
 def main(argv=None) -> int:
@@ -140,7 +149,7 @@ def main(argv=None) -> int:
     parser.add_argument("--sizes", default="1000,20000,100000")
     parser.add_argument("--widths", default="16,256")
     parser.add_argument("--kinds", default="gpt,mlp")
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--rss", action="store_true", help="also measure peak RSS growth")
     parser.add_argument("--threads", type=int, default=1,
                         help="torch threads (1: on a shared 2-core machine more threads make "
@@ -157,8 +166,9 @@ def main(argv=None) -> int:
     for kind in args.kinds.split(","):
         for width in map(int, args.widths.split(",")):
             for nodes in map(int, args.sizes.split(",")):
-                r = measure(kind, nodes, width, args.repeat)
-                tr, br, mr = r["trace"] / r["walk"], r["captured"] / r["plain"], r["held"] / r["saved"]
+                # small graphs take milliseconds: more pairs, for the same steadiness
+                r = measure(kind, nodes, width, args.repeat * (4 if nodes <= 5000 else 1))
+                tr, br, mr = r["trace/walk"], r["bwd ratio"], r["held"] / r["saved"]
                 print(f"{kind:<10}{width:>6}{r['nodes']:>9}{r['walk']:>9.3f}{r['trace']:>9.3f}{tr:>10.2f}x"
                       f"{r['plain']:>9.3f}{r['captured']:>11.3f}{br:>9.2f}x{r['saved'] / 1e6:>10.2f}"
                       f"{r['held'] / 1e6:>9.2f}{mr:>9.0%}"
