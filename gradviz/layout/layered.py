@@ -118,7 +118,12 @@ def _coordinates(rows, pred, succ, widths, boxes: int) -> list[float]:
     def wish(v, neighbours):
         # Lanes do not pull a box that has box neighbours: a residual edge beside a block
         # must not drag the next block sideways, or a deep network drifts across the page.
-        nb = [u for u in neighbours[v] if u < boxes] or neighbours[v]
+        # A lane follows its own edge's lanes, not the boxes a trunk branches into, so a
+        # shared weight's trunk runs straight down instead of zigzagging to each reader.
+        if v < boxes:
+            nb = [u for u in neighbours[v] if u < boxes] or neighbours[v]
+        else:
+            nb = [u for u in neighbours[v] if u >= boxes] or neighbours[v]
         if not nb:
             return x[v] if neighbours is succ else None
         return sum(x[u] for u in nb) / len(nb)
@@ -135,22 +140,32 @@ def _coordinates(rows, pred, succ, widths, boxes: int) -> list[float]:
 def _with_lanes(n: int, edges: list[tuple[int, int]], layer: list[int]):
     """Neighbour lists in which every edge spanning more than one layer runs through a
     dummy vertex (ids ``n`` and up) in each layer between its ends; the vertex chain of
-    each edge."""
+    each edge.
+
+    Long edges from one source share one trunk of dummies (dot's ``concentrate``): a weight
+    shared by every layer of a deep model (tied, ALBERT-like, an unrolled RNN cell) is one
+    line down the page with a branch into each op that reads it, not one lane per use in
+    every layer it crosses, which made the layers thousands of lanes wide (a 5,000-node
+    shared-weight transformer took 75 s; now a second)."""
     layer = list(layer)
     succ: list[list[int]] = [[] for _ in range(n)]
     pred: list[list[int]] = [[] for _ in range(n)]
+    trunks: dict[int, list[int]] = {}  # source -> its dummies, one per layer below it
+    linked: set[tuple[int, int]] = set()
     chains = []
     for a, b in edges:
-        chain = [a]
-        for depth in range(layer[a] + 1, layer[b]):
-            chain.append(len(layer))
-            layer.append(depth)
+        trunk = trunks.setdefault(a, [])
+        while layer[a] + 1 + len(trunk) < layer[b]:
+            trunk.append(len(layer))
+            layer.append(layer[a] + len(trunk))
             succ.append([])
             pred.append([])
-        chain.append(b)
+        chain = [a, *trunk[:layer[b] - layer[a] - 1], b]
         for u, v in zip(chain, chain[1:]):
-            succ[u].append(v)
-            pred[v].append(u)
+            if (u, v) not in linked:
+                linked.add((u, v))
+                succ[u].append(v)
+                pred[v].append(u)
         chains.append(chain)
     return succ, pred, layer, chains
 
@@ -171,7 +186,10 @@ def _route(upper, lower, lanes: list[tuple[float, float, float]], back: bool):
     edge that was turned around runs upward, its arrow on the upper box."""
     waypoints = [(upper.x, upper.y + upper.height / 2)]
     for x, top, tall in lanes:
-        waypoints += [(x, top), (x, top + tall)]
+        if len(waypoints) > 1 and abs(waypoints[-1][0] - x) < 0.5 and abs(waypoints[-2][0] - x) < 0.5:
+            waypoints[-1] = (waypoints[-1][0], top + tall)  # a straight run: one segment
+        else:
+            waypoints += [(x, top), (x, top + tall)]
     if back:
         waypoints.append((lower.x, lower.y - lower.height / 2))
         waypoints.reverse()

@@ -56,10 +56,26 @@ def positioned_dot(layout: Layout, title: str | None = None) -> str:
         if e.arrow:
             tx, ty = e.arrow[1]
             pts = f"e,{tx:.2f},{flip(ty, bottom):.2f} " + pts
-        lines.append(f'{_q(f"n:{e.src}")} -> {_q(f"n:{e.dst}")} [pos={_q(pts)} '
+        lines.append(f'{_q(f"n:{e.src}")} -> {_q(f"n:{e.dst}")} [pos={_long(pts)} '
                      f'color={_q(e.color)} penwidth={e.pen:g}];')
     lines.append("}")
     return "\n".join(lines)
+
+
+#: Graphviz reads no quoted string longer than 16,384 characters; DOT's ``+`` joins pieces.
+MAX_QUOTED = 16000
+
+
+def _long(text: str) -> str:
+    """``text`` quoted, in ``+``-joined pieces when long: an edge that runs down a whole
+    deep model (a shared weight's trunk) has thousands of points."""
+    pieces, start = [], 0
+    while len(text) - start > MAX_QUOTED:
+        cut = text.rindex(" ", start, start + MAX_QUOTED) + 1
+        pieces.append(text[start:cut])
+        start = cut
+    pieces.append(text[start:])
+    return " + ".join(f'"{piece}"' for piece in pieces)
 
 
 def render(layout: Layout, fmt: str, *, title: str | None = None, dpi: float = 96.0,

@@ -92,3 +92,52 @@ def test_folding_a_module_that_is_not_contiguous_still_lays_out(alternating):
     for e in upward:  # run upward, arrow on the bottom of their target
         target = placed.nodes[e.dst]
         assert e.arrow[1] == (target.x, target.y + target.height / 2)
+
+
+def test_edges_from_one_source_share_one_trunk():
+    """A weight read by every op of a 300-long chain (tied or shared weights): one dummy per
+    layer its trunk crosses, not one per edge per layer (about 45,000)."""
+    from gradviz.layout.layered import _with_lanes
+
+    n = 301
+    edges = [(i, i + 1) for i in range(1, 300)] + [(0, i) for i in range(2, 301)]
+    layer = list(range(n))
+    _, _, layers, chains = _with_lanes(n, edges, layer)
+    assert len(layers) - n == 299
+    for (a, b), chain in zip(edges, chains):
+        assert (chain[0], chain[-1]) == (a, b)
+        assert [layers[v] for v in chain] == list(range(layers[a], layers[b] + 1))
+
+
+def test_a_shared_weight_over_a_deep_chain_runs_straight_down_beside_it():
+    w = torch.randn(3, 3, requires_grad=True)
+    h = torch.randn(2, 3)
+    for _ in range(800):
+        h = torch.tanh(h @ w)
+    graph = gradviz.trace(h.sum())
+    placed = layered_layout(scene_of(graph))
+    reads = [e for e in placed.edges if e.src == graph.find("w").id]
+    assert len(reads) == 800
+    for e in reads:  # to its reader, through a straight trunk: a few segments, not 800s
+        assert e.arrow[1][1] == pytest.approx(placed.nodes[e.dst].y - placed.nodes[e.dst].height / 2)
+        assert len(e.points) <= 13
+
+
+def test_an_edge_longer_than_graphviz_reads_in_one_string_still_renders():
+    """A trunk that steps aside in crowded rows keeps its points: thousands of them, more
+    than the 16,384 characters Graphviz reads in one quoted string."""
+    import io
+
+    from PIL import Image
+
+    from gradviz.layout.geometry import EdgePath, Layout, NodeBox
+    from gradviz.layout.render import render
+
+    a = NodeBox(0, 50, 10, 40, 20, ["a"], "op")
+    b = NodeBox(1, 50, 6010, 40, 20, ["b"], "op")
+    points = [(50 + 20 * (i % 2), 20 + i * 2.0) for i in range(3 * 1000 + 1)]
+    edge = EdgePath(0, 1, points, arrow=((50, 6000), (50, 6000)))
+    assert len(" ".join(f"{x:.2f},{y:.2f}" for x, y in points)) > 16384
+    placed = Layout({0: a, 1: b}, [edge], [], 100, 6020)
+    png = render(placed, "png", scale=0.1)
+    assert Image.open(io.BytesIO(png)).size[1] > 0
