@@ -1,7 +1,7 @@
 """From a captured graph to a picture: gradviz against torchviz, measured in the same run.
 
     .venv/bin/python benchmarks/layout.py [--sizes 100,1000,5000,20000,100000]
-                                          [--kinds gpt,mlp] [--timeout 120]
+                                          [--kinds gpt,mlp,gpt-tied] [--timeout 120]
 
 For GPT-like and MLP graphs of about the given numbers of autograd nodes (built by
 ``models.py``, every layer its own module as in a real model, recorded so that module paths
@@ -44,14 +44,18 @@ from gradviz.core.collapse import default_collapsed, view  # noqa: E402
 from gradviz.layout import blocks, cache, layout, scene_of  # noqa: E402
 
 WIDTH = 16  # narrow: the graph's size is what is measured, not the arithmetic
-# Every layer its own module (no weight sharing), so the module tree is a real model's.
-models.SHARE_ABOVE = 10**9
+# Every layer its own module (no weight sharing), so the module tree is a real model's;
+# a kind ending in "-tied" shares one block's weights across all layers instead (ALBERT,
+# tied or unrolled-RNN weights: one parameter read by every layer of the picture).
+UNSHARED = 10**9
+models.SHARE_ABOVE = UNSHARED
+TIED = "-tied"
 
 TORCHVIZ = """
 import sys, threading, time
 sys.path.insert(0, {here!r})
 import models
-models.SHARE_ABOVE = 10**9
+models.SHARE_ABOVE = {share_above}
 from torchviz import make_dot
 model, forward = models.build({kind!r}, {nodes}, {width})
 loss = forward()
@@ -81,8 +85,9 @@ def timed(fn, repeat: int = 1) -> float:
 
 def torchviz_seconds(kind: str, nodes: int, timeout: float, out: str, repeat: int) -> str:
     """Median of ``repeat`` renders in one subprocess (the model is built once)."""
-    code = TORCHVIZ.format(here=str(HERE), kind=kind, nodes=nodes, width=WIDTH, out=out,
-                           repeat=repeat)
+    base, share_above = _kind(kind)
+    code = TORCHVIZ.format(here=str(HERE), kind=base, nodes=nodes, width=WIDTH, out=out,
+                           repeat=repeat, share_above=share_above)
     # its own process group: on timeout the `dot` that torchviz started dies with it
     proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, start_new_session=True)
@@ -104,9 +109,15 @@ def _seconds(t: float) -> str:
     return f"{t:.3f}" if t < 1 else f"{t:.2f}"
 
 
+def _kind(kind: str) -> tuple[str, int]:
+    """(the models.py kind, its SHARE_ABOVE)."""
+    return (kind.removesuffix(TIED), 0) if kind.endswith(TIED) else (kind, UNSHARED)
+
+
 def measure(kind: str, nodes: int, timeout: float, tmp: Path) -> list[str]:
     repeat = 7 if nodes <= 1000 else 3 if nodes <= 5000 else 1
-    model, forward = models.build(kind, nodes, WIDTH)
+    base, models.SHARE_ABOVE = _kind(kind)
+    model, forward = models.build(base, nodes, WIDTH)
     with gradviz.record():
         loss = forward()
     graph = gradviz.trace(loss)
@@ -168,7 +179,7 @@ def row_in_subprocess(kind: str, size: int, timeout: float) -> list[str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", default="100,1000,5000,20000,100000")
-    parser.add_argument("--kinds", default="gpt,mlp")
+    parser.add_argument("--kinds", default="gpt,mlp,gpt-tied")
     parser.add_argument("--timeout", type=float, default=120.0)
     parser.add_argument("--row", help=argparse.SUPPRESS)  # KIND,SIZE: one row, tab-separated
     args = parser.parse_args()

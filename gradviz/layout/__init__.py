@@ -47,7 +47,7 @@ def _dress(layout: Layout, collapsed, labels, color_by, theme) -> Layout:
 
 def _place(scene: Scene, theme: str, timeout: float, progress, should_stop) -> Layout:
     repeated = blocks.find_blocks(scene)
-    engine, settings = ("blocks", {}) if repeated else strategy.choose(len(scene.nodes))
+    engine, settings = ("blocks", {}) if repeated else strategy.choose(scene)
     digest = cache.structure_hash(scene, engine, settings)
     placed = cache.get(digest)
     if placed is not None:
@@ -68,7 +68,7 @@ def _lay(scene: Scene, theme: str, timeout: float, progress, should_stop,
          pinned=None) -> Layout:
     """``dot``, or the layered layout when the scene is too big for dot, or dot is missing
     or fails."""
-    engine, settings = strategy.choose(len(scene.nodes))
+    engine, settings = strategy.choose(scene)
     warnings = []
     result = None
     if engine == "dot":

@@ -141,3 +141,19 @@ def test_an_edge_longer_than_graphviz_reads_in_one_string_still_renders():
     placed = Layout({0: a, 1: b}, [edge], [], 100, 6020)
     png = render(placed, "png", scale=0.1)
     assert Image.open(io.BytesIO(png)).size[1] > 0
+
+
+def test_a_weight_read_by_every_layer_goes_to_the_layered_layout_even_when_small(seed):
+    """dot would add one dummy vertex per read per layer crossed (minutes at 1,000 nodes)."""
+    from gradviz.layout import strategy
+    from gradviz.layout.layered import crossings_of_layers
+
+    w = torch.randn(3, 3, requires_grad=True)
+    h = torch.randn(2, 3)
+    for _ in range(100):
+        h = torch.tanh(h @ w)
+    tied = scene_of(gradviz.trace(h.sum()))
+    assert len(tied.nodes) < strategy.DOT_UP_TO
+    assert crossings_of_layers(tied) > strategy.DOT_WORK_UP_TO
+    assert strategy.choose(tied)[0] == "layered"
+    assert strategy.choose(scene_of(seed))[0] == "dot"
