@@ -155,19 +155,21 @@ def _with_lanes(n: int, edges: list[tuple[int, int]], layer: list[int]):
     chains = []
     for a, b in edges:
         trunk = trunks.setdefault(a, [])
-        while layer[a] + 1 + len(trunk) < layer[b]:
+        while layer[a] + 1 + len(trunk) < layer[b]:  # the trunk grows down, linked as it grows
+            above = trunk[-1] if trunk else a
             trunk.append(len(layer))
             layer.append(layer[a] + len(trunk))
             succ.append([])
-            pred.append([])
-        chain = [a, *trunk[:layer[b] - layer[a] - 1], b]
-        for u, v in zip(chain, chain[1:]):
-            if (u, v) not in linked:
-                linked.add((u, v))
-                succ[u].append(v)
-                pred[v].append(u)
-        chains.append(chain)
-    return succ, pred, layer, chains
+            pred.append([above])
+            succ[above].append(trunk[-1])
+        lanes = layer[b] - layer[a] - 1
+        last = trunk[lanes - 1] if lanes else a
+        if (last, b) not in linked:  # the branch off the trunk into b
+            linked.add((last, b))
+            succ[last].append(b)
+            pred[b].append(last)
+        chains.append([a, *trunk[:lanes], b])
+    return succ, pred, layer, chains, trunks
 
 
 def _acyclic(n: int, edges: list[tuple[int, int]]):
@@ -181,15 +183,25 @@ def _acyclic(n: int, edges: list[tuple[int, int]]):
     return [(b, a) if t else (a, b) for (a, b), t in zip(edges, turned)], turned
 
 
-def _route(upper, lower, lanes: list[tuple[float, float, float]], back: bool):
-    """Curve from the box above to the box below through its lanes (x, top, height); an
-    edge that was turned around runs upward, its arrow on the upper box."""
-    waypoints = [(upper.x, upper.y + upper.height / 2)]
+def _through(lanes: list[tuple[float, float, float]]) -> tuple[list, list[int]]:
+    """Waypoints down a trunk's lanes (x, top, height), a straight run as one segment, and
+    for each lane the index of the waypoint where it ends: every edge of the trunk takes a
+    prefix, so a trunk is walked once, not once per edge that branches off it."""
+    points: list[tuple[float, float]] = []
+    ends: list[int] = []
     for x, top, tall in lanes:
-        if len(waypoints) > 1 and abs(waypoints[-1][0] - x) < 0.5 and abs(waypoints[-2][0] - x) < 0.5:
-            waypoints[-1] = (waypoints[-1][0], top + tall)  # a straight run: one segment
+        if len(points) > 1 and abs(points[-1][0] - x) < 0.5 and abs(points[-2][0] - x) < 0.5:
+            points[-1] = (points[-1][0], top + tall)
         else:
-            waypoints += [(x, top), (x, top + tall)]
+            points += [(x, top), (x, top + tall)]
+        ends.append(len(points) - 1)
+    return points, ends
+
+
+def _route(upper, lower, middle: list[tuple[float, float]], back: bool):
+    """Curve from the box above to the box below through the waypoints of its lanes; an
+    edge that was turned around runs upward, its arrow on the upper box."""
+    waypoints = [(upper.x, upper.y + upper.height / 2), *middle]
     if back:
         waypoints.append((lower.x, lower.y - lower.height / 2))
         waypoints.reverse()
@@ -231,7 +243,7 @@ def crossings_of_layers(scene: Scene) -> int:
 def layered_layout(scene: Scene, should_stop=None) -> Layout:
     keys, edges, turned, layer = _ranked(scene)
     n = len(keys)
-    succ, pred, layer, chains = _with_lanes(n, edges, layer)
+    succ, pred, layer, chains, trunks = _with_lanes(n, edges, layer)
     sizes = [(b.width, b.height) if b.kind == "block" else box_size(b.lines, b.shape)
              for b in (scene.nodes[k] for k in keys)]
     sizes += [(LANE, 0.0)] * (len(layer) - n)
@@ -259,10 +271,17 @@ def layered_layout(scene: Scene, should_stop=None) -> Layout:
         top, tall = tops[layer[v]]
         box = nodes[key]
         box.x, box.y, box.width, box.height = x[v] + shift, top + tall / 2, widths[v], sizes[v][1]
+    runs = {a: _through([(x[d] + shift, *tops[layer[d]]) for d in trunk])
+            for a, trunk in trunks.items() if trunk}
     for e, chain, back in zip(scene.edges, chains, turned):
-        lanes = [(x[d] + shift, *tops[layer[d]]) for d in chain[1:-1]]
+        middle = []
+        if len(chain) > 2:  # its lanes: a prefix of its source's trunk, ending at its last
+            points, ends = runs[chain[0]]
+            middle = points[:ends[len(chain) - 3] + 1]
+            top, tall = tops[layer[chain[-2]]]
+            middle[-1] = (middle[-1][0], top + tall)
         upper, lower = (nodes[e.dst], nodes[e.src]) if back else (nodes[e.src], nodes[e.dst])
-        e.points, e.arrow = _route(upper, lower, lanes, back)
+        e.points, e.arrow = _route(upper, lower, middle, back)
     width = max((x[v] + widths[v] / 2 for v in range(len(x))), default=0.0) + shift + MARGIN
     return Layout(nodes, list(scene.edges), _clusters(scene, nodes), width, y - RANKSEP + MARGIN,
                   "layered", legend=list(scene.legend))
