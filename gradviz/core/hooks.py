@@ -151,16 +151,12 @@ class Capture:
         raw = self._raw
         if nid not in raw:  # a tensor hook on an input may have fired first
             self._order.append(nid)  # list.append is atomic under the GIL: safe from engine threads
+        full = nid in self.keep_full
         if len(grad_outputs) == 1:
             # Stored bare, not in a tuple: then the pass leaves no object per node for the
             # cyclic GC to walk, which otherwise took up to a third of a narrow model's pass.
-            g = grad_outputs[0]
-            if g is not None and (n := g.numel()) > self.cap and nid not in self.keep_full:
-                raw[nid] = self._sketches.add(g, n)  # what _keep does, one call less
-            else:
-                raw[nid] = self._keep(g, nid in self.keep_full)
+            raw[nid] = self._keep(grad_outputs[0], full)
         else:
-            full = nid in self.keep_full
             raw[nid] = tuple(self._keep(g, full) for g in grad_outputs)
 
     def _tensor_hook(self, nid: int, output_nr: int, grad):

@@ -85,7 +85,8 @@ def _apply_recording(graph: GradGraph) -> None:
 @contextmanager
 def gc_paused():
     """Building 100,000 small objects would trigger the cyclic collector over and over, each
-    time scanning the whole model: pause it (nothing built here forms a cycle)."""
+    time scanning the whole model: pause it (nothing built here forms a cycle), and file
+    what was built as old on the way out (:func:`_age_tracked_objects`)."""
     was_enabled = gc.isenabled()
     gc.disable()
     try:

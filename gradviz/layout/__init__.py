@@ -57,18 +57,18 @@ def _place(scene: Scene, theme: str, timeout: float, progress, should_stop) -> L
         progress(f"{len(repeated)} repeated blocks, {distinct} distinct: laying out each once",
                  0.1)
         result = blocks.block_layout(scene, repeated, lambda sub, pinned: _lay(
-            sub, theme, timeout, progress, should_stop, pinned))
+            sub, strategy.choose(sub), theme, timeout, progress, should_stop, pinned))
     else:
-        result = _lay(scene, theme, timeout, progress, should_stop)
+        result = _lay(scene, (engine, settings), theme, timeout, progress, should_stop)
     cache.put(digest, result)
     return result
 
 
-def _lay(scene: Scene, theme: str, timeout: float, progress, should_stop,
-         pinned=None) -> Layout:
-    """``dot``, or the layered layout when the scene is too big for dot, or dot is missing
-    or fails."""
-    engine, settings = strategy.choose(scene)
+def _lay(scene: Scene, chosen: tuple[str, dict], theme: str, timeout: float, progress,
+         should_stop, pinned=None) -> Layout:
+    """``dot``, or the layered layout when ``strategy.choose`` said so (``chosen``), or dot
+    is missing or fails."""
+    engine, settings = chosen
     warnings = []
     result = None
     if engine == "dot":
