@@ -29,17 +29,18 @@ from gradviz.core.contiguous import topological
 from .dotsource import FONTSIZE
 from .geometry import ClusterBox, Layout
 from .scene import Scene
+from .textsize import text_size
 
 NODESEP, RANKSEP, MARGIN, ARROW = 18.0, 25.0, 8.0, 7.0
 LANE = 4.0  # width of an edge's dummy vertex: edges pass each other NODESEP apart
-CHAR_WIDTH = FONTSIZE * 0.6
-LINE_HEIGHT = FONTSIZE * 1.25
 
 
 def box_size(lines: list[str], shape: str) -> tuple[float, float]:
-    """An estimate of what dot would make of this label (Helvetica, dot's default margins)."""
-    width = max((len(line) for line in lines), default=1) * CHAR_WIDTH + 16
-    height = max(len(lines) * LINE_HEIGHT + 8, 22)
+    """What dot would make of this label: the text as measured for dot itself
+    (:mod:`.textsize`), with dot's default margins."""
+    text_width, text_height = text_size(lines, FONTSIZE)
+    width = max(text_width, 8) + 16
+    height = max(text_height + 8, 22)
     if shape == "ellipse" or shape == "octagon":
         width, height = width * 1.3, height * 1.2
     return width, height
