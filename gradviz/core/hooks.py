@@ -169,15 +169,15 @@ class Capture:
             self._order.append(nid)
             kept = ()
         kept = kept + (None,) * (output_nr + 1 - len(kept))
-        kept_grad = self._keep(grad, nid in self.keep_full)
+        kept_grad = self._keep(grad, nid in self.keep_full, hold=False)
         self._raw[nid] = kept[:output_nr] + (kept_grad,) + kept[output_nr + 1:]
 
-    def _keep(self, grad, full: bool = False):
+    def _keep(self, grad, full: bool = False, hold: bool = True):
         if grad is None:
             return None
         n = grad.numel()
         if n > self.cap and not full:
-            return self._sketches.add(grad, n)
+            return self._sketches.add(grad, n, hold)
         # A reference costs nothing now; it also stops autograd from accumulating into this
         # buffer in place or stealing it for .grad (it copies instead), so it stays valid.
         # Under create_graph=True: the value, not the double-backward graph.
@@ -186,7 +186,7 @@ class Capture:
     def _end_of_pass(self) -> None:
         self.ran = True
         self.disarm()
-        self._sketches.flush()
+        self._sketches.finish()
 
     # -- reading ----------------------------------------------------------------------
     @property

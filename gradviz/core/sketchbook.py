@@ -47,12 +47,27 @@ class SketchBook:
         self._norms: list[torch.Tensor] = []
         self._samples: list = []
         self._index_cache: dict[tuple, torch.Tensor] = {}
+        # (data pointer, gradient, number) of the last gradient added: a view op's gradient
+        # is often the same memory as the one before it (see ``add``)
+        self._last: tuple | None = None
 
     def __len__(self) -> int:
         return self._count
 
-    def add(self, grad: torch.Tensor, numel: int) -> int:
-        """Queue ``grad`` (``numel`` elements, not empty); returns its sketch number."""
+    def add(self, grad: torch.Tensor, numel: int, hold: bool = True) -> int:
+        """Queue ``grad`` (``numel`` elements, not empty); returns its sketch number.
+
+        A gradient that lies in the same memory as the last one held (a view op passes its
+        gradient on reshaped or transposed: a quarter of a transformer's gradients, and each
+        weight's twice) gets that one's number: its norm and sample are of the same elements.
+        Holding the last one pins its memory, so neither the allocator nor autograd's
+        in-place accumulation can put other numbers at that address meanwhile. ``hold=False``
+        for a leaf's gradient: AccumulateGrad would copy a pinned one instead of adopting it.
+        """
+        ptr = grad.data_ptr()
+        last = self._last
+        if last is not None and last[0] == ptr and _same_memory(grad, last[1], numel):
+            return last[2]
         if numel > COPY_BELOW:
             # Sketched at once: held back, large gradients keep autograd from reusing their
             # memory, which cost more than the two kernels here (up to +0.4x at width 256).
@@ -67,6 +82,8 @@ class SketchBook:
             self._pending_numel += numel
             if len(self._pending) >= FLUSH_COUNT or self._pending_numel >= FLUSH_NUMEL:
                 self._flush()
+        if hold:
+            self._last = (ptr, grad, number)
         return number
 
     def _sketch_one(self, grad: torch.Tensor, numel: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -76,9 +93,15 @@ class SketchBook:
         return norm, torch.take(grad, self._sample_index(numel, grad.device))
 
     def flush(self) -> None:
-        """Compute the sketches still queued (the end of a pass, or somebody reading)."""
+        """Compute the sketches still queued (somebody reading)."""
         with self._lock:
             self._flush()
+
+    def finish(self) -> None:
+        """The pass is over: compute what is queued, and let go of the last gradient."""
+        with self._lock:
+            self._flush()
+            self._last = None
 
     @torch.no_grad()  # under create_graph=True the gradients carry a graph: build none on them
     def _flush(self) -> None:
@@ -153,6 +176,26 @@ class SketchBook:
         """Tensor bytes held by the computed sketches."""
         return sum(t.nbytes for t in self._norms) + sum(
             sum(r.nbytes for r in s) if isinstance(s, list) else s.nbytes for s in self._samples)
+
+
+def _same_memory(a: torch.Tensor, b: torch.Tensor, numel: int) -> bool:
+    """Whether ``a`` and ``b``, which start at the same address, hold the same elements:
+    same dtype, device and count, and both dense (a permutation of a contiguous layout).
+    A dense tensor's first element is its lowest address, so both cover the same bytes."""
+    return (a.dtype == b.dtype and a.device == b.device and b.numel() == numel
+            and _dense(a) and _dense(b))
+
+
+def _dense(t: torch.Tensor) -> bool:
+    """Whether ``t``'s elements fill a block of memory without gaps or overlaps."""
+    if t.is_contiguous():
+        return True
+    expected = 1
+    for stride, size in sorted((st, sz) for st, sz in zip(t.stride(), t.shape) if sz != 1):
+        if stride != expected:
+            return False
+        expected *= size
+    return True
 
 
 #: Norms of half-precision gradients are taken in float32: in their own dtype they overflow

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import weakref
+
 import pytest
 import torch
 
@@ -101,3 +103,42 @@ def test_a_gradient_that_carries_a_graph_is_sketched_without_one():
     norm, sample = book.sketch(_add(book, t))
     assert not norm.requires_grad and not sample.requires_grad
     assert norm.item() == pytest.approx(t.detach().norm().item(), rel=1e-5)
+
+
+def test_a_view_of_the_last_gradient_shares_its_sketch():
+    # a view op hands its gradient on transposed or reshaped: the same elements, one sketch
+    book = SketchBook()
+    base = torch.randn(2, 16, 256)
+    number = _add(book, base)
+    for view in (base.view(32, 256), base.transpose(1, 2), base.permute(2, 0, 1)):
+        assert _add(book, view) == number
+    assert len(book) == 1
+    assert book.sketch(number)[0].item() == pytest.approx(base.norm().item(), rel=1e-5)
+
+
+@pytest.mark.parametrize("base, other", [
+    (torch.randn(2, 16, 256), lambda t: t[:, :8]),  # same first address, fewer elements
+    (torch.randn(4, 16, 256)[:2], lambda t: t.as_strided(t.shape, (8192, 256, 1))),  # gaps
+    (torch.randn(2, 16, 256).half(), lambda t: t.view(torch.bfloat16)),  # same bytes, other dtype
+], ids=["fewer", "gaps", "dtype"])
+def test_different_elements_at_the_same_address_get_their_own_sketch(base, other):
+    book = SketchBook()
+    view = other(base)
+    assert view.data_ptr() == base.data_ptr()
+    first, second = _add(book, base), _add(book, view)
+    assert second != first
+    expected = torch.linalg.vector_norm(view.double()).item()
+    assert book.sketch(second)[0].item() == pytest.approx(expected, rel=1e-3)
+
+
+def test_a_gradient_not_held_is_not_matched_and_the_end_of_a_pass_lets_go():
+    book = SketchBook()
+    leaf_grad = torch.randn(100, 50)
+    first = book.add(leaf_grad, leaf_grad.numel(), hold=False)
+    assert _add(book, leaf_grad.t()) != first  # no reference was kept: the memory was free to change
+    held = torch.randn(100, 50)
+    _add(book, held)
+    alive = weakref.ref(held)
+    book.finish()  # the end of a backward pass
+    del held
+    assert alive() is None
