@@ -6,9 +6,10 @@ For each graph (GPT-like and MLP, narrow and realistic width, about 1,000 / 20,0
 100,000 autograd nodes) it prints:
   trace/walk   gradviz.trace against the bare grad_fn walk          target <= 4x
   bwd ratio    backward with capture against a plain backward       target <= 1.5x (w=256), 2x (narrow)
-  mem ratio    tensor bytes capture holds at the end of backward (the most it ever holds: it
-               only grows during the pass) against the bytes of autograd's saved activations
-               (parameters excluded: they exist with or without autograd)   target <= 25%
+  mem ratio    the most tensor bytes capture holds during backward (what it keeps, plus the
+               most small gradients ever queued for a batch at once) against the bytes of
+               autograd's saved activations (parameters excluded: they exist with or without
+               autograd)                                                     target <= 25%
   rss ratio    (with --rss) the same against the growth of the process's peak resident memory,
                measured in two fresh processes (plain, then with capture): this one also
                counts Python objects (hook dicts, tuples, tensor wrappers), not just tensors
@@ -33,6 +34,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 import models  # noqa: E402
 
 import gradviz  # noqa: E402
+from gradviz.core.sketchbook import SketchBook  # noqa: E402
 from gradviz.core.trace import gc_paused  # noqa: E402
 
 TARGETS = {"trace": 4.0, "bwd": {16: 2.0, 256: 1.5}, "mem": 0.25}
@@ -60,8 +62,31 @@ def saved_activation_bytes(forward) -> tuple[torch.Tensor, int]:
     return loss, sum(storages.values())
 
 
+def queued_peak(forward) -> int:
+    """The most bytes of gradients ever waiting in the sketch book's queue during one pass
+    (an untimed pass of its own: the probe slows the hook it watches)."""
+    peak = [0]
+    flush = SketchBook._flush
+
+    def watched(book):
+        queued = sum(t.numel() * t.element_size() for t in book._pending if isinstance(t, torch.Tensor))
+        peak[0] = max(peak[0], queued)
+        flush(book)
+
+    loss = forward()
+    graph = gradviz.trace(loss)
+    SketchBook._flush = watched
+    try:
+        loss.backward()
+    finally:
+        SketchBook._flush = flush
+    del graph
+    return peak[0]
+
+
 def held_bytes(graph) -> int:
-    """Bytes the capture keeps alive: tensors by storage, summaries by their parts."""
+    """Bytes the capture keeps alive after the pass: tensors by storage, summaries by their
+    parts (it only grows during the pass, but for the queue ``queued_peak`` measures)."""
     capture = graph.capture
     storages: dict[int, int] = {}
     for nid in capture._raw:
@@ -137,6 +162,8 @@ def measure(kind: str, nodes: int, width: int, repeat: int) -> dict:
         size = len(g)
         del g, loss
         model.zero_grad(set_to_none=True)
+    held += queued_peak(forward)
+    model.zero_grad(set_to_none=True)
     med = statistics.median
     return {"kind": kind, "width": width, "nodes": size, "walk": med(walk), "trace": med(trace),
             "plain": med(plain), "captured": med(captured), "saved": saved, "held": held,

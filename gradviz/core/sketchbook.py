@@ -41,11 +41,10 @@ class SketchBook:
         # small gradients waiting, and (norm, sample) of large ones, in number order
         self._pending: list = []
         self._pending_numel = 0
-        # per computed batch: its first sketch number, norms, and samples (a matrix, or a
-        # list of rows when it mixes complex and real gradients)
+        # per computed batch: its first sketch number; its groups' (norms, samples); and for
+        # each of its gradients, which group and which row of it
         self._starts: list[int] = []
-        self._norms: list[torch.Tensor] = []
-        self._samples: list = []
+        self._batches: list[tuple[list, list[int], list[int]]] = []
         self._index_cache: dict[tuple, torch.Tensor] = {}
         # (data pointer, gradient, number) of the last gradient added: a view op's gradient
         # is often the same memory as the one before it (see ``add``)
@@ -108,39 +107,29 @@ class SketchBook:
         items, self._pending, self._pending_numel = self._pending, [], 0
         if not items:
             return
-        # Small gradients of one shape, dtype and device (a model has few) are sketched
-        # together as the rows of a matrix; large ones, already sketched, are stacked.
+        # Small gradients of one layout, dtype and device (a model has few) are sketched
+        # together as the rows of a matrix (mixed layouts would make stack copy slowly);
+        # large ones, already sketched, are stacked. Each group stays apart: groups of
+        # other devices, or complex among real, would not go into one tensor.
         groups: dict[tuple, list[int]] = {}
         for i, item in enumerate(items):
             if type(item) is tuple:
-                key = (None, item[1].dtype, item[1].device)
+                key = (None, None, item[1].dtype, item[1].device)
             else:
-                key = (item.shape, item.dtype, item.device)
+                key = (item.shape, item.stride(), item.dtype, item.device)
             groups.setdefault(key, []).append(i)
-        parts = []
-        for (shape, _, _), members in groups.items():
+        parts, part_of, row_of = [], [0] * len(items), [0] * len(items)
+        for part, ((shape, _, _, _), members) in enumerate(groups.items()):
             same = [items[i] for i in members]
             if shape is not None:
-                parts.append((members, *self._sketch_rows(same)))
+                parts.append(self._sketch_rows(same))
             else:
-                parts.append((members, torch.stack([norm for norm, _ in same]),
+                parts.append((torch.stack([norm for norm, _ in same]),
                               torch.stack([sample for _, sample in same])))
-        if len(parts) == 1:
-            norms, samples = parts[0][1:]
-        else:
-            device = parts[0][1].device
-            back = torch.argsort(torch.tensor([i for members, _, _ in parts for i in members]))
-            norms = torch.cat([n.to(device) for _, n, _ in parts])[back.to(device)]
-            if len({s.is_complex() for _, _, s in parts}) == 1:
-                samples = torch.cat([s.to(device) for _, _, s in parts])[back.to(device)]
-            else:  # one matrix would make the real samples complex: rows apart (rare)
-                samples = [None] * len(items)
-                for members, _, rows in parts:
-                    for i, row in zip(members, rows):
-                        samples[i] = row
+            for row, i in enumerate(members):
+                part_of[i], row_of[i] = part, row
         self._starts.append(self._count - len(items))
-        self._norms.append(norms)
-        self._samples.append(samples)
+        self._batches.append((parts, part_of, row_of))
 
     def _sketch_rows(self, grads: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
         """Small gradients: copied into the rows of one matrix, then one kernel for all their
@@ -164,8 +153,10 @@ class SketchBook:
         if self._pending:
             self.flush()
         batch = bisect.bisect_right(self._starts, number) - 1
-        row = number - self._starts[batch]
-        return self._norms[batch][row], self._samples[batch][row]
+        parts, part_of, row_of = self._batches[batch]
+        i = number - self._starts[batch]
+        norms, samples = parts[part_of[i]]
+        return norms[row_of[i]], samples[row_of[i]]
 
     def snapshot(self, number: int, shape, dtype: str, device: str) -> Snapshot:
         """The snapshot of gradient ``number``, whose metadata the graph knows."""
@@ -174,8 +165,7 @@ class SketchBook:
     @property
     def nbytes(self) -> int:
         """Tensor bytes held by the computed sketches."""
-        return sum(t.nbytes for t in self._norms) + sum(
-            sum(r.nbytes for r in s) if isinstance(s, list) else s.nbytes for s in self._samples)
+        return sum(t.nbytes for parts, _, _ in self._batches for pair in parts for t in pair)
 
 
 def _same_memory(a: torch.Tensor, b: torch.Tensor, numel: int) -> bool:
