@@ -222,3 +222,33 @@ def test_partial_backward_leaves_unreached_nodes_without_order():
     assert g.node_for(b).order is None and g.node_for(b).grad is None
     assert g.node_for(a).order is not None
     assert not g.capture.armed
+
+
+def test_every_sketched_gradient_of_a_transformer_block_has_its_own_norm():
+    # Sketches share work between gradients in the same memory (a view op's, a weight's
+    # twice): every node's norm must still be that of its own gradient, kept whole here in
+    # an identical second pass.
+    torch.manual_seed(9)
+    block = torch.nn.TransformerEncoderLayer(32, 4, 64, dropout=0.0, batch_first=True)
+    x = torch.randn(2, 8, 32)
+    mask = torch.nn.Transformer.generate_square_subsequent_mask(8)
+
+    def captured(cap):
+        loss = block(x, src_mask=mask, is_causal=True).pow(2).mean()
+        g = gradviz.trace(loss, cap=cap)
+        loss.backward()
+        block.zero_grad(set_to_none=True)
+        return g
+
+    sketched, whole = captured(64), captured(10**9)
+    assert [n.op for n in sketched.nodes] == [n.op for n in whole.nodes]
+    compared = 0
+    for s, w in zip(sketched.nodes, whole.nodes):
+        for snap, grad in zip(s.grad_snapshots, w.grads):
+            if grad is None or grad.numel() <= 64:
+                continue
+            assert snap.data is None  # a sketch, not the data
+            expected = torch.linalg.vector_norm(grad.double()).item()
+            assert snap.stats["norm"] == pytest.approx(expected, rel=1e-5), s.op
+            compared += 1
+    assert compared > 30
