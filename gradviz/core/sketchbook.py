@@ -142,7 +142,8 @@ class SketchBook:
     def _sketch_rows(self, grads: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
         """Small gradients: copied into the rows of one matrix, then one kernel for all their
         norms and one for all their samples."""
-        rows = torch.stack(grads).view(len(grads), -1)  # reads strided ones as they lie
+        # stack keeps a layout its inputs share (channels-last, say): reshape, not view
+        rows = torch.stack(grads).reshape(len(grads), -1)
         norms = torch.linalg.vector_norm(rows, dim=1, dtype=_NORM_DTYPE.get(rows.dtype))
         return norms, rows.index_select(1, self._sample_index(rows.shape[1], rows.device))
 

@@ -142,3 +142,17 @@ def test_a_gradient_not_held_is_not_matched_and_the_end_of_a_pass_lets_go():
     book.finish()  # the end of a backward pass
     del held
     assert alive() is None
+
+
+def test_small_gradients_sharing_a_channels_last_layout_are_sketched_in_their_own_order():
+    # stack keeps a layout all its inputs share: a transformer's head transpose makes one
+    torch.manual_seed(4)
+    tensors = [torch.randn(2, 16, 1, 16).contiguous(memory_format=torch.channels_last)
+               for _ in range(5)]
+    assert tensors[0].stride() == (256, 1, 256, 16)
+    book = SketchBook()
+    numbers = [_add(book, t) for t in tensors]
+    for number, t in zip(numbers, tensors):
+        norm, sample = book.sketch(number)
+        assert norm.item() == pytest.approx(t.norm().item(), rel=1e-5)
+        assert torch.equal(sample, _expected_sample(t))
