@@ -10,6 +10,8 @@ when somebody reads them.
 from __future__ import annotations
 
 from collections import OrderedDict
+import math
+import warnings
 from contextlib import contextmanager
 from functools import partial
 
@@ -96,6 +98,8 @@ class Capture:
         #: Nodes whose gradients are kept whole whatever their size: the tensors the user named.
         self.keep_full: set[int] = set()
         self.ran = False
+        #: The first error met while summarising a gradient (shown once, at the end of the pass)
+        self.error: Exception | None = None
         self._handle: _KeyHandle | None = None  # removes the Node pre-hooks and leaf hooks
         self._tensor_handles: list = []
         self._queued = False
@@ -176,17 +180,29 @@ class Capture:
         if grad is None:
             return None
         n = grad.numel()
-        if n > self.cap and not full:
-            return self._sketches.add(grad, n, hold)
+        if n > self.cap and not full and grad.layout is torch.strided:
+            try:
+                return self._sketches.add(grad, n, hold)
+            except Exception as exc:  # noqa: BLE001 - the user's backward must go on
+                self.error = self.error or exc
+                return None
         # A reference costs nothing now; it also stops autograd from accumulating into this
         # buffer in place or stealing it for .grad (it copies instead), so it stays valid.
+        # A sparse gradient (nn.Embedding(sparse=True)) is kept too: it holds only its rows.
         # Under create_graph=True: the value, not the double-backward graph.
         return grad.detach() if grad.requires_grad else grad
 
     def _end_of_pass(self) -> None:
         self.ran = True
         self.disarm()
-        self._sketches.finish()
+        try:
+            self._sketches.finish()
+        except Exception as exc:  # noqa: BLE001 - the user's backward must go on
+            self.error = self.error or exc
+        if self.error is not None:
+            warnings.warn(f"gradviz could not summarise some gradients ({self.error!r}); they "
+                          "show as not captured. The backward pass itself is unaffected.",
+                          RuntimeWarning, stacklevel=2)
 
     # -- reading ----------------------------------------------------------------------
     @property
@@ -212,7 +228,8 @@ class Capture:
             raw = self.kept(nid)
             if not raw:
                 return ()
-            snaps = tuple(self._as_snapshot(g, m) for g, m in zip(raw, meta))
+            full = nid in self.keep_full
+            snaps = tuple(self._as_snapshot(g, m, full) for g, m in zip(raw, meta))
             self._snaps[nid] = snaps
         return snaps
 
@@ -222,11 +239,13 @@ class Capture:
         self._snaps = dict(snaps)
         self.ran = bool(order) or bool(snaps)
 
-    def _as_snapshot(self, g, meta: tuple) -> Snapshot | None:
+    def _as_snapshot(self, g, meta: tuple, full: bool) -> Snapshot | None:
         if g is None:
             return None
         if isinstance(g, int):
             return self._sketches.snapshot(g, *meta)
+        if g.layout is not torch.strided:  # made dense once, when somebody reads it
+            return Snapshot.of(g.to_dense(), math.inf if full else self.cap)
         snap = Snapshot(tuple(g.shape), str(g.dtype).removeprefix("torch."), str(g.device))
         snap.data = g if g.device.type == "cpu" else g.cpu()
         return snap

@@ -46,9 +46,11 @@ class SketchBook:
         self._starts: list[int] = []
         self._batches: list[tuple[list[int], list, list, list[int]]] = []
         self._index_cache: dict[tuple, torch.Tensor] = {}
-        # (data pointer, gradient, number) of the last gradient added: a view op's gradient
-        # is often the same memory as the one before it (see ``add``)
-        self._last: tuple | None = None
+        # the last gradient held, its address and its number: a view op's gradient is often
+        # the same memory as the one before it (see ``add``). Three fields, not a tuple: a
+        # tuple per gradient would wake the cyclic garbage collector again and again.
+        self._last: torch.Tensor | None = None
+        self._last_ptr = self._last_number = -1
 
     def __len__(self) -> int:
         return self._count
@@ -64,9 +66,10 @@ class SketchBook:
         for a leaf's gradient: AccumulateGrad would copy a pinned one instead of adopting it.
         """
         ptr = grad.data_ptr()
-        last = self._last
-        if last is not None and last[0] == ptr and _same_memory(grad, last[1], numel):
-            return last[2]
+        if ptr == self._last_ptr:
+            with self._lock:  # the three fields, as one engine thread left them
+                if ptr == self._last_ptr and _same_memory(grad, self._last, numel):
+                    return self._last_number
         if numel > COPY_BELOW:
             # Sketched at once: held back, large gradients keep autograd from reusing their
             # memory, which cost more than the two kernels here (up to +0.4x at width 256).
@@ -81,8 +84,8 @@ class SketchBook:
             self._pending_numel += numel
             if len(self._pending) >= FLUSH_COUNT or self._pending_numel >= FLUSH_NUMEL:
                 self._flush()
-        if hold:
-            self._last = (ptr, grad, number)
+            if hold:
+                self._last, self._last_ptr, self._last_number = grad, ptr, number
         return number
 
     def _sketch_one(self, grad: torch.Tensor, numel: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -100,13 +103,21 @@ class SketchBook:
         """The pass is over: compute what is queued, and let go of the last gradient."""
         with self._lock:
             self._flush()
-            self._last = None
+            self._last, self._last_ptr = None, -1
 
-    @torch.no_grad()  # under create_graph=True the gradients carry a graph: build none on them
     def _flush(self) -> None:
         items, self._pending, self._pending_numel = self._pending, [], 0
         if not items:
             return
+        self._starts.append(self._count - len(items))
+        try:
+            self._batches.append(self._compute(items))
+        except Exception:
+            self._batches.append(None)  # their sketches read as lost, not as others' numbers
+            raise
+
+    @torch.no_grad()  # under create_graph=True the gradients carry a graph: build none on them
+    def _compute(self, items: list) -> tuple[list[int], list, list, list[int]]:
         # Small gradients of one layout, dtype and device (a model has few) are sketched
         # together as the rows of a matrix (mixed layouts would make stack copy slowly);
         # large ones, already sketched, are stacked.
@@ -136,8 +147,7 @@ class SketchBook:
         # nodes.
         if len({(n.device, s.is_complex()) for n, s in zip(norms, samples)}) == 1:
             firsts, norms, samples = [0], [torch.cat(norms)], [torch.cat(samples)]
-        self._starts.append(self._count - len(items))
-        self._batches.append((firsts, norms, samples, row_of))
+        return firsts, norms, samples, row_of
 
     def _sketch_rows(self, grads: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
         """Small gradients: copied into the rows of one matrix, then one kernel for all their
@@ -156,25 +166,28 @@ class SketchBook:
             self._index_cache[n, device] = index = index.to(device)
         return index
 
-    def sketch(self, number: int) -> tuple[torch.Tensor, torch.Tensor]:
+    def sketch(self, number: int) -> tuple[torch.Tensor, torch.Tensor] | None:
         """(exact norm, strided sample) of gradient ``number``; the sample repeats its last
-        element when the gradient has fewer than ``SKETCH_SIZE``."""
+        element when the gradient has fewer than ``SKETCH_SIZE``. None if its batch failed."""
         if self._pending:
             self.flush()
         batch = bisect.bisect_right(self._starts, number) - 1
+        if self._batches[batch] is None:
+            return None
         firsts, norms, samples, row_of = self._batches[batch]
         row = row_of[number - self._starts[batch]]
         part = bisect.bisect_right(firsts, row) - 1
         return norms[part][row - firsts[part]], samples[part][row - firsts[part]]
 
-    def snapshot(self, number: int, shape, dtype: str, device: str) -> Snapshot:
+    def snapshot(self, number: int, shape, dtype: str, device: str) -> Snapshot | None:
         """The snapshot of gradient ``number``, whose metadata the graph knows."""
-        return Snapshot.from_sketch(*self.sketch(number), shape, dtype, device)
+        sketch = self.sketch(number)
+        return None if sketch is None else Snapshot.from_sketch(*sketch, shape, dtype, device)
 
     @property
     def nbytes(self) -> int:
         """Tensor bytes held by the computed sketches."""
-        return sum(t.nbytes for _, norms, samples, _ in self._batches for t in norms + samples)
+        return sum(t.nbytes for batch in self._batches if batch for t in batch[1] + batch[2])
 
 
 def _same_memory(a: torch.Tensor, b: torch.Tensor, numel: int) -> bool:

@@ -252,3 +252,53 @@ def test_every_sketched_gradient_of_a_transformer_block_has_its_own_norm():
             assert snap.stats["norm"] == pytest.approx(expected, rel=1e-5), s.op
             compared += 1
     assert compared > 30
+
+
+@pytest.mark.parametrize("rows", [4, 40])  # a gradient under the cap, and one sketched
+def test_sparse_gradients_of_an_embedding_are_captured_without_touching_grad(rows):
+    def run(traced):
+        torch.manual_seed(2)
+        emb = torch.nn.Embedding(rows, 8, sparse=True)
+        loss = emb(torch.tensor([1, 2, 2, 3])).pow(2).sum()
+        g = gradviz.trace(loss, cap=64) if traced else None
+        loss.backward()
+        return emb.weight, g
+
+    plain, _ = run(False)
+    weight, g = run(True)
+    assert weight.grad.is_sparse
+    assert torch.equal(weight.grad.to_dense(), plain.grad.to_dense())
+    snap = g.node_for(weight).grad_snapshot
+    dense = weight.grad.to_dense()
+    if dense.numel() <= 64:
+        assert torch.equal(snap.data, dense)
+    else:
+        assert snap.data is None
+        assert snap.stats["norm"] == pytest.approx(dense.norm().item(), rel=1e-6)
+        assert snap.stats["zeros"] == pytest.approx((dense == 0).float().mean().item())
+
+
+@pytest.mark.parametrize("broken", ["_sketch_one", "_compute"])  # a large gradient, a batch
+def test_a_gradient_gradviz_cannot_summarise_never_breaks_the_backward(monkeypatch, broken):
+    from gradviz.core.sketchbook import SketchBook
+
+    def run(traced):
+        torch.manual_seed(6)
+        net = torch.nn.Sequential(torch.nn.Linear(80, 80), torch.nn.ReLU(), torch.nn.Linear(80, 1))
+        loss = net(torch.randn(64, 80)).pow(2).sum()  # gradients of 5,120 and 6,400 elements
+        g = gradviz.trace(loss) if traced else None
+        loss.backward()
+        return net, g
+
+    def fail(*args):
+        raise RuntimeError("no sketch for this layout")
+
+    plain, _ = run(False)
+    monkeypatch.setattr(SketchBook, broken, fail)
+    with pytest.warns(RuntimeWarning, match="no sketch for this layout"):
+        net, g = run(True)
+    for p, q in zip(net.parameters(), plain.parameters()):
+        assert torch.equal(p.grad, q.grad)
+    relu = g.find("ReluBackward0")
+    assert relu.order is not None and relu.grad_snapshot is None  # reached, not summarised
+    assert not g.capture.armed
