@@ -33,6 +33,8 @@ def _stop() -> None:
     if _proc is not None:
         _proc.kill()
         _proc.wait()
+        _proc.stdin.close()
+        _proc.stdout.close()
         _proc = None
 
 
@@ -41,7 +43,9 @@ atexit.register(_stop)
 
 def _started(exe: str) -> subprocess.Popen:
     global _proc
-    if _proc is None or _proc.poll() is not None:
+    if _proc is not None and _proc.poll() is not None:
+        _stop()  # it died: close its pipes before starting another
+    if _proc is None:
         # stderr is dropped, or a chatty graph could fill the pipe and stall dot: a failed
         # layout is rerun one-shot, which reports the error
         _proc = subprocess.Popen([exe, "-Tjson0"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,

@@ -73,9 +73,12 @@ def test_a_cancelled_or_broken_layout_leaves_the_next_one_working():
     from gradviz.layout import resident
 
     chain = "digraph { " + " ".join(f"a{i} -> a{i + 1};" for i in range(3000)) + " }"
+    run_graphviz("digraph { a -> b }", "json0")
+    proc = resident._proc
     with pytest.raises(Cancelled):
         run_graphviz(chain, "json0", should_stop=lambda: True)
-    assert resident._proc is None  # killed with the layout
+    assert resident._proc is None  # killed with the layout, its pipes closed
+    assert proc.poll() is not None and proc.stdin.closed and proc.stdout.closed
     with pytest.raises(GraphvizFailed, match="syntax error"):
         run_graphviz("digraph { a -> }", "json0")
     assert b'"name": "b"' in run_graphviz("digraph { a -> b }", "json0")
