@@ -1,7 +1,10 @@
 """Which ``nn.Module`` boxes are drawn: only modules contiguous in the data flow
 (``gradviz.core.contiguous``). ``dot`` answers a cluster that is not contiguous by turning
 edges upward; such a module gets no box, and its nodes belong to the nearest enclosing
-module that has one.
+module that has one. A module that holds no op, only parameters (the module paths a graph
+traced without ``gradviz.record()`` knows), gets no box either: a box around a weight says
+nothing, and 100 of them kept ``dot`` past 60 s on a 488-node ViT that lays out in 0.05 s
+without them.
 """
 
 from __future__ import annotations
@@ -10,12 +13,17 @@ from gradviz.core.collapse import prefixes
 from gradviz.core.contiguous import contiguous_modules
 
 
-def drawable(modules: dict, edges: list) -> tuple[dict, dict]:
-    """``modules``: visible key -> module path (None at top level).
+def drawable(modules: dict, edges: list, leaves=frozenset()) -> tuple[dict, dict]:
+    """``modules``: visible key -> module path (None at top level); ``leaves``: the keys
+    that are leaf tensors, which only go into a module that also holds an op.
 
     Returns (each key's innermost drawable module or None, each drawable module's nearest
     drawable ancestor or None).
     """
+    with_ops = {p for key, path in modules.items() if path and key not in leaves
+                for p in prefixes(path)}
+    modules = {key: (next((p for p in reversed(prefixes(path)) if p in with_ops), None)
+                     if key in leaves and path else path) for key, path in modules.items()}
     ok = contiguous_modules(modules, edges)
 
     def innermost(chain: list[str]):

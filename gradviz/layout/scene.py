@@ -106,7 +106,8 @@ def build(graph: GradGraph, view: View, labels: str = "compact", theme: str = "l
             edge.mark, edge.color, edge.pen = "current", th.current, 2.5
         edges.append(edge)
 
-    inside, parents = drawable({k: b.cluster for k, b in nodes.items()}, view.edges)
+    inside, parents = drawable({k: b.cluster for k, b in nodes.items()}, view.edges,
+                               {k for k, b in nodes.items() if b.kind == "leaf"})
     for key, path in inside.items():
         nodes[key].cluster = path
     legend = scale.legend(th.muted) if scale is not None else []

@@ -1,5 +1,6 @@
 """Graphs the layout tests draw: the seed's two programs (run unchanged) and a small MLP."""
 
+import contextlib
 from pathlib import Path
 
 import pytest
@@ -22,8 +23,7 @@ def net():
     return run_script(SCRIPTS / "net1linear.py").passes[-1]
 
 
-@pytest.fixture
-def mlp():
+def _mlp_graph(recorded: bool):
     """Two hidden layers in a Sequential inside a module: nested module paths."""
     torch.manual_seed(0)
 
@@ -38,11 +38,22 @@ def mlp():
 
     model = torch.nn.Sequential(Block(), Block(), torch.nn.Linear(4, 1))
     x = torch.randn(3, 4)
-    with gradviz.record():
+    with gradviz.record() if recorded else contextlib.nullcontext():
         loss = model(x).pow(2).mean()
     graph = gradviz.trace(loss)
     loss.backward()
     return graph
+
+
+@pytest.fixture
+def mlp():
+    return _mlp_graph(recorded=True)
+
+
+@pytest.fixture
+def mlp_unrecorded():
+    """The same MLP traced without ``gradviz.record()``: only its parameters know a module."""
+    return _mlp_graph(recorded=False)
 
 
 @pytest.fixture

@@ -76,6 +76,14 @@ def test_clusters_hold_their_members(mlp):
     assert boxes["0.fc"].depth == 1 and boxes["0"].depth == 0
 
 
+def test_parameters_go_in_their_module_box_only_when_its_ops_are_there(mlp, mlp_unrecorded):
+    weight = mlp.find("0.fc.weight").id
+    assert layout(mlp).nodes[weight].cluster == "0.fc"
+    bare = layout(mlp_unrecorded)
+    assert mlp_unrecorded.cols.module[mlp_unrecorded.find("0.fc.weight").id] == "0.fc"
+    assert bare.clusters == [] and all(n.cluster is None for n in bare.nodes.values())
+
+
 def test_a_collapsed_module_is_one_node_with_its_op_count(mlp):
     placed = layout(mlp, collapsed={"0"})
     box = placed.nodes[module_key("0")]
