@@ -4,14 +4,17 @@ Every failure a user can cause (a missing file, a script that raises or never ca
 backward, a bad suffix or folder, a pass that does not exist) ends as one line on stderr
 and exit status 1; a script's own traceback is printed above that line, trimmed to its
 frames. Progress goes to stderr once an export has taken a second, only on a terminal.
+gradviz's own warnings (``dot`` timed out, Graphviz missing) are one line each too.
 """
 
 from __future__ import annotations
 
 import sys
 import time
+import warnings
 
 from .core.runner import NoBackwardError, ScriptError
+from .core.trace import GradvizWarning
 from .layout.export import ExportError, check_path, export
 from .layout.graphviz_run import Cancelled, GraphvizFailed
 from .sources import SourceError, open_source
@@ -94,10 +97,26 @@ def _export(args, progress: Progress) -> None:
         export(graph, args.output_file, dpi=args.dpi, progress=progress, **options)
 
 
+def _one_line_warnings():
+    """gradviz's own warnings as ``gradviz: warning: ...`` lines; the script's as Python
+    shows them."""
+    shown = warnings.showwarning
+
+    def show(message, category, *args, **kwargs):
+        if issubclass(category, GradvizWarning):
+            print(f"gradviz: warning: {message}", file=sys.stderr)
+        else:
+            shown(message, category, *args, **kwargs)
+
+    return show
+
+
 def export_command(args) -> int:
     progress = Progress(args.quiet)
     try:
-        _export(args, progress)
+        with warnings.catch_warnings():
+            warnings.showwarning = _one_line_warnings()
+            _export(args, progress)
     except ScriptError as err:
         progress.finish()
         if err.traceback:

@@ -4,6 +4,7 @@ import io
 import json
 import subprocess
 import sys
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
@@ -105,3 +106,20 @@ def test_progress_only_on_a_terminal_after_the_delay(monkeypatch):
     late = Terminal()
     Progress(False, late)("fast", 0.5)
     assert late.getvalue() == ""
+
+
+def test_a_layout_that_falls_back_says_so_in_one_line(tmp_path, capsys, monkeypatch):
+    from gradviz import layout as layout_module
+    from gradviz.layout import cache
+    from gradviz.layout.graphviz_run import GraphvizFailed
+
+    def too_slow(*args, **kwargs):
+        raise GraphvizFailed("dot took more than 60 s")
+
+    monkeypatch.setattr(layout_module, "run_graphviz", too_slow)
+    monkeypatch.setattr(cache, "_store", {})
+    out = tmp_path / "g.svg"
+    assert main(["export", str(SCRIPTS / "net1linear.py"), "-o", str(out), "--quiet"]) == 0
+    err = capsys.readouterr().err
+    assert err == "gradviz: warning: dot took more than 60 s; showing the layered layout instead.\n"
+    assert ET.parse(out).getroot().tag == "{http://www.w3.org/2000/svg}svg"

@@ -200,9 +200,11 @@ class Capture:
         except Exception as exc:  # noqa: BLE001 - the user's backward must go on
             self.error = self.error or exc
         if self.error is not None:
+            from .trace import GradvizWarning  # trace imports this module
+
             warnings.warn(f"gradviz could not summarise some gradients ({self.error!r}); they "
                           "show as not captured. The backward pass itself is unaffected.",
-                          RuntimeWarning, stacklevel=2)
+                          GradvizWarning, stacklevel=2)
 
     # -- reading ----------------------------------------------------------------------
     @property

@@ -7,11 +7,13 @@ restyle it), ``.json`` (the design's schema, from ``gradviz.core.jsonify``).
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 from gradviz.core.collapse import default_collapsed
 from gradviz.core.graph import GradGraph
 from gradviz.core.jsonify import to_json
+from gradviz.core.trace import GradvizWarning
 
 from . import layout as make_layout, scene_of
 from .dotsource import to_dot
@@ -44,6 +46,8 @@ def file_bytes(graph: GradGraph, fmt: str, *, labels: str = "compact", collapsed
     placed = make_layout(graph, collapsed=collapsed, labels=labels, color_by=color_by,
                          theme=theme, state=state, should_stop=should_stop,
                          progress=lambda stage, fraction: report(stage, 0.9 * fraction))
+    for message in placed.warnings:  # the app shows them in a banner; a file has no banner
+        warnings.warn(message, GradvizWarning, stacklevel=3)
     report(f"writing {fmt.upper()}", 0.9)
     if fmt == "svg":
         return to_svg_text(placed, title=title, scale=scale).encode()

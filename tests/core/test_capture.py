@@ -295,7 +295,7 @@ def test_a_gradient_gradviz_cannot_summarise_never_breaks_the_backward(monkeypat
 
     plain, _ = run(False)
     monkeypatch.setattr(SketchBook, broken, fail)
-    with pytest.warns(RuntimeWarning, match="no sketch for this layout"):
+    with pytest.warns(gradviz.GradvizWarning, match="no sketch for this layout"):
         net, g = run(True)
     for p, q in zip(net.parameters(), plain.parameters()):
         assert torch.equal(p.grad, q.grad)
