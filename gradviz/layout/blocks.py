@@ -15,7 +15,8 @@ order, which the walk gives every copy of a block alike. Sizes, not texts, are c
 3. Each block's geometry is translated onto its box; an edge that crosses a block's border
    is the top graph's curve joined to the block's own curve from or to its stub.
 
-Below :data:`MIN_NODES` visible nodes one ``dot`` run costs no more than this does.
+Below :data:`.clusters.ONE_DOT_RUN_BELOW` visible nodes one ``dot`` run costs no more than
+this does.
 """
 
 from __future__ import annotations
@@ -24,12 +25,12 @@ from dataclasses import dataclass
 
 from gradviz.core.collapse import module_key
 
+from . import clusters as cluster_rules
 from .dotsource import FONTSIZE
 from .geometry import ClusterBox, EdgePath, Layout, NodeBox
 from .scene import Scene
 from .textsize import text_size
 
-MIN_NODES = 300
 MIN_REPEATS = 3
 MIN_MEMBERS = 8  # smaller blocks save less than the joining costs
 
@@ -84,7 +85,7 @@ def _block(scene: Scene, path: str, keys: list, succ: dict, pred: dict) -> Block
 
 def find_blocks(scene: Scene) -> list[Block]:
     """The outermost repeated blocks of ``scene``, or [] when reuse would not pay."""
-    if len(scene.nodes) < MIN_NODES:
+    if len(scene.nodes) < cluster_rules.ONE_DOT_RUN_BELOW:
         return []
     members: dict[str, list] = {path: [] for path in scene.clusters}
     for key in sorted(scene.nodes, key=_order):

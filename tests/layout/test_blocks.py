@@ -4,12 +4,12 @@ import pytest
 
 import gradviz.layout as layout_module
 from gradviz.core.collapse import module_key
-from gradviz.layout import blocks, cache, layout, scene_of
+from gradviz.layout import blocks, cache, clusters, layout, scene_of
 
 
 @pytest.fixture(autouse=True)
 def reuse_small_graphs(monkeypatch):
-    monkeypatch.setattr(blocks, "MIN_NODES", 50)
+    monkeypatch.setattr(clusters, "ONE_DOT_RUN_BELOW", 50)
     cache._store.clear()
     yield
     cache._store.clear()
@@ -71,7 +71,7 @@ def test_every_edge_runs_from_its_source_to_an_arrow_on_its_target(stacked):
 
 def test_small_graphs_and_collapsed_blocks_are_laid_out_whole(stacked, monkeypatch):
     assert blocks.find_blocks(scene_of(stacked, {f"blocks.{i}" for i in range(13)})) == []
-    monkeypatch.setattr(blocks, "MIN_NODES", 300)
+    monkeypatch.setattr(clusters, "ONE_DOT_RUN_BELOW", 300)
     assert blocks.find_blocks(scene_of(stacked)) == []
     assert layout(stacked).engine == "dot"
     assert module_key("blocks.0") not in layout(stacked).nodes

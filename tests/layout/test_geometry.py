@@ -7,7 +7,7 @@ import subprocess
 import pytest
 
 from gradviz.core.collapse import module_key
-from gradviz.layout import layout, restyle, scene_of
+from gradviz.layout import clusters, layout, restyle, scene_of
 from gradviz.layout.dotsource import key_of, to_dot
 
 
@@ -76,12 +76,51 @@ def test_clusters_hold_their_members(mlp):
     assert boxes["0.fc"].depth == 1 and boxes["0"].depth == 0
 
 
-def test_parameters_go_in_their_module_box_only_when_its_ops_are_there(mlp, mlp_unrecorded):
-    weight = mlp.find("0.fc.weight").id
-    assert layout(mlp).nodes[weight].cluster == "0.fc"
-    bare = layout(mlp_unrecorded)
+def test_parameters_sit_beside_module_boxes_in_a_picture_of_one_dot_run(mlp, mlp_unrecorded):
+    placed = layout(mlp)
+    assert {"0", "0.fc", "1"} <= {c.path for c in placed.clusters}
+    assert all(n.cluster is None for n in placed.nodes.values() if n.kind == "leaf")
+    bare = layout(mlp_unrecorded)  # only its parameters know a module: no box at all
     assert mlp_unrecorded.cols.module[mlp_unrecorded.find("0.fc.weight").id] == "0.fc"
     assert bare.clusters == [] and all(n.cluster is None for n in bare.nodes.values())
+
+
+def test_in_a_bigger_picture_parameters_go_in_a_box_that_holds_ops(mlp, mlp_unrecorded,
+                                                                   monkeypatch):
+    monkeypatch.setattr(clusters, "ONE_DOT_RUN_BELOW", 0)
+    assert scene_of(mlp).nodes[mlp.find("0.fc.weight").id].cluster == "0.fc"
+    assert not scene_of(mlp_unrecorded).clusters
+
+
+def test_a_recorded_resnet_is_as_narrow_as_its_bare_graph():
+    # boxes that held weights drifted sideways, each beside the one before: a staircase
+    import contextlib
+
+    import torch
+
+    import gradviz
+
+    class Basic(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv1, self.bn1 = torch.nn.Conv2d(4, 4, 3, padding=1), torch.nn.BatchNorm2d(4)
+            self.conv2, self.bn2 = torch.nn.Conv2d(4, 4, 3, padding=1), torch.nn.BatchNorm2d(4)
+
+        def forward(self, x):
+            return torch.relu(x + self.bn2(self.conv2(torch.relu(self.bn1(self.conv1(x))))))
+
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3, padding=1),
+                              *(torch.nn.Sequential(Basic(), Basic()) for _ in range(3)))
+    widths = []
+    for recorded in (False, True):
+        with gradviz.record() if recorded else contextlib.nullcontext():
+            loss = net(torch.randn(1, 3, 8, 8)).sum()
+        graph = gradviz.trace(loss)
+        placed = layout(graph)
+        assert bool(placed.clusters) == recorded
+        widths.append(placed.width)
+    assert widths[1] <= 1.5 * widths[0]
 
 
 def test_a_collapsed_module_is_one_node_with_its_op_count(mlp):
