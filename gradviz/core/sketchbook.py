@@ -65,8 +65,11 @@ class SketchBook:
         in-place accumulation can put other numbers at that address meanwhile. ``hold=False``
         for a leaf's gradient: AccumulateGrad would copy a pinned one instead of adopting it.
         """
-        ptr = grad.data_ptr()
-        if ptr == self._last_ptr:
+        try:
+            ptr = grad.data_ptr()
+        except RuntimeError:  # no memory to compare (XLA and lazy tensors)
+            ptr = 0
+        if ptr and ptr == self._last_ptr:  # 0: no storage (meta and fake tensors)
             with self._lock:  # the three fields, as one engine thread left them
                 if ptr == self._last_ptr and _same_memory(grad, self._last, numel):
                     return self._last_number
@@ -84,7 +87,7 @@ class SketchBook:
             self._pending_numel += numel
             if len(self._pending) >= FLUSH_COUNT or self._pending_numel >= FLUSH_NUMEL:
                 self._flush()
-            if hold:
+            if hold and ptr:
                 self._last, self._last_ptr, self._last_number = grad, ptr, number
         return number
 

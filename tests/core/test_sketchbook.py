@@ -156,3 +156,47 @@ def test_small_gradients_sharing_a_channels_last_layout_are_sketched_in_their_ow
         norm, sample = book.sketch(number)
         assert norm.item() == pytest.approx(t.norm().item(), rel=1e-5)
         assert torch.equal(sample, _expected_sample(t))
+
+
+def test_tensors_without_memory_never_share_a_sketch():
+    book = SketchBook()
+    a, b = (torch.empty(100, 50, device="meta") for _ in range(2))
+    assert a.data_ptr() == b.data_ptr() == 0
+    assert _add(book, a) != _add(book, b)
+
+
+class _Wrapped(torch.Tensor):
+    """A wrapper subclass without storage of its own, as DTensor (FSDP2's gradients) is."""
+
+    @staticmethod
+    def __new__(cls, inner):
+        return torch.Tensor._make_wrapper_subclass(cls, inner.shape, dtype=inner.dtype,
+                                                   device=inner.device)
+
+    def __init__(self, inner):
+        self.inner = inner
+
+    @classmethod
+    def __torch_dispatch__(cls, func, types, args=(), kwargs=None):
+        unwrap = lambda t: t.inner if isinstance(t, _Wrapped) else t  # noqa: E731
+        return func(*torch.utils._pytree.tree_map(unwrap, args),
+                    **torch.utils._pytree.tree_map(unwrap, kwargs or {}))
+
+
+class _NoPointer(_Wrapped):
+    """One step further, as XLA's tensors: asking for the address raises."""
+
+    def data_ptr(self):
+        raise RuntimeError("no data pointer on this device")
+
+
+@pytest.mark.parametrize("kind", [_Wrapped, _NoPointer])
+def test_gradients_without_an_address_are_sketched_and_never_shared(kind):
+    inner = torch.randn(100, 50)
+    grads = [kind(inner), kind(inner.clone())]
+    book = SketchBook()
+    numbers = [_add(book, g) for g in grads]
+    assert numbers[0] != numbers[1]
+    norm, sample = book.sketch(numbers[0])
+    assert norm.item() == pytest.approx(inner.norm().item(), rel=1e-5)
+    assert torch.equal(sample, _expected_sample(inner))
