@@ -105,8 +105,10 @@ class SketchBook:
     def finish(self) -> None:
         """The pass is over: compute what is queued, and let go of the last gradient."""
         with self._lock:
-            self._flush()
-            self._last, self._last_ptr = None, -1
+            try:
+                self._flush()
+            finally:
+                self._last, self._last_ptr = None, -1
 
     def _flush(self) -> None:
         items, self._pending, self._pending_numel = self._pending, [], 0

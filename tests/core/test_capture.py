@@ -301,4 +301,4 @@ def test_a_gradient_gradviz_cannot_summarise_never_breaks_the_backward(monkeypat
         assert torch.equal(p.grad, q.grad)
     relu = g.find("ReluBackward0")
     assert relu.order is not None and relu.grad_snapshot is None  # reached, not summarised
-    assert not g.capture.armed
+    assert not g.capture.armed and g.capture._sketches._last is None  # nothing held on to
