@@ -41,7 +41,6 @@ from PySide6.QtWidgets import (QApplication, QComboBox, QLabel, QMainWindow, QSt
                                QVBoxLayout, QWidget)
 
 from gradviz.core.collapse import default_collapsed
-from gradviz.core.collapse import view as folded_view
 from gradviz.core.graph import GradGraph
 from gradviz.core.select import first_nonfinite, visible_key
 
@@ -71,7 +70,6 @@ class MainWindow(QMainWindow):
         self.runner = Runner(self)
         self.graph: GradGraph | None = None
         self.layout_data = None
-        self._key_of: list | None = None  # per node id, the key it is drawn as
         self.passes: list[GradGraph] = []
         self.collapsed: frozenset = frozenset()
         self.options = {"labels": "compact", "color_by": None, "theme": theme, "state": None}
@@ -131,7 +129,7 @@ class MainWindow(QMainWindow):
         """Show ``graph``: lay it out in the background (big graphs collapsed by module)."""
         self.graph = graph
         self.collapsed = frozenset(default_collapsed(graph) if collapsed is None else collapsed)
-        self.layout_data = self._key_of = None
+        self.layout_data = None
         self.stack.setCurrentIndex(1)
         self.setWindowTitle(f"gradviz — {graph.info.get('title') or self.path or 'graph'}")
         self.inspector.inspect(graph, None)
@@ -191,7 +189,7 @@ class MainWindow(QMainWindow):
                            self._on_layout, self._on_layout_error)
 
     def _on_layout(self, layout) -> None:
-        self.layout_data, self._key_of = layout, None
+        self.layout_data = layout
         self.view.set_layout(layout)
         self.banner.setText("\n".join(layout.warnings))
         self.banner.setVisible(bool(layout.warnings))
@@ -203,17 +201,11 @@ class MainWindow(QMainWindow):
         show_error(self, "Layout failed", exc)
 
     # -- selection, search, health ----------------------------------------------------
-    def _drawn_as(self) -> list:
-        """Per node id, the key it is drawn as (folded boxes take in glue): once per layout."""
-        if self._key_of is None:
-            self._key_of = folded_view(self.graph, self.layout_data.collapsed).key_of
-        return self._key_of
-
     def select_node(self, node_id: int) -> None:
         """Select a graph node, or the collapsed module box that holds it; scroll to it."""
         if self.layout_data is None:
             return
-        key = visible_key(self._drawn_as(), self.view.nodes, node_id)
+        key = visible_key(self.layout_data.key_of, self.view.nodes, node_id)
         if key is not None:
             self.view.select(key)
             self.view.center_on(key)
@@ -244,7 +236,7 @@ class MainWindow(QMainWindow):
         from gradviz.core.search import search
 
         ids = search(self.graph, text) if self.graph is not None and self.layout_data else []
-        keys = [visible_key(self._drawn_as(), self.view.nodes, i) for i in ids]
+        keys = [visible_key(self.layout_data.key_of, self.view.nodes, i) for i in ids]
         self._hits = list(dict.fromkeys(k for k in keys if k is not None))
         self._hit = None
         self.view.set_hits(self._hits)

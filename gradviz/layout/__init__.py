@@ -35,10 +35,11 @@ def scene_of(graph: GradGraph, collapsed=frozenset(), labels="compact", color_by
     return build(graph, view(graph, frozenset(collapsed)), labels, theme, color_by, state)
 
 
-def _dress(layout: Layout, collapsed, labels, color_by, theme) -> Layout:
+def _dress(layout: Layout, collapsed, labels, color_by, theme, key_of: list) -> Layout:
     th = get_theme(theme)
     layout.collapsed, layout.labels, layout.color_by, layout.theme = (
         frozenset(collapsed), labels, color_by, theme)
+    layout.key_of = key_of
     layout.background, layout.ink = th.background, th.ink
     for c in layout.clusters:
         c.fill, c.border = th.cluster_fill, th.cluster_border
@@ -100,10 +101,11 @@ def layout(graph: GradGraph, *, collapsed=frozenset(), labels: str = "compact",
     """
     report = progress or (lambda stage, fraction: None)
     report("building the scene", 0.0)
-    scene = scene_of(graph, collapsed, labels, color_by, theme, state)
+    shown = view(graph, frozenset(collapsed))
+    scene = build(graph, shown, labels, theme, color_by, state)
     result = _place(scene, theme, timeout, report, should_stop)
     report("laid out", 1.0)
-    return _dress(result, collapsed, labels, color_by, theme)
+    return _dress(result, collapsed, labels, color_by, theme, shown.key_of)
 
 
 _SAME = "same"
@@ -117,4 +119,4 @@ def restyle(placed: Layout, graph: GradGraph, *, state=None, color_by=_SAME,
     color_by = placed.color_by if color_by == _SAME else color_by
     scene = scene_of(graph, placed.collapsed, placed.labels, color_by, theme, state)
     result = cache.adopt(cache.placement(placed), scene)
-    return _dress(result, placed.collapsed, placed.labels, color_by, theme)
+    return _dress(result, placed.collapsed, placed.labels, color_by, theme, placed.key_of)

@@ -86,3 +86,5 @@ class Layout:
     color_by: str | None = None
     background: str = "#ffffff"
     ink: str = "#000000"  # colour of cluster titles, title and legend text
+    #: Per graph node id, the key that draws it (itself, or the folded box that holds it).
+    key_of: list = field(default_factory=list)

@@ -131,6 +131,14 @@ def test_a_collapsed_module_is_one_node_with_its_op_count(mlp):
     assert not any(isinstance(k, int) and mlp.cols.module[k] == "0.fc" for k in placed.nodes)
 
 
+def test_a_layout_says_which_key_draws_each_node_and_restyle_keeps_it(mlp):
+    placed = layout(mlp, collapsed={"0"})
+    weight = mlp.find("0.fc.weight").id
+    assert placed.key_of[weight] == module_key("0") and module_key("0") in placed.nodes
+    assert all(key in placed.nodes for key in placed.key_of) and len(placed.key_of) == len(mlp)
+    assert restyle(placed, mlp, state={"current": weight}).key_of == placed.key_of
+
+
 def test_restyle_moves_nothing_and_marks_the_player_state(seed):
     placed = layout(seed, labels="values")
     S, Z, X = (seed.find(v).id for v in "SZX")
