@@ -6,6 +6,7 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (QDockWidget, QFormLayout, QLabel, QScrollArea, QVBoxLayout,
                                QWidget)
 
+from gradviz.core.contiguous import within
 from gradviz.core.graph import GradGraph, GradNode
 from gradviz.core.select import summary
 
@@ -117,7 +118,7 @@ class Inspector(QDockWidget):
                                  f"Backward: {s['status']}\n\nOps:\n{ops}")
 
     def _show_module(self, graph: GradGraph, path: str) -> None:
-        inside = [m for m in graph.cols.module if m and (m == path or m.startswith(path + "."))]
+        inside = [m for m in graph.cols.module if within(m, path)]
         self._show_text(path, f"nn.Module {path} (collapsed): {len(inside)} nodes.\n"
                               "Double-click it to expand.")
 

@@ -29,6 +29,11 @@ def prefixes(path: str) -> list[str]:
     return [".".join(parts[:i]) for i in range(1, len(parts) + 1)]
 
 
+def within(module: str | None, path: str) -> bool:
+    """Whether ``module`` is ``path`` or one of its submodules."""
+    return module is not None and (module == path or module.startswith(path + "."))
+
+
 def topological(keys, succ: dict) -> dict:
     """Key -> position in a topological order (Kahn). Keys on a cycle, which only a folded
     non-contiguous module can make, come last in their given order."""

@@ -9,9 +9,9 @@ when somebody reads them.
 
 from __future__ import annotations
 
-from collections import OrderedDict
 import math
 import warnings
+from collections import OrderedDict
 from contextlib import contextmanager
 from functools import partial
 

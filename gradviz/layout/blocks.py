@@ -24,6 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from gradviz.core.collapse import module_key
+from gradviz.core.contiguous import within
 
 from . import clusters as cluster_rules
 from .dotsource import FONTSIZE
@@ -46,10 +47,6 @@ class Block:
 
 def _order(key) -> tuple:
     return (1, key) if isinstance(key, str) else (0, key)
-
-
-def _inside(path: str, cluster: str | None) -> bool:
-    return cluster is not None and (cluster == path or cluster.startswith(path + "."))
 
 
 def _within(scene: Scene, cluster: str | None, paths: set) -> bool:
@@ -133,7 +130,7 @@ def _block_scene(scene: Scene, block: Block) -> tuple[Scene, dict]:
              ((block.keys[i], block.keys[j]) for i, j in block.signature[1])]
     edges += [EdgePath(ins[slot], block.keys[i], []) for slot, i in block.signature[2]]
     edges += [EdgePath(block.keys[i], s, []) for i, s in zip(block.exits, outs)]
-    clusters = {p: d for p, d in scene.clusters.items() if _inside(block.path, p)}
+    clusters = {p: d for p, d in scene.clusters.items() if within(p, block.path)}
     parents = {p: (scene.parents[p] if p != block.path else None) for p in clusters}
     return Scene(nodes, edges, clusters, parents, []), {block.path: (ins, outs)}
 

@@ -31,10 +31,17 @@ def drawable(modules: dict, edges: list, leaves=frozenset()) -> tuple[dict, dict
     Returns (each key's innermost drawable module or None, each drawable module's nearest
     drawable ancestor or None).
     """
-    with_ops = {p for key, path in modules.items() if path and key not in leaves
-                for p in prefixes(path)} if len(modules) >= ONE_DOT_RUN_BELOW else set()
-    modules = {key: (next((p for p in reversed(prefixes(path)) if p in with_ops), None)
-                     if key in leaves and path else path) for key, path in modules.items()}
+    with_ops: set[str] = set()  # small picture: every leaf beside the boxes
+    if len(modules) >= ONE_DOT_RUN_BELOW:
+        with_ops = {p for key, path in modules.items() if path and key not in leaves
+                    for p in prefixes(path)}
+
+    def home(key, path):
+        if key not in leaves or not path:
+            return path
+        return next((p for p in reversed(prefixes(path)) if p in with_ops), None)
+
+    modules = {key: home(key, path) for key, path in modules.items()}
     ok = contiguous_modules(modules, edges)
 
     def innermost(chain: list[str]):

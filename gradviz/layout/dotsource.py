@@ -93,10 +93,11 @@ def to_dot(scene: Scene, theme: str = "light", settings: dict | None = None,
     look = {} if sized else {"bgcolor": th.background, "fontname": FONT, "fontcolor": th.ink}
     g.attr(rankdir="TB", nodesep="0.25", ranksep="0.35", **look, **(settings or {}))
     default = {"shape": "box"}
+    node_look = {} if sized else {"style": "filled", "fontname": FONT}
     if not sized:
         default.update(fillcolor=th.fills["op"], color=th.ink, fontcolor=text_on(th.fills["op"]))
-        look = {"style": "filled", "fontname": FONT}
-    g.attr("node", fontsize=str(FONTSIZE), margin="0.1,0.04", height="0.3", **look, **default)
+    g.attr("node", fontsize=str(FONTSIZE), margin="0.1,0.04", height="0.3", **node_look,
+           **default)
     g.attr("edge", arrowsize="0.7", **({} if sized else {"color": th.edge}))
 
     by_cluster: dict[str | None, list] = {}

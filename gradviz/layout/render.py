@@ -75,7 +75,7 @@ def _long(text: str) -> str:
         pieces.append(text[start:cut])
         start = cut
     pieces.append(text[start:])
-    return " + ".join(f'"{piece}"' for piece in pieces)
+    return " + ".join(map(_q, pieces))
 
 
 def render(layout: Layout, fmt: str, *, title: str | None = None, dpi: float = 96.0,

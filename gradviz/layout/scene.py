@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from gradviz.core.collapse import View, module_key
+from gradviz.core.contiguous import within
 from gradviz.core.graph import GradGraph
 
 from . import labels as label_text
@@ -64,9 +65,7 @@ def _box(graph: GradGraph, view: View, key, mode: str, show_grad: bool) -> NodeB
         path = key.removeprefix(module_key(""))
         members = view.members[key]
         ops = [n for n in members if graph.cols.kind[n] != "leaf"]
-        inside = path + "."
-        glue = sum(1 for n in ops if graph.cols.module[n] != path
-                   and not (graph.cols.module[n] or "").startswith(inside))
+        glue = sum(1 for n in ops if not within(graph.cols.module[n], path))
         return NodeBox(key, 0, 0, 0, 0, label_text.module_lines(path, len(ops), glue), "module",
                        SHAPES["module"], members=len(members))
     kind = graph.cols.kind[key]

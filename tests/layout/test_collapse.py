@@ -114,3 +114,11 @@ def test_two_modules_sharing_their_glue_are_not_folded_together(shared_glue, mon
     folded_faithfully(shared_glue, {"p"})
     folded_faithfully(shared_glue, {"q"})
     assert default_collapsed(shared_glue, readable=100) == frozenset()
+
+
+def test_within_means_the_module_or_a_submodule_not_a_name_that_starts_alike():
+    from gradviz.core.contiguous import within
+
+    assert within("layers.1", "layers.1") and within("layers.1.fc", "layers.1")
+    assert not within("layers.10", "layers.1") and not within(None, "layers.1")
+    assert not within("", "layers")
