@@ -9,6 +9,7 @@ import torch
 import gradviz
 from gradviz.core.runner import run_script
 from gradviz.demos import find
+from tests.recorded import traced
 
 SCRIPTS = Path(__file__).parent.parent / "scripts"
 
@@ -72,10 +73,7 @@ def residual():
                 x = x + torch.nn.functional.gelu(block(x))
             return self.head(x)
 
-    net = Net()
-    with gradviz.record():
-        loss = net(torch.ones(2, 3)).sum()
-    return gradviz.trace(loss)
+    return traced(Net(), torch.ones(2, 3))
 
 
 @pytest.fixture
@@ -94,10 +92,7 @@ def alternating():
                 h = b(torch.relu(a(h)))
             return h
 
-    net = Net()
-    with gradviz.record():
-        loss = net(torch.ones(1, 3)).sum()
-    return gradviz.trace(loss)
+    return traced(Net(), torch.ones(1, 3))
 
 
 @pytest.fixture
@@ -114,10 +109,7 @@ def shared_glue():
             g = self.p(x) + self.q(x)
             return self.p(g) * self.q(g)
 
-    net = Net()
-    with gradviz.record():
-        loss = net(torch.ones(1, 3)).sum()
-    return gradviz.trace(loss)
+    return traced(Net(), torch.ones(1, 3))
 
 
 @pytest.fixture
@@ -144,7 +136,4 @@ def stacked():
             return self.head(x)
 
     torch.manual_seed(0)
-    net = Net()
-    with gradviz.record():
-        loss = net(torch.randn(2, 4, requires_grad=True)).sum()
-    return gradviz.trace(loss)
+    return traced(Net(), torch.randn(2, 4, requires_grad=True))
