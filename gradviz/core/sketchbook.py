@@ -59,7 +59,7 @@ class SketchBook:
         """Queue ``grad`` (``numel`` elements, not empty); returns its sketch number.
 
         A gradient that lies in the same memory as the last one held (a view op passes its
-        gradient on reshaped or transposed: a quarter of a transformer's gradients, and each
+        gradient on reshaped or transposed: a fifth of a transformer's gradients, and each
         weight's twice) gets that one's number: its norm and sample are of the same elements.
         Holding the last one pins its memory, so neither the allocator nor autograd's
         in-place accumulation can put other numbers at that address meanwhile. ``hold=False``
