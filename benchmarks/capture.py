@@ -6,10 +6,10 @@ For each graph (GPT-like and MLP, narrow and realistic width, about 1,000 / 20,0
 100,000 autograd nodes) it prints:
   trace/walk   gradviz.trace against the bare grad_fn walk          target <= 4x
   bwd ratio    backward with capture against a plain backward       target <= 1.5x (w=256), 2x (narrow)
-  mem ratio    the most tensor bytes capture holds during backward (what it keeps, plus the
-               most small gradients ever queued for a batch at once) against the bytes of
-               autograd's saved activations (parameters excluded: they exist with or without
-               autograd)                                                     target <= 25%
+  mem ratio    how much capture raises the pass's peak of tensor memory (forward, trace and
+               backward, counted by torch.profiler's allocation events, against the same pass
+               without gradviz) against the bytes of autograd's saved activations (parameters
+               excluded: they exist with or without autograd)               target <= 25%
   rss ratio    (with --rss) the same against the growth of the process's peak resident memory,
                measured in two fresh processes (plain, then with capture): this one also
                counts Python objects (hook dicts, tuples, tensor wrappers), not just tensors
@@ -21,11 +21,13 @@ forward passes are never timed.
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import subprocess
 import sys
 import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import torch
@@ -34,7 +36,6 @@ sys.path.insert(0, str(Path(__file__).parent))
 import models  # noqa: E402
 
 import gradviz  # noqa: E402
-from gradviz.core.sketchbook import SketchBook  # noqa: E402
 from gradviz.core.trace import gc_paused  # noqa: E402
 
 TARGETS = {"trace": 4.0, "bwd": {16: 2.0, 256: 1.5}, "mem": 0.25}
@@ -62,39 +63,46 @@ def saved_activation_bytes(forward) -> tuple[torch.Tensor, int]:
     return loss, sum(storages.values())
 
 
-def queued_peak(forward) -> int:
-    """The most bytes of gradients ever waiting in the sketch book's queue during one pass
-    (an untimed pass of its own: the probe slows the hook it watches)."""
-    peak = [0]
-    flush = SketchBook._flush
-
-    def watched(book):
-        queued = sum(t.numel() * t.element_size() for t in book._pending if isinstance(t, torch.Tensor))
-        peak[0] = max(peak[0], queued)
-        flush(book)
-
-    loss = forward()
-    graph = gradviz.trace(loss)
-    SketchBook._flush = watched
+@contextmanager
+def stderr_silenced():
+    """The profiler's C++ side logs its start and stop to file descriptor 2."""
+    saved = os.dup(2)
+    with open(os.devnull, "w") as devnull:
+        os.dup2(devnull.fileno(), 2)
     try:
-        loss.backward()
+        yield
     finally:
-        SketchBook._flush = flush
-    del graph
-    return peak[0]
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
-def held_bytes(graph) -> int:
-    """Bytes the capture keeps alive after the pass: tensors by storage, summaries by their
-    parts (it only grows during the pass, but for the queue ``queued_peak`` measures)."""
-    capture = graph.capture
-    storages: dict[int, int] = {}
-    for nid in capture._raw:
-        for g in capture.kept(nid):
-            if isinstance(g, torch.Tensor):  # kept whole (ints number sketches)
-                s = g.untyped_storage()
-                storages[s.data_ptr()] = s.nbytes()
-    return sum(storages.values()) + capture._sketches.nbytes
+def allocated_peak(forward, capture: bool) -> int:
+    """The most tensor bytes allocated at once during a forward and backward pass, counted
+    from the pass's start by the profiler's allocation events (an untimed pass of its own)."""
+    with stderr_silenced(), torch.profiler.profile(
+            activities=[torch.profiler.ProfilerActivity.CPU], profile_memory=True) as prof:
+        loss = forward()
+        graph = gradviz.trace(loss) if capture else None
+        loss.backward()
+        del loss, graph
+    events = [e for e in prof.profiler.kineto_results.events() if e.name() == "[memory]"]
+    events.sort(key=lambda e: e.start_ns())
+    total = peak = 0
+    for e in events:
+        total += e.nbytes()  # negative for a free
+        peak = max(peak, total)
+    return peak
+
+
+def extra_peak(forward, model) -> int:
+    """How much capture raises a pass's peak of tensor memory: its queue and sketches, and
+    the gradients autograd could not reuse or steal while capture held them."""
+    peaks = []
+    for capture in (False, True):
+        model.zero_grad(set_to_none=True)
+        peaks.append(allocated_peak(forward, capture))
+    model.zero_grad(set_to_none=True)
+    return peaks[1] - peaks[0]
 
 
 RSS_PROBE = """
@@ -158,15 +166,13 @@ def measure(kind: str, nodes: int, width: int, repeat: int) -> dict:
         loss = forward()
         g = gradviz.trace(loss)
         captured.append(timed(loss.backward)[0])
-        held = held_bytes(g)
         size = len(g)
         del g, loss
         model.zero_grad(set_to_none=True)
-    held += queued_peak(forward)
-    model.zero_grad(set_to_none=True)
+    extra = extra_peak(forward, model)
     med = statistics.median
     return {"kind": kind, "width": width, "nodes": size, "walk": med(walk), "trace": med(trace),
-            "plain": med(plain), "captured": med(captured), "saved": saved, "held": held,
+            "plain": med(plain), "captured": med(captured), "saved": saved, "extra": extra,
             "trace/walk": med(t / w for t, w in zip(trace, walk)),
             "bwd ratio": med(c / p for c, p in zip(captured, plain))}
 
@@ -185,7 +191,7 @@ def main(argv=None) -> int:
     torch.set_num_threads(args.threads)
     print(f"torch {torch.__version__}, {args.threads} thread(s), median of {args.repeat}")
     header = (f"{'graph':<10}{'width':>6}{'nodes':>9}{'walk s':>9}{'trace s':>9}{'trace/walk':>11}"
-              f"{'bwd s':>9}{'+capture s':>11}{'bwd ratio':>10}{'saved MB':>10}{'held MB':>9}{'mem ratio':>10}"
+              f"{'bwd s':>9}{'+capture s':>11}{'bwd ratio':>10}{'saved MB':>10}{'extra MB':>9}{'mem ratio':>10}"
               + (f"{'rss ratio':>10}" if args.rss else ""))
     print(header)
     print("-" * len(header))
@@ -195,10 +201,10 @@ def main(argv=None) -> int:
             for nodes in map(int, args.sizes.split(",")):
                 # small graphs take milliseconds: more pairs, for the same steadiness
                 r = measure(kind, nodes, width, args.repeat * (4 if nodes <= 5000 else 1))
-                tr, br, mr = r["trace/walk"], r["bwd ratio"], r["held"] / r["saved"]
+                tr, br, mr = r["trace/walk"], r["bwd ratio"], r["extra"] / r["saved"]
                 print(f"{kind:<10}{width:>6}{r['nodes']:>9}{r['walk']:>9.3f}{r['trace']:>9.3f}{tr:>10.2f}x"
                       f"{r['plain']:>9.3f}{r['captured']:>11.3f}{br:>9.2f}x{r['saved'] / 1e6:>10.2f}"
-                      f"{r['held'] / 1e6:>9.2f}{mr:>9.0%}"
+                      f"{r['extra'] / 1e6:>9.2f}{mr:>9.0%}"
                       + (f"{rss_growth(kind, nodes, width) / r['saved']:>10.0%}" if args.rss else ""),
                       flush=True)
                 bwd_target = TARGETS["bwd"].get(width, 2.0)
