@@ -1,8 +1,9 @@
 """Backward hooks that capture gradients while autograd runs, then remove themselves.
 
 A hook runs once per autograd Node inside the engine, possibly on the engine's own
-threads, so it only records: it appends the node id to the run order and keeps the
-gradients (a reference when small, device-side stats when large). Everything that costs
+threads, so it only records: it keeps the gradients under the node id (a reference when
+small, a number in the sketch book when large), and the order the ids arrive in is the
+run order. Everything that costs
 time — statistics of small tensors, histograms, conversion to numbers — happens later,
 when somebody reads them.
 """
@@ -19,7 +20,7 @@ import torch
 from torch.autograd.function import _HookMixin
 from torch.utils.hooks import RemovableHandle
 
-from .sketchbook import SketchBook
+from .sketchbook import SketchBook, batch_size
 from .snapshot import Snapshot
 from .walk import ACCUMULATE_GRAD
 
@@ -103,10 +104,11 @@ class Capture:
         self._handle: _KeyHandle | None = None  # removes the Node pre-hooks and leaf hooks
         self._tensor_handles: list = []
         self._queued = False
-        self._order: list[int] = []  # node ids in the order the engine executed them
         # node id -> per output (a tuple, or bare for one output): the gradient itself, None,
-        # or its number in the sketch book
+        # or its number in the sketch book. A dict keeps its keys in the order they came:
+        # the order the engine ran the nodes in, with no list of its own to append to.
         self._raw: dict = {}
+        self._loaded_order: list[int] | None = None  # a saved session's, which has no _raw
         self._sketches = SketchBook()
         self._snaps: dict[int, tuple] = {}
         self._order_index: dict[int, int] | None = None
@@ -121,6 +123,7 @@ class Capture:
         """
         # One hook object for every op: it asks autograd which Node is running.
         self._index = index
+        self._sketches.flush_count = batch_size(len(fns))
         hook, tensor_hook = self._hook, self._tensor_hook
         with fast_hook_registration() as (on_tensor, handle):
             nid = 0
@@ -152,9 +155,7 @@ class Capture:
         if not self._queued:
             self._queued = True
             _queue_end_of_pass(self._end_of_pass)
-        raw = self._raw
-        if nid not in raw:  # a tensor hook on an input may have fired first
-            self._order.append(nid)  # list.append is atomic under the GIL: safe from engine threads
+        raw = self._raw  # a tensor hook on an input may have put nid in it first: it keeps its place
         full = nid in self.keep_full
         if len(grad_outputs) == 1:
             # Stored bare, not in a tuple: then the pass leaves no object per node for the
@@ -167,11 +168,7 @@ class Capture:
         if not self._queued:
             self._queued = True
             _queue_end_of_pass(self._end_of_pass)
-        if nid in self._raw:
-            kept = self.kept(nid)
-        else:
-            self._order.append(nid)
-            kept = ()
+        kept = self.kept(nid)
         kept = kept + (None,) * (output_nr + 1 - len(kept))
         kept_grad = self._keep(grad, nid in self.keep_full, hold=False)
         self._raw[nid] = kept[:output_nr] + (kept_grad,) + kept[output_nr + 1:]
@@ -210,12 +207,18 @@ class Capture:
     @property
     def order(self) -> list[int]:
         """Node ids in the order the backward pass reached them."""
-        return self._order
+        return list(self._reached)
 
     def order_of(self, nid: int) -> int | None:
-        if self._order_index is None or len(self._order_index) != len(self._order):
-            self._order_index = {n: i for i, n in enumerate(self._order)}
+        reached = self._reached
+        if self._order_index is None or len(self._order_index) != len(reached):
+            self._order_index = {n: i for i, n in enumerate(reached)}
         return self._order_index.get(nid)
+
+    @property
+    def _reached(self):
+        """The node ids reached, in order: the live dict's keys, or a saved session's list."""
+        return self._raw if self._loaded_order is None else self._loaded_order
 
     def kept(self, nid: int) -> tuple:
         """What the hooks kept for ``nid``, one item per output (empty when nothing ran)."""
@@ -237,7 +240,7 @@ class Capture:
 
     def set_loaded(self, order: list[int], snaps: dict[int, tuple]) -> None:
         """Fill from a saved session: no hooks, no autograd."""
-        self._order = list(order)
+        self._loaded_order = list(order)
         self._snaps = dict(snaps)
         self.ran = bool(order) or bool(snaps)
 

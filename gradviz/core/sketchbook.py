@@ -4,14 +4,15 @@ A backward hook that summarises each small gradient on its own pays three or fou
 launches, their Python wrappers and their allocations per autograd node: at narrow widths
 that is several times the cost of the node itself, and the hundreds of thousands of small
 tensors it leaves behind also wake the cyclic garbage collector again and again. So the hook
-queues a small gradient (a list append) and gets back a number; every ``FLUSH_COUNT``
-gradients one batch computes all their norms and samples with a few kernels per distinct
-gradient size. A large gradient is sketched on arrival instead: there the kernels cost
+queues a small gradient (a list append) and gets back a number; every so many gradients
+(:func:`batch_size`) one batch computes all their norms and samples with a few kernels per
+distinct gradient size. A large gradient is sketched on arrival instead: there the kernels cost
 little next to the op, and holding it back would."""
 
 from __future__ import annotations
 
 import bisect
+import functools
 import threading
 
 import torch
@@ -22,9 +23,23 @@ from .snapshot import SKETCH_SIZE, Snapshot
 #: enough to spread the batch's own overhead thin, small enough to hold little memory.
 FLUSH_COUNT = 256
 FLUSH_NUMEL = 1 << 19
+#: The fewest gradients a batch waits for, however small the graph.
+FLUSH_COUNT_MIN = 32
 #: Gradients up to this many elements are held until their batch copies them into one
 #: matrix; larger ones are sketched on arrival, where they lie.
 COPY_BELOW = 4096
+
+
+def batch_size(nodes: int) -> int:
+    """Gradients per batch for a graph of ``nodes`` autograd nodes: a sixteenth of them,
+    between ``FLUSH_COUNT_MIN`` and ``FLUSH_COUNT``.
+
+    The queue is capture's largest memory, and the graph's own saved tensors scale with its
+    node count: at 1,000 narrow nodes a queue of 256 gradients raised the pass's peak by 47%
+    (GPT) and 92% (MLP) of what autograd saved, a queue of 64 by 12% and 23%
+    (``benchmarks/capture.py``). Large graphs keep the full batch, the cheapest per gradient.
+    """
+    return max(FLUSH_COUNT_MIN, min(FLUSH_COUNT, nodes // 16))
 
 
 class SketchBook:
@@ -34,7 +49,8 @@ class SketchBook:
     against them), and reading them here would cost the hook a third of its time.
     """
 
-    def __init__(self):
+    def __init__(self, flush_count: int | None = None):
+        self.flush_count = flush_count or FLUSH_COUNT
         # engine threads of different devices may run hooks concurrently
         self._lock = threading.Lock()
         self._count = 0
@@ -45,7 +61,6 @@ class SketchBook:
         # per part (one part, or one per group), and each of its gradients' row
         self._starts: list[int] = []
         self._batches: list[tuple[list[int], list, list, list[int]]] = []
-        self._index_cache: dict[tuple, torch.Tensor] = {}
         # the last gradient held, its address and its number: a view op's gradient is often
         # the same memory as the one before it (see ``add``). Three fields, not a tuple: a
         # tuple per gradient would wake the cyclic garbage collector again and again.
@@ -85,7 +100,7 @@ class SketchBook:
             self._count += 1
             self._pending.append(item)
             self._pending_numel += numel
-            if len(self._pending) >= FLUSH_COUNT or self._pending_numel >= FLUSH_NUMEL:
+            if len(self._pending) >= self.flush_count or self._pending_numel >= FLUSH_NUMEL:
                 self._flush()
             if hold and ptr:
                 self._last, self._last_ptr, self._last_number = grad, ptr, number
@@ -95,7 +110,7 @@ class SketchBook:
         """Not under ``torch.no_grad()``, whose entry and exit cost more than both kernels:
         the caller passes a gradient that carries no graph."""
         norm = torch.linalg.vector_norm(grad, dtype=_NORM_DTYPE.get(grad.dtype))
-        return norm, torch.take(grad, self._sample_index(numel, grad.device))
+        return norm, torch.take(grad, _sample_index(numel, grad.device))
 
     def flush(self) -> None:
         """Compute the sketches still queued (somebody reading)."""
@@ -160,16 +175,7 @@ class SketchBook:
         # stack keeps a layout its inputs share (channels-last, say): reshape, not view
         rows = torch.stack(grads).reshape(len(grads), -1)
         norms = torch.linalg.vector_norm(rows, dim=1, dtype=_NORM_DTYPE.get(rows.dtype))
-        return norms, rows.index_select(1, self._sample_index(rows.shape[1], rows.device))
-
-    def _sample_index(self, n: int, device: torch.device) -> torch.Tensor:
-        """SKETCH_SIZE evenly strided positions; under SKETCH_SIZE elements (a tiny
-        ``cap``) the last one repeats. Cached: a model has few gradient sizes."""
-        index = self._index_cache.get((n, device))
-        if index is None:
-            index = (torch.arange(SKETCH_SIZE) * max(1, n // SKETCH_SIZE)).clamp_max_(n - 1)
-            self._index_cache[n, device] = index = index.to(device)
-        return index
+        return norms, rows.index_select(1, _sample_index(rows.shape[1], rows.device))
 
     def sketch(self, number: int) -> tuple[torch.Tensor, torch.Tensor] | None:
         """(exact norm, strided sample) of gradient ``number``; the sample repeats its last
@@ -193,6 +199,15 @@ class SketchBook:
     def nbytes(self) -> int:
         """Tensor bytes held by the computed sketches."""
         return sum(t.nbytes for batch in self._batches if batch for t in batch[1] + batch[2])
+
+
+@functools.lru_cache(maxsize=256)
+def _sample_index(n: int, device: torch.device) -> torch.Tensor:
+    """SKETCH_SIZE evenly strided positions; under SKETCH_SIZE elements (a tiny ``cap``) the
+    last one repeats. Cached for the process: a model has few gradient sizes, and building
+    them anew for each pass cost a thousand-node graph 2% of its backward."""
+    index = (torch.arange(SKETCH_SIZE) * max(1, n // SKETCH_SIZE)).clamp_max_(n - 1)
+    return index.to(device)
 
 
 def _same_memory(a: torch.Tensor, b: torch.Tensor, numel: int) -> bool:

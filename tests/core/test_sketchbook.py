@@ -7,6 +7,7 @@ import weakref
 import pytest
 import torch
 
+import gradviz
 from gradviz.core import sketchbook
 from gradviz.core.sketchbook import SketchBook
 from gradviz.core.snapshot import SKETCH_SIZE
@@ -200,3 +201,40 @@ def test_gradients_without_an_address_are_sketched_and_never_shared(kind):
     norm, sample = book.sketch(numbers[0])
     assert norm.item() == pytest.approx(inner.norm().item(), rel=1e-5)
     assert torch.equal(sample, _expected_sample(inner))
+
+
+def _tanh_mlp(layers: list[torch.nn.Linear], x: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    hidden, h = [], x
+    for layer in layers:
+        h = torch.tanh(layer(h))
+        hidden.append(h)
+    return h.square().sum(), hidden
+
+
+def test_a_small_graph_queues_a_sixteenth_of_its_gradients_and_reads_them_right(monkeypatch):
+    torch.manual_seed(5)
+    layers = [torch.nn.Linear(16, 16) for _ in range(120)]
+    x = torch.randn(32, 16)  # gradients of 512 elements: above the cap, below COPY_BELOW
+    reference_loss, reference_hidden = _tanh_mlp(layers, x)
+    for h in reference_hidden:
+        h.retain_grad()
+    reference_loss.backward()
+    for layer in layers:
+        layer.zero_grad(set_to_none=True)
+
+    queued = []
+    flush = SketchBook._flush
+
+    def watched(book):
+        queued.append(len(book._pending))
+        flush(book)
+
+    monkeypatch.setattr(SketchBook, "_flush", watched)
+    loss, hidden = _tanh_mlp(layers, x)
+    graph = gradviz.trace(loss)
+    loss.backward()
+    limit = max(sketchbook.FLUSH_COUNT_MIN, len(graph) // 16)
+    assert limit < sketchbook.FLUSH_COUNT and len(queued) > 2
+    assert max(queued) <= limit
+    for h, ref in zip(hidden, reference_hidden):
+        assert graph.node_for(h).grad_norm == pytest.approx(ref.grad.norm().item(), rel=1e-5)
