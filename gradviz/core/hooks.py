@@ -2,10 +2,9 @@
 
 A hook runs once per autograd Node inside the engine, possibly on the engine's own
 threads, so it only records: it keeps the gradients under the node id (a reference when
-small, a number in the sketch book when large), and the order the ids arrive in is the
-run order. Everything that costs
-time — statistics of small tensors, histograms, conversion to numbers — happens later,
-when somebody reads them.
+small, a number in the sketch book when large), and the order the ids arrive in is the run
+order. Everything that costs time — statistics of small tensors, histograms, conversion to
+numbers — happens later, when somebody reads them.
 """
 
 from __future__ import annotations
@@ -210,9 +209,9 @@ class Capture:
         return list(self._reached)
 
     def order_of(self, nid: int) -> int | None:
-        reached = self._reached
-        if self._order_index is None or len(self._order_index) != len(reached):
-            self._order_index = {n: i for i, n in enumerate(reached)}
+        if self._order_index is None or len(self._order_index) != len(self._reached):
+            # a copy: list() takes the dict's keys in one step, even while hooks add to it
+            self._order_index = {n: i for i, n in enumerate(self.order)}
         return self._order_index.get(nid)
 
     @property
