@@ -36,8 +36,9 @@ def batch_size(nodes: int) -> int:
 
     The queue is capture's largest memory, and the graph's own saved tensors scale with its
     node count: at 1,000 narrow nodes a queue of 256 gradients raised the pass's peak by 47%
-    (GPT) and 92% (MLP) of what autograd saved, a queue of 64 by 12% and 23%
-    (``benchmarks/capture.py``). Large graphs keep the full batch, the cheapest per gradient.
+    (GPT) and 92% (MLP) of what autograd saved, a queue of 64 by 12% and 23% (torch.profiler's
+    allocation events, counted as ``benchmarks/capture.py`` counts them). Large graphs keep the
+    full batch, the cheapest per gradient.
     """
     return max(FLUSH_COUNT_MIN, min(FLUSH_COUNT, nodes // 16))
 
@@ -49,8 +50,8 @@ class SketchBook:
     against them), and reading them here would cost the hook a third of its time.
     """
 
-    def __init__(self, flush_count: int | None = None):
-        self.flush_count = flush_count or FLUSH_COUNT
+    def __init__(self):
+        self.flush_count = FLUSH_COUNT  # Capture.arm sets its graph's own (batch_size)
         # engine threads of different devices may run hooks concurrently
         self._lock = threading.Lock()
         self._count = 0
@@ -194,11 +195,6 @@ class SketchBook:
         """The snapshot of gradient ``number``, whose metadata the graph knows."""
         sketch = self.sketch(number)
         return None if sketch is None else Snapshot.from_sketch(*sketch, shape, dtype, device)
-
-    @property
-    def nbytes(self) -> int:
-        """Tensor bytes held by the computed sketches."""
-        return sum(t.nbytes for batch in self._batches if batch for t in batch[1] + batch[2])
 
 
 @functools.lru_cache(maxsize=256)
