@@ -19,7 +19,7 @@ import torch
 from torch.autograd.function import _HookMixin
 from torch.utils.hooks import RemovableHandle
 
-from .sketchbook import SketchBook, batch_size
+from .sketchbook import SketchBook
 from .snapshot import Snapshot
 from .walk import ACCUMULATE_GRAD
 
@@ -122,7 +122,7 @@ class Capture:
         """
         # One hook object for every op: it asks autograd which Node is running.
         self._index = index
-        self._sketches.flush_count = batch_size(len(fns))
+        self._sketches.pace(len(fns), self._raw.__len__)
         hook, tensor_hook = self._hook, self._tensor_hook
         with fast_hook_registration() as (on_tensor, handle):
             nid = 0
