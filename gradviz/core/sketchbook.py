@@ -42,8 +42,8 @@ def batch_size(nodes: int, reached: int = 0) -> int:
     its saved tensors as the pass goes (at 1,000 nodes the plain pass held 666 KB at its start
     and 1 KB at its end for the MLP, 637 KB and 239 KB for the GPT), so the queue may grow as
     they go: growing by 3/16 per node left those peaks where they were and took the backward
-    from 2.10x to 2.00x (GPT) and 1.89x to 1.81x (MLP); 4/16 raised the MLP's to 28%. Large
-    graphs keep the full batch, the cheapest per gradient.
+    from 2.10x to 2.00x (GPT) and 1.89x to 1.81x (MLP) in paired runs; 4/16 raised the MLP's
+    peak to 28%. Large graphs keep the full batch, the cheapest per gradient.
     """
     return max(FLUSH_COUNT_MIN, min(FLUSH_COUNT, (nodes + 3 * reached) // 16))
 
