@@ -150,6 +150,22 @@ def test_folding_a_module_keeps_the_step(qtbot, window):
     assert window.inspector.key == "module:fc2"
 
 
+def test_steps_fold_the_graph_once_per_picture(qtbot, window, monkeypatch):
+    from gradviz.app import player
+
+    folded, fold = [], player.folded_view
+    monkeypatch.setattr(player, "folded_view", lambda g, c: folded.append(set(c)) or fold(g, c))
+    graph = open_source("mlp").passes[0]
+    draw(qtbot, window, graph)
+    for _ in range(3):
+        press(qtbot, window, "next")
+    assert folded == [set()]
+    with qtbot.waitSignal(window.layout_applied, timeout=30_000):
+        window.view.module_toggled.emit("fc2")
+    press(qtbot, window, "next")
+    assert folded == [set(), {"fc2"}]
+
+
 def test_export_steps_from_the_app(qtbot, seed_window, tmp_path):
     path = tmp_path / "steps.pdf"
     assert "export_steps" in seed_window.actions_by_name
