@@ -14,6 +14,10 @@ from .tensor_panel import TensorPanel
 
 PLURAL = {"leaf": "leaves", "op": "ops", "output": "outputs"}
 FIELDS = ("name", "kind", "op", "shape", "dtype", "device", "module", "source", "order")
+#: Why a node shows no forward value: the pass was not recorded, or torch made this tensor
+#: inside another call (F.linear's transposed weight), which record() sees only from outside.
+NOT_RECORDED = "not recorded: to keep forward values,\nrun the forward pass inside gradviz.record()"
+NOT_SEEN = "not recorded: torch made it inside another call,\nwhich gradviz.record() sees only from outside"
 
 
 def _selectable() -> QLabel:
@@ -131,8 +135,7 @@ class Inspector(QDockWidget):
                   "order": "not reached" if node.order is None else str(node.order)}
         for f, v in values.items():
             self.fields[f].setText(v)
-        self.value.show_snapshot(node.value_snapshot,
-                                 "not recorded: to keep forward values,\nrun the forward pass inside gradviz.record()")
+        self.value.show_snapshot(node.value_snapshot, NOT_SEEN if node.graph.recorded else NOT_RECORDED)
         self.grad.show_snapshot(node.grad_snapshot, "no gradient reached this node"
                                 if node.graph.has_grads else "backward not run yet")
         self._show_section(self.explain, node.explain() if node.kind != "leaf" else "")

@@ -244,6 +244,11 @@ class GradGraph:
     def has_grads(self) -> bool:
         return self.capture.ran
 
+    @cached_property
+    def recorded(self) -> bool:
+        """Whether the forward pass ran under ``gradviz.record()`` (some op kept its value)."""
+        return any(v is not None for v in self.cols.values)
+
     def meta(self, node_id: int) -> tuple:
         """(shape, dtype, device) per output, read from autograd lazily and kept."""
         meta = self.cols.meta[node_id]

@@ -39,6 +39,7 @@ def test_summary_before_backward(qtbot, window):
     assert "backward not run yet" in window.inspector.text()
     click(qtbot, window.view, 0)
     assert "backward not run yet" in window.inspector.text()  # the gradient panel says so too
+    assert "run the forward pass inside gradviz.record()" in window.inspector.text()
 
 
 def test_open_seed_demo_and_click_z(qtbot, window):
@@ -50,3 +51,16 @@ def test_open_seed_demo_and_click_z(qtbot, window):
     click(qtbot, window.view, z)
     text = window.inspector.text()
     assert "[[1, 1], [1, 1]]" in text and "[[2.15, 2.91], [1.60, 1.26]]" in text
+
+
+def test_a_recorded_graph_says_why_an_inner_op_has_no_value(qtbot, window):
+    from gradviz.app.inspector import NOT_RECORDED, NOT_SEEN
+    from gradviz.sources import open_source
+
+    graph = open_source("mlp").passes[0]  # recorded: F.linear transposes its weight inside
+    draw(qtbot, window, graph)
+    inner = next(n for n in graph.nodes if n.op == "TBackward0")
+    addmm = next(n for n in graph.nodes if n.op == "AddmmBackward0")
+    assert inner.value_snapshot is None and addmm.value_snapshot is not None
+    click(qtbot, window.view, inner.id)
+    assert NOT_SEEN in window.inspector.text() and NOT_RECORDED not in window.inspector.text()
