@@ -23,6 +23,9 @@ ZOOM_STEP = 1.25
 MAX_SCALE = 8.0
 MAX_FIT = 1.6  # a small graph is fitted larger than 1:1, but not blown up
 FIT_MARGIN = 24  # pixels around the graph when fitting
+#: Going to a node (search, ``--select``, the first NaN) zooms in at least this far: fitted to
+#: the window, a big graph's nodes are specks.
+FOCUS_SCALE = 1.0
 CLICK_SLOP = 4  # a press and release closer than this is a click, not a pan
 BAND_MARGIN = 40.0  # points: how far an edge may bulge past its ends' ranks
 
@@ -193,6 +196,13 @@ class GraphView(QGraphicsView):
     # -- navigation -------------------------------------------------------------------
     def center_on(self, key) -> None:
         self.centerOn(self.nodes[key])
+
+    def go_to(self, key) -> None:
+        """Centre ``key``, zooming in first where it would be too small to read."""
+        if self.scale_factor() < FOCUS_SCALE:
+            self.resetTransform()
+            self.scale(FOCUS_SCALE, FOCUS_SCALE)
+        self.center_on(key)
 
     def fit(self) -> None:
         """The whole graph in the window with a margin, enlarged at most to MAX_FIT."""

@@ -8,6 +8,7 @@ API for code that builds on the window (the lecture player, ``show``, ``launch``
     window.layout_data                  # the gradviz.layout.geometry.Layout drawn now, or None
     window.view.select(key)             # key: node id (int) or "module:<path>"; None clears
     window.view.center_on(key)          # scroll so that the node is in the middle
+    window.view.go_to(key)              # the same, zoomed in first where it is too small to read
     window.view.selected                # the selected key, or None
     window.inspector                    # dock; shows whatever view.select() picked
     window.set_state(state)             # {"current", "done", "show_grad"}: passed to the layout's
@@ -208,7 +209,7 @@ class MainWindow(QMainWindow):
         key = visible_key(self.layout_data.key_of, self.view.nodes, node_id)
         if key is not None:
             self.view.select(key)
-            self.view.center_on(key)
+            self.view.go_to(key)
 
     def select_when_drawn(self, name: str) -> None:
         """Select the node ``name`` (a name or an op, as ``GradGraph.find``) once it is drawn."""
@@ -250,7 +251,7 @@ class MainWindow(QMainWindow):
         else:
             self._hit = (self._hit + delta) % len(self._hits)
         self.view.select(self._hits[self._hit])
-        self.view.center_on(self._hits[self._hit])
+        self.view.go_to(self._hits[self._hit])
         self.search.set_position(self._hit, len(self._hits))
 
     def _on_pass_chosen(self, row: int) -> None:

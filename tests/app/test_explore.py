@@ -143,3 +143,23 @@ def test_drag_pans_and_does_not_select(qtbot, window, seed_graph):
     moved = view.mapToScene(end) - before
     assert moved.manhattanLength() < 3  # the scene point grabbed stayed under the cursor
     assert view.selected is None
+
+
+def test_going_to_a_node_of_a_big_graph_zooms_in_to_read_it(qtbot, window):
+    from gradviz.app.view import FOCUS_SCALE
+    from tests.app.conftest import benchmark_graph
+
+    graph = benchmark_graph("mlp", 300)
+    draw(qtbot, window, graph)
+    view = window.view
+    fitted = view.scale_factor()
+    assert fitted < FOCUS_SCALE  # the whole graph fitted: nodes too small to read
+    loss = graph.outputs[0].id
+    window.select_node(loss)
+    assert view.selected == loss and view.scale_factor() == FOCUS_SCALE
+    centre = view.mapFromScene(view.nodes[loss].sceneBoundingRect().center())
+    middle = view.viewport().rect().center()
+    assert abs(centre.x() - middle.x()) <= 2 and abs(centre.y() - middle.y()) <= 2
+    view.zoom(2.0)  # a user's own zoom is kept when going to the next node
+    window.select_node(graph.find("AddmmBackward0").id)
+    assert view.scale_factor() == FOCUS_SCALE * 2.0
