@@ -10,6 +10,7 @@ keeps nothing alive and needs no registry. Global module hooks keep the current
 from __future__ import annotations
 
 import threading
+import warnings
 import weakref
 from contextlib import contextmanager
 
@@ -18,7 +19,7 @@ from torch.overrides import TorchFunctionMode
 
 from .saved import saved_tensors
 from .snapshot import RECORD_CAP, Snapshot
-from .userframe import source_line
+from .userframe import source_line, user_frame
 
 TAG = "gradviz"
 _state = threading.local()
@@ -26,6 +27,29 @@ _state = threading.local()
 recorded_roots: "weakref.WeakSet[torch.nn.Module]" = weakref.WeakSet()
 #: True once any recording happened: ``trace`` only looks for tags then.
 ever_recorded = False
+
+
+#: Reading ``tensor.grad`` reaches the mode too (every attribute of a tensor does).
+_READ_GRAD = torch.Tensor.grad.__get__
+
+
+def _read_grad(tensor: torch.Tensor):
+    """``tensor.grad``, with torch's warning that a non-leaf's ``.grad`` stays None pointed at
+    the user's line: raised inside the mode, it would name this module as its source. That
+    warning answers the very question gradviz exists for."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        grad = _READ_GRAD(tensor)
+    frame = user_frame(2)
+    for w in caught:
+        if frame is None:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+        else:
+            warnings.warn_explicit(w.message, w.category, frame.f_code.co_filename,
+                                   frame.f_lineno, frame.f_globals.get("__name__"),
+                                   frame.f_globals.setdefault("__warningregistry__", {}),
+                                   frame.f_globals)
+    return grad
 
 
 class _Recorder(TorchFunctionMode):
@@ -36,6 +60,8 @@ class _Recorder(TorchFunctionMode):
         self.paths: dict[int, str] = {}
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
+        if func == _READ_GRAD:
+            return _read_grad(args[0])
         out = func(*args, **(kwargs or {}))
         if torch.is_grad_enabled():
             self._tag(out)

@@ -1,7 +1,9 @@
 """gradviz.record(): forward values, nn.Module paths and source lines on the nodes."""
 
 import os
+import sys
 
+import pytest
 import torch
 
 import gradviz
@@ -116,3 +118,13 @@ def test_ops_of_the_root_module_stay_at_the_root():
     g = gradviz.trace(out)
     assert g.find("MulBackward0").module is None
     assert g.find("AddmmBackward0").module == "lin"
+
+
+def test_reading_a_non_leaf_grad_warns_at_the_users_line():
+    x = torch.ones(2, requires_grad=True)
+    with gradviz.record():
+        z = x * 2
+        with pytest.warns(UserWarning, match="not a leaf") as caught:
+            grad = z.grad; line = sys._getframe().f_lineno  # noqa: E702 - the line read
+    assert grad is None and len(caught) == 1
+    assert (caught[0].filename, caught[0].lineno) == (__file__, line)
