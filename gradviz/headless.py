@@ -14,7 +14,7 @@ import time
 import warnings
 
 from .core.runner import NoBackwardError, ScriptError
-from .core.trace import GradvizWarning
+from .core.warning import GradvizWarning
 from .layout.export import ExportError, check_path, export
 from .layout.graphviz_run import Cancelled, GraphvizFailed
 from .sources import SourceError, open_source

@@ -5,7 +5,8 @@ from .graph import GradGraph, GradNode
 from .record import record
 from .session import SessionError, load, save
 from .snapshot import Snapshot
-from .trace import GradvizWarning, TraceError, trace
+from .trace import TraceError, trace
+from .warning import GradvizWarning
 
 __all__ = ["GradGraph", "GradNode", "GradvizWarning", "SessionError", "Snapshot", "TraceError",
            "explain", "load", "record", "save", "trace"]

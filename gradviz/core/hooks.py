@@ -22,6 +22,7 @@ from torch.utils.hooks import RemovableHandle
 from .sketchbook import SketchBook
 from .snapshot import Snapshot
 from .walk import ACCUMULATE_GRAD
+from .warning import GradvizWarning
 
 
 _current_node = torch._C._current_autograd_node
@@ -196,8 +197,6 @@ class Capture:
         except Exception as exc:  # noqa: BLE001 - the user's backward must go on
             self.error = self.error or exc
         if self.error is not None:
-            from .trace import GradvizWarning  # trace imports this module
-
             warnings.warn(f"gradviz could not summarise some gradients ({self.error!r}); they "
                           "show as not captured. The backward pass itself is unaffected.",
                           GradvizWarning, stacklevel=2)

@@ -174,7 +174,8 @@ class SketchBook:
             if shape is not None:
                 n, s = self._sketch_rows(same)
             else:
-                n, s = torch.stack([norm for norm, _ in same]), torch.stack([sample for _, sample in same])
+                n = torch.stack([norm for norm, _ in same])
+                s = torch.stack([sample for _, sample in same])
             firsts.append(first)
             norms.append(n)
             samples.append(s)

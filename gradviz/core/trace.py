@@ -17,6 +17,7 @@ from .names import find_names
 from .saved import is_freed
 from .snapshot import DEFAULT_CAP
 from .userframe import caller_locals, user_frame
+from .warning import GradvizWarning
 
 #: Graphs alive in this process, newest last, so ``explain`` can report captured gradients.
 live_graphs: "weakref.WeakValueDictionary[int, GradGraph]" = weakref.WeakValueDictionary()
@@ -25,10 +26,6 @@ _serial = 0
 
 class TraceError(ValueError):
     """The tensor given to ``trace`` has no autograd graph behind it."""
-
-
-class GradvizWarning(UserWarning):
-    pass
 
 
 def _why_no_graph(t: torch.Tensor, position: str) -> str:

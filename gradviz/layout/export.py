@@ -13,7 +13,7 @@ from pathlib import Path
 from gradviz.core.collapse import default_collapsed
 from gradviz.core.graph import GradGraph
 from gradviz.core.jsonify import to_json
-from gradviz.core.trace import GradvizWarning
+from gradviz.core.warning import GradvizWarning
 
 from . import layout as make_layout, scene_of
 from .dotsource import to_dot
