@@ -5,12 +5,12 @@
     g.find("Z").grad       # the gradient PyTorch did not keep
 """
 
-from .core import (GradGraph, GradNode, GradvizWarning, SessionError, Snapshot, TraceError,
-                   explain, load, record, save, trace)
+from .core import (GradGraph, GradNode, GradvizError, GradvizWarning, SessionError, Snapshot,
+                   TraceError, explain, load, record, save, trace)
 
 __version__ = "0.1.0"
-__all__ = ["GradGraph", "GradNode", "GradvizWarning", "SessionError", "Snapshot", "TraceError",
-           "explain", "export", "load", "record", "save", "show", "trace"]
+__all__ = ["GradGraph", "GradNode", "GradvizError", "GradvizWarning", "SessionError", "Snapshot",
+           "TraceError", "explain", "export", "load", "record", "save", "show", "trace"]
 
 
 def export(graph: GradGraph, path, **options):

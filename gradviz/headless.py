@@ -13,11 +13,10 @@ import sys
 import time
 import warnings
 
-from .core.runner import NoBackwardError, ScriptError
-from .core.warning import GradvizWarning
+from .core.errors import GradvizError, GradvizWarning
+from .core.runner import ScriptError
 from .layout.export import ExportError, check_path, export
-from .layout.graphviz_run import Cancelled, GraphvizFailed
-from .sources import SourceError, open_source
+from .sources import open_source
 
 
 class Progress:
@@ -123,8 +122,7 @@ def export_command(args) -> int:
             sys.stderr.write(err.traceback)
         print(f"gradviz: error: {err}", file=sys.stderr)
         return 1
-    except (SourceError, ExportError, NoBackwardError, GraphvizFailed, Cancelled,
-            FileNotFoundError) as err:
+    except (GradvizError, FileNotFoundError) as err:
         progress.finish()
         print(f"gradviz: error: {err}", file=sys.stderr)
         return 1

@@ -9,13 +9,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from . import demos
+from .core.errors import GradvizError
 from .core.runner import RunResult, run_script
 from .core.session import SessionError, load
 
 SESSION_SUFFIX = ".gradviz"
 
 
-class SourceError(ValueError):
+class SourceError(GradvizError, ValueError):
     """SOURCE is neither a readable script, a demo name nor a session; one clear line."""
 
 

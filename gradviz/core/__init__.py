@@ -6,7 +6,7 @@ from .record import record
 from .session import SessionError, load, save
 from .snapshot import Snapshot
 from .trace import TraceError, trace
-from .warning import GradvizWarning
+from .errors import GradvizError, GradvizWarning
 
-__all__ = ["GradGraph", "GradNode", "GradvizWarning", "SessionError", "Snapshot", "TraceError",
-           "explain", "load", "record", "save", "trace"]
+__all__ = ["GradGraph", "GradNode", "GradvizError", "GradvizWarning", "SessionError", "Snapshot",
+           "TraceError", "explain", "load", "record", "save", "trace"]

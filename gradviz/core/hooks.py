@@ -22,7 +22,7 @@ from torch.utils.hooks import RemovableHandle
 from .sketchbook import SketchBook
 from .snapshot import Snapshot
 from .walk import ACCUMULATE_GRAD
-from .warning import GradvizWarning
+from .errors import GradvizWarning
 
 
 _current_node = torch._C._current_autograd_node

@@ -27,13 +27,14 @@ from .graph import GradGraph
 from .record import record
 from .snapshot import DEFAULT_CAP
 from .trace import TraceError, trace
+from .errors import GradvizError
 from .userframe import caller_locals, user_frame
 
 #: Passes kept by default: a training loop's newest ones.
 KEEP = 20
 
 
-class ScriptError(RuntimeError):
+class ScriptError(GradvizError, RuntimeError):
     """The script raised. ``traceback`` is its traceback, trimmed to the user's frames."""
 
     def __init__(self, message: str, traceback_text: str):
@@ -41,7 +42,7 @@ class ScriptError(RuntimeError):
         self.traceback = traceback_text
 
 
-class NoBackwardError(RuntimeError):
+class NoBackwardError(GradvizError, RuntimeError):
     """The script finished without a backward pass, so there is nothing to show."""
 
 

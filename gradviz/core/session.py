@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .errors import GradvizError
 from .graph import Columns, GradGraph
 from .hooks import Capture
 from .snapshot import Snapshot
@@ -22,7 +23,7 @@ FORMAT = "gradviz-session"
 VERSION = 1
 
 
-class SessionError(ValueError):
+class SessionError(GradvizError, ValueError):
     """A file that is not a readable gradviz session."""
 
 

@@ -17,14 +17,14 @@ from .names import find_names
 from .saved import is_freed
 from .snapshot import DEFAULT_CAP
 from .userframe import caller_locals, user_frame
-from .warning import GradvizWarning
+from .errors import GradvizError, GradvizWarning
 
 #: Graphs alive in this process, newest last, so ``explain`` can report captured gradients.
 live_graphs: "weakref.WeakValueDictionary[int, GradGraph]" = weakref.WeakValueDictionary()
 _serial = 0
 
 
-class TraceError(ValueError):
+class TraceError(GradvizError, ValueError):
     """The tensor given to ``trace`` has no autograd graph behind it."""
 
 

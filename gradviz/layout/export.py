@@ -13,7 +13,7 @@ from pathlib import Path
 from gradviz.core.collapse import default_collapsed
 from gradviz.core.graph import GradGraph
 from gradviz.core.jsonify import to_json
-from gradviz.core.warning import GradvizWarning
+from gradviz.core.errors import GradvizError, GradvizWarning
 
 from . import layout as make_layout, scene_of
 from .dotsource import to_dot
@@ -23,7 +23,7 @@ from .svg import to_svg_text
 FORMATS = (".svg", ".png", ".pdf", ".dot", ".json")
 
 
-class ExportError(ValueError):
+class ExportError(GradvizError, ValueError):
     """A path or an option that cannot be exported to; the message is one clear line."""
 
 

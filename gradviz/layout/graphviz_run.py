@@ -8,24 +8,26 @@ import subprocess
 import threading
 import time
 
+from gradviz.core.errors import GradvizError
+
 INSTALL_HINT = ("Graphviz's `dot` program is not installed (gradviz needs the program, not only "
                 "the Python package). Install it: Debian/Ubuntu `sudo apt-get install graphviz`, "
                 "macOS `brew install graphviz`, conda `conda install graphviz`.")
 DEFAULT_TIMEOUT = 60.0
 
 
-class GraphvizMissing(RuntimeError):
+class GraphvizMissing(GradvizError, RuntimeError):
     """``dot`` is not on PATH."""
 
     def __init__(self):
         super().__init__(INSTALL_HINT)
 
 
-class GraphvizFailed(RuntimeError):
+class GraphvizFailed(GradvizError, RuntimeError):
     """``dot`` ran but failed, or ran past its timeout."""
 
 
-class Cancelled(Exception):
+class Cancelled(GradvizError):
     """``should_stop`` asked to stop."""
 
 
