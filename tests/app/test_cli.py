@@ -120,7 +120,9 @@ def test_x11_without_qt_libraries_names_the_missing_one(monkeypatch, capsys):
     monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
     monkeypatch.setenv("DISPLAY", ":99")
     monkeypatch.setattr(sys, "platform", "linux")
-    monkeypatch.setattr(display, "_xcb_missing", lambda: "libxcb-icccm.so.4")
+    monkeypatch.setattr(display, "missing_libraries",
+                        lambda plugins: ["libxcb-icccm.so.4", "libxkbcommon-x11.so.0"])
     code = launch(build_parser().parse_args(["demo", "linear", "--theme", "dark"]))
     err = capsys.readouterr().err
-    assert code == 2 and "libxcb-icccm.so.4" in err and "apt-get install" in err
+    assert code == 2 and "needs libxcb-icccm.so.4, libxkbcommon-x11.so.0." in err
+    assert "apt-get install libxcb-icccm4 libxkbcommon-x11-0\n" in err
