@@ -80,9 +80,12 @@ class Inspector(QDockWidget):
         self._fit_body()
 
     def text(self) -> str:
-        """All text the inspector shows now (tests and screen readers read this)."""
+        """All text the inspector shows now, tables as nested lists (tests and screen readers
+        read this)."""
         labels = self.widget().widget().findChildren(QLabel)
-        return "\n".join(label.text() for label in labels if label.isVisibleTo(self))
+        shown = [label.text() for label in labels if label.isVisibleTo(self)]
+        return "\n".join(shown + [p.values_text() for p in (self.value, self.grad)
+                                  if p.isVisibleTo(self) and p.values_text()])
 
     def inspect(self, graph: GradGraph | None, key) -> None:
         self.key = key

@@ -106,6 +106,10 @@ class TensorPanel(QWidget):
             self._clip = ""
         self.copy.setEnabled(snap is not None)
 
+    def values_text(self) -> str:
+        """The values shown, as one line of nested lists ("" when stats or nothing are)."""
+        return self._clip if self.view in ("table", "heatmap") else ""
+
     def _heatmap(self):
         if self.heatmap is None:
             from .heatmap import HeatMap

@@ -81,11 +81,17 @@ def pictures(gallery) -> list:
     return [gallery.list.item(i).data(Qt.DecorationRole) for i in range(gallery.list.count())]
 
 
-def test_first_paint_does_not_wait_for_the_pictures(qtbot):
+def shown(qtbot) -> Gallery:
+    """A gallery just shown: no event handled yet, so nothing from a worker has arrived."""
     gallery = Gallery()
     qtbot.addWidget(gallery)
     gallery.resize(1000, 700)
     gallery.show()
+    return gallery
+
+
+def test_first_paint_does_not_wait_for_the_pictures(qtbot):
+    gallery = shown(qtbot)
     # shown and painted with every card, while the pictures are still being decoded elsewhere
     assert gallery.list.count() == len(catalog())
     assert gallery.runner.busy and all(p is None for p in pictures(gallery))
@@ -110,10 +116,7 @@ def test_cards_show_name_teaching_point_and_paragraph(qtbot):
 
 
 def test_arrows_move_enter_and_click_open_once(qtbot):
-    gallery = Gallery()
-    qtbot.addWidget(gallery)
-    gallery.resize(1000, 700)
-    gallery.show()
+    gallery = shown(qtbot)
     qtbot.waitExposed(gallery)
     opened = []
     gallery.opened.connect(opened.append)

@@ -10,9 +10,9 @@ def test_click_z_shows_gradient_and_value(qtbot, window, seed_graph):
     z = seed_graph.find("Z").id
     click(qtbot, window.view, z)
     assert window.view.selected == z
-    assert window.inspector.grad.table.cells() == [["1", "1"], ["1", "1"]]
-    assert window.inspector.value.table.cells() == [["2.15", "2.91"], ["1.60", "1.26"]]
     text = window.inspector.text()
+    assert "[[1, 1], [1, 1]]" in text
+    assert "[[2.15, 2.91], [1.60, 1.26]]" in text
     assert "AddmmBackward0" in text and "retain_grad" in text  # op and the explain text
     assert "mat1: [2, 3] float32" in text  # saved tensors
     window.screenshot(out("inspect_z.png"))
@@ -49,8 +49,8 @@ def test_open_seed_demo_and_click_z(qtbot, window):
     assert "demo linear" in window.windowTitle()
     z = window.graph.find("Z").id
     click(qtbot, window.view, z)
-    assert window.inspector.grad.table.cells() == [["1", "1"], ["1", "1"]]
-    assert window.inspector.value.table.cells() == [["2.15", "2.91"], ["1.60", "1.26"]]
+    text = window.inspector.text()
+    assert "[[1, 1], [1, 1]]" in text and "[[2.15, 2.91], [1.60, 1.26]]" in text
 
 
 def test_a_recorded_graph_says_why_an_inner_op_has_no_value(qtbot, window):

@@ -4,7 +4,7 @@ import pytest
 import torch
 from PySide6.QtCore import QEvent, QPointF
 from PySide6.QtGui import QColor, QHelpEvent
-from PySide6.QtWidgets import QApplication, QToolTip
+from PySide6.QtWidgets import QApplication, QLabel, QToolTip
 
 import gradviz
 from gradviz.app import diverging
@@ -64,7 +64,9 @@ def test_small_tensor_is_one_tinted_table(qtbot, window, seed_graph):
     expected = torch.autograd.grad(torch.nn.functional.linear(X, W.t(), B).sum(), X)[0]
     cells = panel.table.cells()
     assert [float(c) for row in cells for c in row] == pytest.approx(expected.reshape(-1).tolist())
-    assert not any(c in window.inspector.text() for c in ("3.6", "-0.9", "1.3"))  # once only
+    labels = [w.text() for w in window.inspector.findChildren(QLabel) if w.isVisible()]
+    assert not any(c in t for t in labels for c in ("3.6", "-0.9", "1.3"))  # not written twice
+    assert "[[3.6, -0.9, 1.3], [3.6, -0.9, 1.3]]" in window.inspector.text()  # readers get it
     tint = [panel.table.item(0, j).background().color() for j in range(3)]
     assert tint[0] == QColor(diverging.STOPS[-1][1])  # the largest magnitude: the scale's end
     assert tint[2].red() > tint[2].blue() and tint[1].blue() > tint[1].red()  # + red, - blue
