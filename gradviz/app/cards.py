@@ -91,8 +91,9 @@ class CardList(QListWidget):
     def __init__(self, parent=None):
         super().__init__(parent, viewMode=QListView.IconMode, movement=QListView.Static,
                          resizeMode=QListView.Adjust, uniformItemSizes=True, wrapping=True,
-                         gridSize=CARD, mouseTracking=True)
+                         gridSize=CARD)
         self.setItemDelegate(CardDelegate(self))
+        self.viewport().setAttribute(Qt.WA_Hover)  # the card under the mouse is outlined
         self.setSelectionMode(QListWidget.SingleSelection)
         self.itemClicked.connect(self.chosen.emit)
 
