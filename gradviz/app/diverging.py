@@ -13,6 +13,9 @@ from PySide6.QtGui import QColor
 
 STOPS = ((0.0, "#2166ac"), (0.25, "#92c5de"), (0.5, "#ffffff"), (0.75, "#f4a582"),
          (1.0, "#b2182b"))
+#: NaN is off the scale: grey, so that it is never taken for zero (white). Infinities take
+#: the ends of the scale.
+NAN = "#7f7f7f"
 
 
 def limit(values: np.ndarray) -> float:
@@ -21,10 +24,10 @@ def limit(values: np.ndarray) -> float:
     return float(finite.max()) if finite.size and finite.max() > 0 else 1.0
 
 
-def color(value: float, lim: float) -> QColor | None:
-    """The colour of ``value`` on the scale ``[-lim, lim]``; None for NaN (no colour)."""
+def color(value: float, lim: float) -> QColor:
+    """The colour of ``value`` on the scale ``[-lim, lim]``."""
     if math.isnan(value):
-        return None
+        return QColor(NAN)
     t = 0.5 + 0.5 * max(-1.0, min(1.0, value / lim))
     for (p0, c0), (p1, c1) in zip(STOPS, STOPS[1:]):
         if t <= p1:

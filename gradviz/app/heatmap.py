@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QEvent, QPoint, QRectF
-from PySide6.QtGui import QPalette
+from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QSizePolicy, QToolTip
 
 from . import diverging
@@ -38,6 +38,8 @@ class HeatMap(pg.GraphicsLayoutWidget):
         self.bar = pg.ColorBarItem(colorMap=cmap, interactive=False, width=12)
         self.bar.setImageItem(self.image, insert_in=self.plot)
         self.image.setLookupTable(cmap.getLookupTable(nPts=LUT_SIZE))
+        self.nan = pg.ImageItem(axisOrder="row-major")  # NaN cells, drawn over the scale
+        self.plot.addItem(self.nan)
         self.values = np.zeros((0, 0))
         self.shape: tuple = ()
         self.setSizePolicy(QSizePolicy.Preferred, QSizePolicy.Fixed)
@@ -50,7 +52,11 @@ class HeatMap(pg.GraphicsLayoutWidget):
         self.image.setImage(values, levels=(-lim, lim))
         self.bar.setLevels((-lim, lim))
         rows, cols = values.shape
-        self.image.setRect(QRectF(-0.5, -0.5, cols, rows))  # cell (i, j) centred on (j, i)
+        nan = np.zeros((rows, cols, 4), dtype=np.ubyte)
+        nan[np.isnan(values)] = QColor(diverging.NAN).getRgb()
+        self.nan.setImage(nan, levels=(0, 255))
+        for item in (self.image, self.nan):
+            item.setRect(QRectF(-0.5, -0.5, cols, rows))  # cell (i, j) centred on (j, i)
         self.plot.setRange(xRange=(-0.5, cols - 0.5), yRange=(-0.5, rows - 0.5), padding=0)
 
     def cell_at(self, pos: QPoint) -> tuple[int, int] | None:

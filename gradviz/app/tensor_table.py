@@ -54,8 +54,8 @@ class TensorTable(QTableWidget):
                 finite = isinstance(v, float) and math.isfinite(v)
                 item = QTableWidgetItem(format(v, spec) if finite else str(v))
                 item.setToolTip(f"{index_text(shape, i * cols + j)} = {exact(v)}")
-                tint = None if isinstance(v, bool) else diverging.color(float(v), lim)
-                if tint is not None:
+                if not isinstance(v, bool):
+                    tint = diverging.color(float(v), lim)
                     item.setBackground(tint)
                     item.setForeground(diverging.ink(tint))
                 self.setItem(i, j, item)

@@ -132,6 +132,27 @@ def test_matrix_heat_map_zero_white_values_on_hover(qtbot, window):
     window.screenshot(out("inspector_heatmap_dark.png"))
 
 
+def test_nan_is_grey_not_white(qtbot):
+    from gradviz.app.tensor_panel import TensorPanel
+    from gradviz.core.snapshot import Snapshot
+
+    panel = TensorPanel("Gradient")
+    qtbot.addWidget(panel)
+    t = torch.linspace(-1, 1, 100).reshape(10, 10)
+    t[2, 3], t[4, 4] = float("nan"), 0.0
+    panel.show_snapshot(Snapshot.of(t, cap=10_000), "none")
+    panel.resize(400, 300)
+    panel.show()
+    qtbot.waitExposed(panel)
+    heat = panel.heatmap
+    assert pixel(heat, 2, 3) == QColor(diverging.NAN) and pixel(heat, 4, 4) == QColor("white")
+    assert tooltip(heat, 2, 3) == "[2, 3] = nan"
+    small = torch.tensor([[float("nan"), 0.0]])
+    panel.show_snapshot(Snapshot.of(small, cap=10_000), "none")
+    assert panel.table.item(0, 0).background().color() == QColor(diverging.NAN)
+    assert panel.table.item(0, 1).background().color() == QColor("white")
+
+
 def test_too_many_rows_for_a_heat_map_keep_stats(qtbot):
     from gradviz.app.tensor_panel import HEATMAP_ROWS, TensorPanel
     from gradviz.core.snapshot import Snapshot
@@ -149,6 +170,6 @@ def test_zero_is_white_and_the_scale_is_symmetric():
     assert diverging.color(3.0, 3.0) == QColor(diverging.STOPS[-1][1])
     assert diverging.color(-3.0, 3.0) == QColor(diverging.STOPS[0][1])
     assert diverging.color(-1e9, 3.0) == QColor(diverging.STOPS[0][1])  # clipped, and -inf too
-    assert diverging.color(float("nan"), 1.0) is None
+    assert diverging.color(float("nan"), 1.0) == QColor(diverging.NAN)  # never white
     assert diverging.ink(QColor("white")) == QColor("black")
     assert diverging.ink(QColor(diverging.STOPS[0][1])) == QColor("white")
