@@ -42,17 +42,18 @@ def view_of(snap: Snapshot | None) -> str:
     return "heatmap" if rows <= HEATMAP_ROWS and snap.numel <= HEATMAP_CELLS else "stats"
 
 
-def as_matrix(values) -> tuple[np.ndarray, list[str]]:
-    """Nested lists as rows and columns, with a label per row: its leading index."""
+def as_matrix(values) -> tuple[np.ndarray, list[str], tuple]:
+    """Nested lists as rows and columns, with a label per row (its leading index), and their
+    shape (a complex tensor's has a last dimension of 2: real, imaginary)."""
     arr = np.array(values, dtype=object)
     if arr.ndim == 0:
-        return arr.reshape(1, 1), [""]
+        return arr.reshape(1, 1), [""], ()
     if arr.ndim == 1:
         n = arr.shape[0]
-        return (arr.reshape(1, n), [""]) if n <= ROW_MAX else (arr.reshape(n, 1),
-                                                             [str(i) for i in range(n)])
+        return ((arr.reshape(1, n), [""], arr.shape) if n <= ROW_MAX else
+                (arr.reshape(n, 1), [str(i) for i in range(n)], arr.shape))
     rows = [", ".join(map(str, index)) for index in np.ndindex(arr.shape[:-1])]
-    return arr.reshape(len(rows), arr.shape[-1]), rows
+    return arr.reshape(len(rows), arr.shape[-1]), rows, arr.shape
 
 
 class TensorPanel(QWidget):
@@ -88,12 +89,12 @@ class TensorPanel(QWidget):
         self.view = view_of(snap)
         values = snap.tolist() if self.view in ("table", "heatmap") else None
         if values is not None:
-            matrix, labels = as_matrix(values)
+            matrix, labels, shape = as_matrix(values)
             self._clip = format_values(values)
         if self.view == "table":
-            self.table.set_values(matrix.tolist(), snap.shape, labels)
+            self.table.set_values(matrix.tolist(), shape, labels)
         elif self.view == "heatmap":
-            self._heatmap().set_values(matrix.astype(float), snap.shape)
+            self._heatmap().set_values(matrix.astype(float), shape)
         self.text.setText(missing if snap is None else
                           f"{list(snap.shape)} {snap.dtype}: too large to list")
         self.text.setVisible(self.view in ("missing", "stats"))

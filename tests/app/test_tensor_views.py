@@ -99,6 +99,9 @@ def test_scalars_vectors_and_higher_ranks_are_tables(qtbot):
     labels = [panel.table.verticalHeaderItem(i).text() for i in range(6)]
     assert labels == ["0, 0", "0, 1", "0, 2", "1, 0", "1, 1", "1, 2"]  # torch's leading index
     assert panel.table.item(4, 3).toolTip() == "[1, 1, 3] = 20"
+    panel.show_snapshot(Snapshot.of(torch.tensor([1 + 2j, 3 - 4j]), cap=10_000), "none")
+    assert panel.table.cells() == [["1", "2"], ["3", "-4"]]  # real, imaginary
+    assert panel.table.item(1, 1).toolTip() == "[1, 1] = -4"
     panel.show_snapshot(Snapshot.of(torch.ones(1000), cap=10_000), "none")
     assert panel.view == "stats" and panel.heatmap is None  # a long vector: never a heat map
 
