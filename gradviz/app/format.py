@@ -46,20 +46,5 @@ def format_values(values) -> str:
     return one(values)
 
 
-def format_lines(values, width: int = 40) -> str:
-    """As :func:`format_values`, broken into lines no wider than about ``width``: one row of
-    a matrix per line, a long vector in runs (a QLabel that wraps by itself has no fixed
-    height, which lets layouts give it space it does not need)."""
-    text = format_values(values)
-    if len(text) <= width or not isinstance(values, list):
-        return text
-    if values and isinstance(values[0], list):
-        return text.replace("], [", "],\n [")
-    cells = text[1:-1].split(", ")
-    per_line = max(1, width // (max(map(len, cells)) + 2))
-    rows = [", ".join(cells[i:i + per_line]) for i in range(0, len(cells), per_line)]
-    return "[" + ",\n ".join(rows) + "]"
-
-
 def format_stat(v) -> str:
     return f"{v:.4g}" if isinstance(v, float) else str(v)

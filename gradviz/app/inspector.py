@@ -7,6 +7,7 @@ from PySide6.QtWidgets import (QDockWidget, QFormLayout, QLabel, QScrollArea, QV
                                QWidget)
 
 from gradviz.core.contiguous import within
+from gradviz.core.explain import explain_node
 from gradviz.core.graph import GradGraph, GradNode
 from gradviz.core.select import summary
 
@@ -79,9 +80,12 @@ class Inspector(QDockWidget):
         self._fit_body()
 
     def text(self) -> str:
-        """All text the inspector shows now (tests and screen readers read this)."""
+        """All text the inspector shows now, tables as nested lists (tests and screen readers
+        read this)."""
         labels = self.widget().widget().findChildren(QLabel)
-        return "\n".join(label.text() for label in labels if label.isVisibleTo(self))
+        shown = [label.text() for label in labels if label.isVisibleTo(self)]
+        return "\n".join(shown + [p.values_text() for p in (self.value, self.grad)
+                                  if p.isVisibleTo(self) and p.values_text()])
 
     def inspect(self, graph: GradGraph | None, key) -> None:
         self.key = key
@@ -138,7 +142,8 @@ class Inspector(QDockWidget):
         self.value.show_snapshot(node.value_snapshot, NOT_SEEN if node.graph.recorded else NOT_RECORDED)
         self.grad.show_snapshot(node.grad_snapshot, "no gradient reached this node"
                                 if node.graph.has_grads else "backward not run yet")
-        self._show_section(self.explain, node.explain() if node.kind != "leaf" else "")
+        self._show_section(self.explain, explain_node(node, written=False)
+                           if node.kind != "leaf" else "")
         saved = node.saved
         self._show_section(self.saved, "\n".join(
             f"{name}: {list(shape) if shape is not None else '—'} {dtype or ''}"

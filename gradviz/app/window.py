@@ -166,6 +166,7 @@ class MainWindow(QMainWindow):
         self.options["theme"] = name
         self.setStyleSheet(style_sheet(name))
         self.view.set_theme(name)
+        self.gallery.set_theme(name)
         self.restyle()
 
     def set_health(self, on: bool) -> None:

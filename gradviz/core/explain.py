@@ -84,9 +84,11 @@ def explain(tensor: torch.Tensor, name: str | None = None) -> str:
     return "\n".join(lines)
 
 
-def _captured(node: GradNode, grad) -> str:
+def _captured(node: GradNode, grad, written: bool = True) -> str:
     graph = node.graph
     if graph.has_grads and (grad is not None or node.grad_snapshot is not None):
+        if not written:
+            return "gradviz captured its gradient during backward (shown above)."
         return f"gradviz captured its gradient during backward:\n    {_fmt(grad)}"
     if graph.has_grads:
         return "The traced backward pass did not reach it: it is not on the path to the inputs that were differentiated."
@@ -95,14 +97,15 @@ def _captured(node: GradNode, grad) -> str:
     return "gradviz is tracing it: its gradient will be captured by the next backward()."
 
 
-def explain_node(node: GradNode) -> str:
-    """The inspector's text for a node, whether or not its tensor still exists."""
+def explain_node(node: GradNode, written: bool = True) -> str:
+    """The inspector's text for a node, whether or not its tensor still exists; ``written``:
+    with the captured gradient written out (the inspector shows it above instead)."""
     if node.kind == "leaf" and node.tensor is not None:
         return explain(node.tensor, node.name or "this leaf")
     name = node.name or f"the output of {node.op}"
     lines = [f"{name} is not a leaf: it was computed by {node.op}. PyTorch fills .grad only for "
              "leaf tensors, so its .grad stays None; the gradient exists only during backward."]
-    lines.append(_captured(node, node.grad))
+    lines.append(_captured(node, node.grad, written))
     lines.append(f"To keep it: {node.name or 'tensor'}.retain_grad()  # before backward(); "
                  "or gradviz.trace(output) before backward()")
     return "\n".join(lines)
