@@ -56,8 +56,9 @@ class TensorPanel(QWidget):
             self._clip = format_values(values)
             self.text.setText(format_lines(values) if snap.numel <= TEXT_MAX
                               else f"{list(snap.shape)} {snap.dtype}")
-        else:
-            self.text.setText(f"{list(snap.shape)} {snap.dtype}: too large to list")
+        else:  # whole but long, or (past the budget, or a large recorded value) a summary
+            kept = "too large to list" if snap.data is not None else "kept as a summary"
+            self.text.setText(f"{list(snap.shape)} {snap.dtype}: {kept}")
         self._fill_table(values if small else None)
         self._fill_stats(snap if snap is not None and not small else None)
         self.copy.setEnabled(snap is not None)
