@@ -50,7 +50,8 @@ def _why(tensor: torch.Tensor, name: str, node: GradNode | None) -> tuple[str, s
                 ".grad only for leaf tensors; the gradient of an intermediate tensor exists for a "
                 "moment during backward and is then freed.",
                 f"{name}.retain_grad()  # before backward(); or gradviz.trace(output) before backward()")
-    if node is not None and node.graph.has_grads and node.grad_snapshot is not None and tensor.grad is None:
+    reached = node is not None and node.graph.has_grads and node.grad_snapshot is not None
+    if reached and tensor.grad is None:
         return (f"{name} is a leaf, and the backward pass reached it, but the gradient was taken "
                 "with torch.autograd.grad, which returns gradients instead of filling .grad.",
                 "loss.backward()  # instead of torch.autograd.grad(loss, ...), to fill .grad")

@@ -112,6 +112,8 @@ def _age_tracked_objects() -> None:
 def _kept_nodes(graph: GradGraph, keep) -> set[int]:
     """Node ids of the ``keep`` tensors, whose gradients are kept whole whatever the budget."""
     tensors = [keep] if isinstance(keep, torch.Tensor) else keep
+    if not isinstance(tensors, Sequence):
+        raise TraceError(f"keep takes a tensor or a sequence of tensors, not {type(keep).__name__}")
     nids = set()
     for i, t in enumerate(tensors):
         if not isinstance(t, torch.Tensor):

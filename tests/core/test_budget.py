@@ -114,6 +114,32 @@ def test_keep_takes_tensors_of_the_graph():
         gradviz.trace(S, keep=[torch.randn(3, requires_grad=True) * 2])
     with pytest.raises(gradviz.TraceError, match="keep"):
         gradviz.trace(S, keep=["x"])
+    with pytest.raises(gradviz.TraceError, match="keep"):
+        gradviz.trace(S, keep=3)
     g = gradviz.trace(S, keep=[x], budget=0)  # a leaf can be kept too
     S.backward()
     assert torch.equal(g.grad_of(x), torch.full((3,), 2.0))
+
+
+def test_sessions_and_json_hold_the_whole_gradients_and_the_summaries(tmp_path):
+    import json
+
+    loss, caught = hooked_transformer()
+    names = ["layers.0.linear2", "layers.1.self_attn", "layers.1.linear1"]
+    expected = torch.autograd.grad(loss, [caught[n] for n in names], retain_graph=True)
+    g = gradviz.trace(loss, keep=[caught["layers.1.linear1"]], budget=6000)
+    loss.backward()
+    ids = [g.node_for(caught[n]).id for n in names]
+    whole = [nid for nid in ids if g.node(nid).grad_snapshot.data is not None]
+    assert ids[2] in whole and len(whole) < len(ids)  # the kept one whole, another summarised
+    loaded = gradviz.load(gradviz.save(g, tmp_path / "run.gradviz"))
+    nodes = json.loads(gradviz.export(g, tmp_path / "g.json").read_text())["nodes"]
+    for nid, e in zip(ids, expected):
+        if nid in whole:
+            assert torch.allclose(loaded.node(nid).grad, e, rtol=1e-5, atol=1e-7)
+            assert torch.allclose(torch.tensor(nodes[nid]["grad"]["data"]), e, rtol=1e-5, atol=1e-7)
+        else:
+            with pytest.raises(gradviz.SummarisedGradError, match="saved session"):
+                loaded.node(nid).grad
+            assert nodes[nid]["grad"]["data"] is None
+            assert nodes[nid]["grad"]["stats"]["norm"] == pytest.approx(e.norm().item(), rel=1e-4)
