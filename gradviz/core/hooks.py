@@ -19,7 +19,7 @@ import torch
 from torch.autograd.function import _HookMixin
 from torch.utils.hooks import RemovableHandle
 
-from .budget import DEFAULT_BUDGET, Budget, format_bytes
+from .budget import DEFAULT_BUDGET, Budget, address, format_bytes
 from .sketchbook import SketchBook
 from .snapshot import DEFAULT_CAP, Snapshot
 from .walk import ACCUMULATE_GRAD
@@ -184,7 +184,7 @@ class Capture:
         n = grad.numel()
         if not full and grad.layout is torch.strided and (
                 n > self.cap if self.cap is not None
-                else not self.budget.take(n * grad.element_size())):
+                else not self.budget.take(n * grad.element_size(), address(grad))):
             try:
                 return self._sketches.add(grad, n, hold)
             except Exception as exc:  # noqa: BLE001 - the user's backward must go on

@@ -82,6 +82,22 @@ def test_a_gradient_too_large_for_what_is_left_is_summarised_and_smaller_ones_st
     assert g.capture.budget.used == 4 + 4000 + 40
 
 
+def test_a_view_of_the_last_kept_gradient_is_not_counted_again():
+    def kept_bytes(view):
+        torch.manual_seed(0)
+        x = torch.randn(40, 25, requires_grad=True)
+        h = view(x * 2)  # TBackward passes its gradient on transposed: the same memory
+        loss = (h * torch.randn(h.shape)).sum()
+        expected = torch.autograd.grad(loss, h, retain_graph=True)[0]
+        g = gradviz.trace(loss, namespace={})
+        loss.backward()
+        assert torch.equal(g.grad_of(h), expected)
+        return len(g), g.capture.budget.used
+
+    plain, transposed = kept_bytes(lambda t: t), kept_bytes(lambda t: t.t())
+    assert transposed[0] == plain[0] + 1 and transposed[1] == plain[1]
+
+
 def test_none_means_no_gradient_flowed_and_explain_says_so():
     x = torch.randn(100, requires_grad=True)
     first, second = (x * 2).split(50)
