@@ -155,7 +155,8 @@ class GradNode:
         if snap is None:
             return None
         if snap.data is None:
-            what = self.name or (f"output {output_nr} of {self.op}" if len(snaps) > 1 else self.op)
+            what = self.name or (f"output {output_nr} of {self.op}" if len(snaps) > 1
+                                 else f"the output of {self.op}")
             raise SummarisedGradError(
                 f"the gradient of {what} (shape {list(snap.shape)}, norm {snap.stats['norm']:.6g}) "
                 f"was kept only as a summary: {self.graph.capture.why_summarised()}. Its stats "
