@@ -1,15 +1,20 @@
 """Cost of capturing gradients, as ratios against plain PyTorch measured in the same run.
 
     .venv/bin/python benchmarks/capture.py [--sizes 1000,20000,100000] [--repeat 5] [--threads 1]
+                                           [--budget 256MiB]
 
 For each graph (GPT-like and MLP, narrow and realistic width, about 1,000 / 20,000 /
 100,000 autograd nodes) it prints:
   trace/walk   gradviz.trace against the bare grad_fn walk          target <= 4x
-  bwd ratio    backward with capture against a plain backward       target <= 1.5x (w=256), 2x (narrow)
-  mem ratio    how much capture raises the pass's peak of tensor memory (forward, trace and
-               backward, counted by torch.profiler's allocation events, against the same pass
-               without gradviz) against the bytes of autograd's saved activations (parameters
-               excluded: they exist with or without autograd)               target <= 25%
+  bwd ratio    backward with capture (at --budget) against a plain backward
+                                                                     target <= 1.5x (w=256), 2x (narrow)
+  kept MB      the whole gradients the pass kept within --budget (default gradviz's 256 MiB)
+  extra MB     how much capture at --budget raises the pass's peak of tensor memory (forward,
+               trace and backward, counted by torch.profiler's allocation events, against the
+               same pass without gradviz): within the budget, the kept gradients
+  mem ratio    that rise with budget=0 (every gradient past the budget: summaries only) against
+               the bytes of autograd's saved activations (parameters excluded: they exist with
+               or without autograd)                                   target <= 25%
   rss ratio    (with --rss) the same against the growth of the process's peak resident memory,
                measured in two fresh processes (plain, then with capture): this one also
                counts Python objects (hook dicts, tuples, tensor wrappers), not just tensors
@@ -36,6 +41,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 import models  # noqa: E402
 
 import gradviz  # noqa: E402
+from gradviz.core.budget import DEFAULT_BUDGET, parse_budget  # noqa: E402
 from gradviz.core.trace import gc_paused  # noqa: E402
 
 TARGETS = {"trace": 4.0, "bwd": {16: 2.0, 256: 1.5}, "mem": 0.25}
@@ -76,14 +82,16 @@ def stderr_silenced():
         os.close(saved)
 
 
-def allocated_peak(forward, capture: bool) -> int:
+def allocated_peak(forward, budget: int | None) -> tuple[int, int]:
     """The most tensor bytes allocated at once during a forward and backward pass, counted
-    from the pass's start by the profiler's allocation events (an untimed pass of its own)."""
+    from the pass's start by the profiler's allocation events (an untimed pass of its own),
+    and the bytes of whole gradients capture kept; ``budget`` None: without gradviz."""
     with stderr_silenced(), torch.profiler.profile(
             activities=[torch.profiler.ProfilerActivity.CPU], profile_memory=True) as prof:
         loss = forward()
-        graph = gradviz.trace(loss) if capture else None
+        graph = gradviz.trace(loss, budget=budget) if budget is not None else None
         loss.backward()
+        kept = graph.capture.budget.used if graph is not None else 0
         del loss, graph
     events = [e for e in prof.profiler.kineto_results.events() if e.name() == "[memory]"]
     events.sort(key=lambda e: e.start_ns())
@@ -91,18 +99,19 @@ def allocated_peak(forward, capture: bool) -> int:
     for e in events:
         total += e.nbytes()  # negative for a free
         peak = max(peak, total)
-    return peak
+    return peak, kept
 
 
-def extra_peak(forward, model) -> int:
-    """How much capture raises a pass's peak of tensor memory: its queue and sketches, and
-    the gradients autograd could not reuse or steal while capture held them."""
+def extra_peak(forward, model, budget: int) -> tuple[int, int]:
+    """How much capture raises a pass's peak of tensor memory (the whole gradients it keeps,
+    its queue and sketches, and the gradients autograd could not reuse or steal while
+    capture held them), and the bytes of whole gradients it kept."""
     peaks = []
-    for capture in (False, True):
+    for run in (None, budget):
         model.zero_grad(set_to_none=True)
-        peaks.append(allocated_peak(forward, capture))
+        peaks.append(allocated_peak(forward, run))
     model.zero_grad(set_to_none=True)
-    return peaks[1] - peaks[0]
+    return peaks[1][0] - peaks[0][0], peaks[1][1]
 
 
 RSS_PROBE = """
@@ -139,7 +148,7 @@ def rss_growth(kind: str, nodes: int, width: int) -> int:
     return peaks[1] - peaks[0]
 
 
-def measure(kind: str, nodes: int, width: int, repeat: int) -> dict:
+def measure(kind: str, nodes: int, width: int, repeat: int, budget: int) -> dict:
     model, forward = models.build(kind, nodes, width)
     forward().backward()  # warm-up: first calls initialise kernels and allocator pools
     model.zero_grad(set_to_none=True)
@@ -164,15 +173,17 @@ def measure(kind: str, nodes: int, width: int, repeat: int) -> dict:
         del loss
         model.zero_grad(set_to_none=True)
         loss = forward()
-        g = gradviz.trace(loss)
+        g = gradviz.trace(loss, budget=budget)
         captured.append(timed(loss.backward)[0])
         size = len(g)
         del g, loss
         model.zero_grad(set_to_none=True)
-    extra = extra_peak(forward, model)
+    extra, kept = extra_peak(forward, model, budget)
+    summaries = extra_peak(forward, model, 0)[0]
     med = statistics.median
     return {"kind": kind, "width": width, "nodes": size, "walk": med(walk), "trace": med(trace),
             "plain": med(plain), "captured": med(captured), "saved": saved, "extra": extra,
+            "kept": kept, "summaries": summaries,
             "trace/walk": med(t / w for t, w in zip(trace, walk)),
             "bwd ratio": med(c / p for c, p in zip(captured, plain))}
 
@@ -184,6 +195,8 @@ def main(argv=None) -> int:
     parser.add_argument("--kinds", default="gpt,mlp")
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--rss", action="store_true", help="also measure peak RSS growth")
+    parser.add_argument("--budget", default=DEFAULT_BUDGET, type=parse_budget,
+                        help="gradviz.trace's budget for whole gradients (default 256MiB)")
     parser.add_argument("--threads", type=int, default=1,
                         help="torch threads (1: on a shared 2-core machine more threads make "
                              "timings swing by 10x when another process holds a core)")
@@ -191,7 +204,8 @@ def main(argv=None) -> int:
     torch.set_num_threads(args.threads)
     print(f"torch {torch.__version__}, {args.threads} thread(s), median of {args.repeat}")
     header = (f"{'graph':<10}{'width':>6}{'nodes':>9}{'walk s':>9}{'trace s':>9}{'trace/walk':>11}"
-              f"{'bwd s':>9}{'+capture s':>11}{'bwd ratio':>10}{'saved MB':>10}{'extra MB':>9}{'mem ratio':>10}"
+              f"{'bwd s':>9}{'+capture s':>11}{'bwd ratio':>10}{'saved MB':>10}{'kept MB':>9}"
+              f"{'extra MB':>9}{'mem ratio':>10}"
               + (f"{'rss ratio':>10}" if args.rss else ""))
     print(header)
     print("-" * len(header))
@@ -200,11 +214,11 @@ def main(argv=None) -> int:
         for width in map(int, args.widths.split(",")):
             for nodes in map(int, args.sizes.split(",")):
                 # small graphs take milliseconds: more pairs, for the same steadiness
-                r = measure(kind, nodes, width, args.repeat * (4 if nodes <= 5000 else 1))
-                tr, br, mr = r["trace/walk"], r["bwd ratio"], r["extra"] / r["saved"]
+                r = measure(kind, nodes, width, args.repeat * (4 if nodes <= 5000 else 1), args.budget)
+                tr, br, mr = r["trace/walk"], r["bwd ratio"], r["summaries"] / r["saved"]
                 print(f"{kind:<10}{width:>6}{r['nodes']:>9}{r['walk']:>9.3f}{r['trace']:>9.3f}{tr:>10.2f}x"
                       f"{r['plain']:>9.3f}{r['captured']:>11.3f}{br:>9.2f}x{r['saved'] / 1e6:>10.2f}"
-                      f"{r['extra'] / 1e6:>9.2f}{mr:>9.0%}"
+                      f"{r['kept'] / 1e6:>9.2f}{r['extra'] / 1e6:>9.2f}{mr:>9.0%}"
                       + (f"{rss_growth(kind, nodes, width) / r['saved']:>10.0%}" if args.rss else ""),
                       flush=True)
                 bwd_target = TARGETS["bwd"].get(width, 2.0)

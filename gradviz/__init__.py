@@ -6,11 +6,12 @@
 """
 
 from .core import (GradGraph, GradNode, GradvizError, GradvizWarning, SessionError, Snapshot,
-                   TraceError, explain, load, record, save, trace)
+                   SummarisedGradError, TraceError, explain, load, record, save, trace)
 
 __version__ = "0.1.0"
 __all__ = ["GradGraph", "GradNode", "GradvizError", "GradvizWarning", "SessionError", "Snapshot",
-           "TraceError", "explain", "export", "load", "record", "save", "show", "trace"]
+           "SummarisedGradError", "TraceError", "explain", "export", "load", "record", "save",
+           "show", "trace"]
 
 
 def export(graph: GradGraph, path, **options):

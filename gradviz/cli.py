@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .headless import add_export_options, export_command
+from .headless import add_budget_option, add_export_options, export_command
 
 EPILOG = """\
 examples:
@@ -42,6 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run a script unchanged and open its traced backward passes")
     run.add_argument("script")
     run.add_argument("args", nargs=argparse.REMAINDER, help="passed to the script as sys.argv[1:]")
+    add_budget_option(run)
     _window_options(run)
 
     export = sub.add_parser(

@@ -9,10 +9,12 @@ gradviz's own warnings (``dot`` timed out, Graphviz missing) are one line each t
 
 from __future__ import annotations
 
+import argparse
 import sys
 import time
 import warnings
 
+from .core.budget import DEFAULT_BUDGET, BudgetError, parse_budget
 from .core.errors import GradvizError, GradvizWarning
 from .core.runner import ScriptError
 from .layout.export import ExportError, check_path, export
@@ -85,7 +87,7 @@ def _export(args, progress: Progress) -> None:
     if not args.steps:
         check_path(args.output_file)
     progress("running " + args.source, None)
-    result = open_source(args.source, args.args, progress=progress)
+    result = open_source(args.source, args.args, progress=progress, budget=args.budget)
     graph = _pick(result.passes, args.pass_number, args.output)
     options = _options(args)
     if args.steps:
@@ -158,4 +160,18 @@ def add_export_options(p) -> None:
     p.add_argument("--steps", choices=("forward", "backward"),
                    help="a PDF with one page per forward or backward step")
     p.add_argument("--quiet", action="store_true", help="no progress, no summary line")
+    add_budget_option(p)
     p.set_defaults(args=[])  # the script's own arguments: everything after `--`
+
+
+def add_budget_option(p) -> None:
+    """``--budget SIZE`` for ``gradviz run`` and ``gradviz export``: as ``trace(budget=...)``."""
+    def size(text: str) -> int:
+        try:
+            return parse_budget(text)
+        except BudgetError as err:
+            raise argparse.ArgumentTypeError(str(err)) from None
+
+    p.add_argument("--budget", type=size, default=DEFAULT_BUDGET, metavar="SIZE",
+                   help="memory for whole gradients per pass, e.g. 1GiB (default 256MiB); "
+                        "past it, gradients are kept as norm and sample")

@@ -36,7 +36,7 @@ def restyle_job(placed, graph, options: dict):
     return job
 
 
-def source_job(spec: str, argv=()):
+def source_job(spec: str, argv=(), **run_options):
     """A script run unchanged (every backward traced), a demo name, or a saved session."""
     argv = list(argv)
 
@@ -45,7 +45,7 @@ def source_job(spec: str, argv=()):
 
         with _ONE_RUN:  # a cancelled run may still be stopping: runs share sys.argv
             return open_source(spec, argv, keep=KEEP_PASSES, progress=progress,
-                               should_stop=should_stop).passes
+                               should_stop=should_stop, **run_options).passes
 
     return job
 

@@ -95,8 +95,11 @@ class TensorPanel(QWidget):
             self.table.set_values(matrix.tolist(), shape, labels)
         elif self.view == "heatmap":
             self._heatmap().set_values(matrix.astype(float), shape)
-        self.text.setText(missing if snap is None else
-                          f"{list(snap.shape)} {snap.dtype}: too large to list")
+        if snap is None:
+            self.text.setText(missing)
+        else:  # whole but long, or (past the budget, or a large recorded value) a summary
+            kept = "too large to list" if snap.data is not None else "kept as a summary"
+            self.text.setText(f"{list(snap.shape)} {snap.dtype}: {kept}")
         self.text.setVisible(self.view in ("missing", "stats"))
         self.table.setVisible(self.view == "table")
         if self.heatmap is not None:

@@ -276,11 +276,13 @@ class MainWindow(QMainWindow):
         add_recent(path)
         self.open_source(path)
 
-    def open_source(self, spec: str, argv=(), *, title: str | None = None) -> None:
+    def open_source(self, spec: str, argv=(), *, title: str | None = None, **run_options) -> None:
         """Open a script (run unchanged in the background, every backward traced), a demo
-        name or a saved session; a failure shows its traceback in a dialog."""
+        name or a saved session; a failure shows its traceback in a dialog. ``run_options``:
+        as :func:`gradviz.core.runner.run_script`'s (``budget``)."""
         self.path = title or spec
-        self.runner.submit("source", f"Opening {self.path}…", jobs.source_job(spec, argv),
+        self.runner.submit("source", f"Opening {self.path}…",
+                           jobs.source_job(spec, argv, **run_options),
                            self._on_passes, self._on_source_error)
 
     def _on_source_error(self, exc: BaseException) -> None:

@@ -1,7 +1,7 @@
 """gradviz's Qt-free core: capture the autograd graph and its gradients as plain data."""
 
 from .explain import explain
-from .graph import GradGraph, GradNode
+from .graph import GradGraph, GradNode, SummarisedGradError
 from .record import record
 from .session import SessionError, load, save
 from .snapshot import Snapshot
@@ -9,4 +9,4 @@ from .trace import TraceError, trace
 from .errors import GradvizError, GradvizWarning
 
 __all__ = ["GradGraph", "GradNode", "GradvizError", "GradvizWarning", "SessionError", "Snapshot",
-           "TraceError", "explain", "load", "record", "save", "trace"]
+           "SummarisedGradError", "TraceError", "explain", "load", "record", "save", "trace"]

@@ -8,9 +8,7 @@ from .graph import GradNode
 from .trace import live_graphs
 
 
-def _fmt(t: torch.Tensor | None) -> str:
-    if t is None:
-        return "(summarised: too large to keep in full; see its stats)"
+def _fmt(t: torch.Tensor) -> str:
     return str(t.detach().cpu()).replace("\n", "\n    ")
 
 
@@ -52,7 +50,8 @@ def _why(tensor: torch.Tensor, name: str, node: GradNode | None) -> tuple[str, s
                 ".grad only for leaf tensors; the gradient of an intermediate tensor exists for a "
                 "moment during backward and is then freed.",
                 f"{name}.retain_grad()  # before backward(); or gradviz.trace(output) before backward()")
-    if node is not None and node.graph.has_grads and node.grad is not None and tensor.grad is None:
+    reached = node is not None and node.graph.has_grads and node.grad_snapshot is not None
+    if reached and tensor.grad is None:
         return (f"{name} is a leaf, and the backward pass reached it, but the gradient was taken "
                 "with torch.autograd.grad, which returns gradients instead of filling .grad.",
                 "loss.backward()  # instead of torch.autograd.grad(loss, ...), to fill .grad")
@@ -79,17 +78,26 @@ def explain(tensor: torch.Tensor, name: str | None = None) -> str:
         elif tensor.grad_fn is not None:
             lines.append("gradviz has not traced it: call gradviz.trace(output) before backward().")
     else:
-        lines.append(_captured(node, node.graph.grad_of(tensor)))
+        lines.append(_captured(node, tensor.output_nr if tensor.grad_fn is not None else 0))
     lines.append(f"To keep it: {keep}")
     return "\n".join(lines)
 
 
-def _captured(node: GradNode, grad, written: bool = True) -> str:
+def _captured(node: GradNode, output_nr: int = 0, written: bool = True) -> str:
     graph = node.graph
-    if graph.has_grads and (grad is not None or node.grad_snapshot is not None):
+    snaps = node.grad_snapshots
+    snap = snaps[output_nr] if output_nr < len(snaps) else None
+    if snap is not None and snap.data is not None:
         if not written:
             return "gradviz captured its gradient during backward (shown above)."
-        return f"gradviz captured its gradient during backward:\n    {_fmt(grad)}"
+        return f"gradviz captured its gradient during backward:\n    {_fmt(snap.data)}"
+    if snap is not None:
+        return (f"gradviz captured its gradient during backward, but kept only a summary (shape "
+                f"{list(snap.shape)}, norm {snap.stats['norm']:.6g}): "
+                f"{graph.capture.why_summarised()}.")
+    if graph.has_grads and node.order is not None:
+        return ("The traced backward pass ran its op, but no gradient flowed into this output: "
+                "nothing that was differentiated depends on it.")
     if graph.has_grads:
         return "The traced backward pass did not reach it: it is not on the path to the inputs that were differentiated."
     if graph.warnings:
@@ -105,7 +113,7 @@ def explain_node(node: GradNode, written: bool = True) -> str:
     name = node.name or f"the output of {node.op}"
     lines = [f"{name} is not a leaf: it was computed by {node.op}. PyTorch fills .grad only for "
              "leaf tensors, so its .grad stays None; the gradient exists only during backward."]
-    lines.append(_captured(node, node.grad, written))
+    lines.append(_captured(node, written=written))
     lines.append(f"To keep it: {node.name or 'tensor'}.retain_grad()  # before backward(); "
                  "or gradviz.trace(output) before backward()")
     return "\n".join(lines)

@@ -15,9 +15,15 @@ from typing import Iterator
 import networkx as nx
 import torch
 
+from .errors import GradvizError
 from .snapshot import DEFAULT_CAP, RECORD_CAP, Snapshot
 
 KINDS = ("leaf", "op", "output")
+
+
+class SummarisedGradError(GradvizError, LookupError):
+    """A gradient that was captured, but kept only as a summary (exact norm and a sample):
+    reading it as a tensor says so instead of returning None, which means "no gradient"."""
 
 
 @dataclass
@@ -132,13 +138,30 @@ class GradNode:
 
     @property
     def grads(self) -> tuple[torch.Tensor | None, ...]:
-        """Gradient w.r.t. each output of this node (one entry per ``output_nr``)."""
-        return tuple(s.data if s is not None else None for s in self.grad_snapshots)
+        """Gradient w.r.t. each output of this node (one entry per ``output_nr``); raises
+        :class:`SummarisedGradError` if one of them was kept only as a summary."""
+        return tuple(self.grad_at(i) for i in range(len(self.grad_snapshots)))
 
     @property
     def grad(self) -> torch.Tensor | None:
-        """Gradient w.r.t. output 0 (the only output of most ops); None before backward."""
-        return self.grads[0] if self.grads else None
+        """Gradient w.r.t. output 0 (the only output of most ops); None before backward or
+        where no gradient flowed; :class:`SummarisedGradError` where only a summary is kept."""
+        return self.grad_at(0)
+
+    def grad_at(self, output_nr: int) -> torch.Tensor | None:
+        """The whole gradient w.r.t. output ``output_nr`` (see :attr:`grad`)."""
+        snaps = self.grad_snapshots
+        snap = snaps[output_nr] if output_nr < len(snaps) else None
+        if snap is None:
+            return None
+        if snap.data is None:
+            what = self.name or (f"output {output_nr} of {self.op}" if len(snaps) > 1
+                                 else f"the output of {self.op}")
+            raise SummarisedGradError(
+                f"the gradient of {what} (shape {list(snap.shape)}, norm {snap.stats['norm']:.6g}) "
+                f"was kept only as a summary: {self.graph.capture.why_summarised()}. Its stats "
+                "and histogram are in .grad_snapshot")
+        return snap.data
 
     @property
     def grad_snapshots(self) -> tuple[Snapshot | None, ...]:
@@ -320,10 +343,10 @@ class GradGraph:
         return True
 
     def grad_of(self, tensor: torch.Tensor) -> torch.Tensor | None:
-        """Gradient w.r.t. exactly this tensor, also when its op has several outputs."""
+        """Gradient w.r.t. exactly this tensor, also when its op has several outputs; None
+        where no gradient flowed, :class:`SummarisedGradError` where only a summary is kept."""
         nid, output_nr = self._locate(tensor)
-        grads = self.nodes[nid].grads
-        return grads[output_nr] if output_nr < len(grads) else None
+        return self.nodes[nid].grad_at(output_nr)
 
     # -- networkx view ----------------------------------------------------------------
     @cached_property

@@ -1,10 +1,10 @@
 """Backward hooks that capture gradients while autograd runs, then remove themselves.
 
 A hook runs once per autograd Node inside the engine, possibly on the engine's own
-threads, so it only records: it keeps the gradients under the node id (a reference when
-small, a number in the sketch book when large), and the order the ids arrive in is the run
-order. Everything that costs time — statistics of small tensors, histograms, conversion to
-numbers — happens later, when somebody reads them.
+threads, so it only records: it keeps the gradients under the node id (a reference while
+they fit in the pass's memory budget, else a number in the sketch book), and the order the
+ids arrive in is the run order. Everything that costs time — statistics of small tensors,
+histograms, conversion to numbers — happens later, when somebody reads them.
 """
 
 from __future__ import annotations
@@ -19,8 +19,9 @@ import torch
 from torch.autograd.function import _HookMixin
 from torch.utils.hooks import RemovableHandle
 
+from .budget import DEFAULT_BUDGET, Budget, address, format_bytes
 from .sketchbook import SketchBook
-from .snapshot import Snapshot
+from .snapshot import DEFAULT_CAP, Snapshot
 from .walk import ACCUMULATE_GRAD
 from .errors import GradvizWarning
 
@@ -94,9 +95,13 @@ class _KeyHandle:
 class Capture:
     """Gradients seen during one backward pass, by node id and output number."""
 
-    def __init__(self, cap: int):
+    def __init__(self, cap: int | None = None, budget: int = DEFAULT_BUDGET):
+        #: The old rule, for whoever passes it: gradients over ``cap`` elements are summarised
+        #: and the budget is not used. None: gradients are kept whole within ``budget`` bytes.
         self.cap = cap
-        #: Nodes whose gradients are kept whole whatever their size: the tensors the user named.
+        self.budget = Budget(budget)
+        #: Nodes whose gradients are kept whole whatever their size and the budget: the
+        #: tensors the user named or passed as ``trace(keep=...)``.
         self.keep_full: set[int] = set()
         self.ran = False
         #: The first error met while summarising a gradient (shown once, at the end of the pass)
@@ -177,7 +182,9 @@ class Capture:
         if grad is None:
             return None
         n = grad.numel()
-        if n > self.cap and not full and grad.layout is torch.strided:
+        if not full and grad.layout is torch.strided and (
+                n > self.cap if self.cap is not None
+                else not self.budget.take(n * grad.element_size(), address(grad))):
             try:
                 return self._sketches.add(grad, n, hold)
             except Exception as exc:  # noqa: BLE001 - the user's backward must go on
@@ -242,13 +249,27 @@ class Capture:
         self._snaps = dict(snaps)
         self.ran = bool(order) or bool(snaps)
 
+    def why_summarised(self) -> str:
+        """Why a gradient was kept only as a summary, and how to keep it whole."""
+        if self._loaded_order is not None:
+            return "the saved session holds only its summary"
+        if self.cap is not None:
+            return (f"gradients over cap={self.cap} elements are summarised; to keep it whole, "
+                    "pass keep=[tensor] to gradviz.trace, or leave cap out")
+        return (f"the pass's whole gradients filled the memory budget of "
+                f"{format_bytes(self.budget.limit)}; to keep it whole, pass keep=[tensor] to "
+                "gradviz.trace, or a larger budget (budget=\"1GiB\"; gradviz run/export --budget)")
+
     def _as_snapshot(self, g, meta: tuple, full: bool) -> Snapshot | None:
         if g is None:
             return None
         if isinstance(g, int):
             return self._sketches.snapshot(g, *meta)
-        if g.layout is not torch.strided:  # made dense once, when somebody reads it
-            return Snapshot.of(g.to_dense(), math.inf if full else self.cap)
+        if g.layout is not torch.strided:  # made dense once, when somebody reads it: whole
+            # if it was named or its dense form fits in the budget
+            whole = full or self.cap is None and g.numel() * g.element_size() <= self.budget.limit
+            cap = DEFAULT_CAP if self.cap is None else self.cap
+            return Snapshot.of(g.to_dense(), math.inf if whole else cap)
         snap = Snapshot(tuple(g.shape), str(g.dtype).removeprefix("torch."), str(g.device))
         snap.data = g if g.device.type == "cpu" else g.cpu()
         return snap

@@ -25,6 +25,7 @@ from torch.overrides import TorchFunctionMode
 
 from .graph import GradGraph
 from .record import record
+from .budget import DEFAULT_BUDGET
 from .snapshot import DEFAULT_CAP
 from .trace import TraceError, trace
 from .errors import GradvizError
@@ -90,8 +91,9 @@ class _Tracer:
     """The three patched entry points; one trace per user call (``Tensor.backward`` calls
     ``torch.autograd.backward`` inside: the guard keeps that from tracing twice)."""
 
-    def __init__(self, result: RunResult, keep: int, cap: int, progress, should_stop):
-        self.result, self.cap = result, cap
+    def __init__(self, result: RunResult, keep: int, cap: int | None, budget, progress,
+                 should_stop):
+        self.result, self.cap, self.budget = result, cap, budget
         self.passes: deque[GradGraph] = deque(maxlen=keep)
         self.progress, self.should_stop = progress, should_stop
         self.local = threading.local()
@@ -119,7 +121,8 @@ class _Tracer:
         if not tensors:
             return
         try:
-            graph = trace(tensors, cap=self.cap, namespace=_namespace(user_frame(2)))
+            graph = trace(tensors, cap=self.cap, budget=self.budget,
+                          namespace=_namespace(user_frame(2)))
         except TraceError:
             return
         graph.info.update(script=self.result.script, index=self.result.calls)
@@ -148,11 +151,11 @@ def _user_traceback(err: BaseException, script: str) -> str:
     return "".join(tb.format())
 
 
-def run_script(path, argv=(), *, keep: int = KEEP, cap: int = DEFAULT_CAP, progress=None,
-               should_stop=None) -> RunResult:
+def run_script(path, argv=(), *, keep: int = KEEP, cap: int | None = None, budget=DEFAULT_BUDGET,
+               progress=None, should_stop=None) -> RunResult:
     """Run the script at ``path`` with ``argv`` as ``sys.argv[1:]``; trace its backward passes.
 
-    ``keep``: how many passes to keep (the newest); ``cap``: as in ``trace``.
+    ``keep``: how many passes to keep (the newest); ``cap``, ``budget``: as in ``trace``.
     ``progress(stage, fraction)`` is told about each pass; ``should_stop()`` returning True
     stops the script at its next torch call and raises :class:`Stopped`. Safe to call from a
     worker thread, one run at a time (``sys.argv`` and ``sys.path`` are process-wide).
@@ -161,13 +164,14 @@ def run_script(path, argv=(), *, keep: int = KEEP, cap: int = DEFAULT_CAP, progr
     if not os.path.isfile(script):
         raise FileNotFoundError(f"no such script: {path}")
     result = RunResult(script=script)
-    tracer = _Tracer(result, keep, cap, progress, should_stop)
+    tracer = _Tracer(result, keep, cap, budget, progress, should_stop)
     saved_argv, saved_path = sys.argv, list(sys.path)
     sys.argv = [script, *argv]
     sys.path.insert(0, os.path.dirname(script))
     tracer.install()
     try:
-        with record(cap), (_StopCheck(should_stop) if should_stop else nullcontext()):
+        with record(DEFAULT_CAP if cap is None else cap), (
+                _StopCheck(should_stop) if should_stop else nullcontext()):
             runpy.run_path(script, run_name="__main__")
     except (Stopped, KeyboardInterrupt):
         raise

@@ -13,10 +13,9 @@ from dataclasses import dataclass, field
 
 import torch
 
-#: Gradients with at most this many elements are kept whole; above it, a sketch. Small on
-#: purpose: capture must hold at most a quarter of what autograd itself saves, and a narrow
-#: layer's gradient is often only a few times larger than this. Raise it per call
-#: (``trace(..., cap=...)``); gradients of named tensors (``Z``) are always kept whole.
+#: Elements a snapshot keeps whole by default. Gradients are kept whole within a memory
+#: budget instead (:mod:`gradviz.core.budget`), unless ``trace(..., cap=...)`` asks for the
+#: older rule: whole up to ``cap`` elements, a sketch above.
 DEFAULT_CAP = 64
 #: Forward values kept whole by ``record()``; larger ones keep exact stats and a sample.
 RECORD_CAP = 1024

@@ -15,6 +15,7 @@ from .graph import GradGraph
 from .hooks import Capture
 from .names import find_names
 from .saved import is_freed
+from .budget import DEFAULT_BUDGET, parse_budget
 from .snapshot import DEFAULT_CAP
 from .userframe import caller_locals, user_frame
 from .errors import GradvizError, GradvizWarning
@@ -108,21 +109,45 @@ def _age_tracked_objects() -> None:
         gc.unfreeze()
 
 
-def trace(outputs, *, inputs=(), cap: int = DEFAULT_CAP, namespace: dict | None = None) -> GradGraph:
+def _kept_nodes(graph: GradGraph, keep) -> set[int]:
+    """Node ids of the ``keep`` tensors, whose gradients are kept whole whatever the budget."""
+    tensors = [keep] if isinstance(keep, torch.Tensor) else keep
+    if not isinstance(tensors, Sequence):
+        raise TraceError(f"keep takes a tensor or a sequence of tensors, not {type(keep).__name__}")
+    nids = set()
+    for i, t in enumerate(tensors):
+        if not isinstance(t, torch.Tensor):
+            raise TraceError(f"keep takes tensors; item {i} is a {type(t).__name__}")
+        if not graph.contains(t):
+            raise TraceError(f"keep: tensor {i} (shape {list(t.shape)}) is not in the traced "
+                             "graph: it is not on the path from the traced output")
+        nids.add(graph.node_for(t).id)
+    return nids
+
+
+def trace(outputs, *, inputs=(), keep=(), budget=DEFAULT_BUDGET, cap: int | None = None,
+          namespace: dict | None = None) -> GradGraph:
     """Build the GradGraph of ``outputs`` and capture gradients during the next backward.
 
     ``inputs``: intermediate tensors a coming ``torch.autograd.grad(outputs, inputs)`` will
     stop at (autograd does not run their node, so only a hook on the tensor sees them).
-    ``cap``: gradients and values with more elements are kept as stats and a histogram.
-    ``namespace``: where to look up variable names (default: the caller's frame).
+    ``keep``: tensors whose gradients are kept whole whatever the budget (as are those held
+    in variables of the caller). ``budget``: bytes of other gradients kept whole in the pass
+    (an int, or a size such as ``"256MiB"``); past it, gradients are kept as their exact
+    norm and a sample. ``cap``: the older rule, which replaces the budget: gradients of more
+    elements are summarised. ``namespace``: where to look up variable names (default: the
+    caller's frame).
     """
     global _serial
     from .walk import walk
 
     tensors = _roots(outputs)
+    limit = parse_budget(budget)
     with gc_paused():
         fns, index, n_outputs = walk([t.grad_fn for t in tensors])
-        graph = GradGraph.live(fns, index, n_outputs, Capture(cap), cap)
+        graph = GradGraph.live(fns, index, n_outputs, Capture(cap, limit),
+                               DEFAULT_CAP if cap is None else cap)
+        kept = _kept_nodes(graph, keep)
         freed = is_freed(fns)
         if not freed:
             stops = [(index[t.grad_fn], t.output_nr, t) for t in inputs if t.grad_fn in index]
@@ -144,7 +169,7 @@ def trace(outputs, *, inputs=(), cap: int = DEFAULT_CAP, namespace: dict | None 
                                           modules=list(recording.recorded_roots))
         del frame
     graph._names = names
-    graph.capture.keep_full = variables
+    graph.capture.keep_full = variables | kept
     if recording.ever_recorded:
         _apply_recording(graph)
 

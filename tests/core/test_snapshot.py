@@ -62,15 +62,17 @@ def test_complex_is_summarised_by_magnitude():
     assert Snapshot.of(t).tolist() == [[3.0, 4.0], [0.0, 0.0]]
 
 
-def test_unnamed_large_gradients_are_sketched_and_named_ones_kept():
+def test_unnamed_gradients_past_the_budget_are_sketched_and_named_ones_kept():
     import gradviz
 
     x = torch.randn(40, 40, requires_grad=True)
     named = x * 2
     loss = (named.exp() * 3).sum()  # exp's output is not held by any variable
-    g = gradviz.trace(loss)
+    g = gradviz.trace(loss, budget=0)
     loss.backward()
     assert torch.equal(g.grad_of(named), 3 * named.detach().exp())
     exp = g.find("ExpBackward0")
-    assert exp.grad is None and exp.grad_snapshot.stats["norm"] == pytest.approx(3 * 40.0)
+    with pytest.raises(gradviz.SummarisedGradError):
+        exp.grad
+    assert exp.grad_snapshot.stats["norm"] == pytest.approx(3 * 40.0)
     assert (exp.grad_snapshot.shape, exp.grad_snapshot.dtype) == ((40, 40), "float32")
