@@ -14,7 +14,7 @@ from . import record as recording
 from .graph import GradGraph
 from .hooks import Capture
 from .names import find_names
-from .saved import is_freed
+from .internals import is_freed
 from .snapshot import DEFAULT_CAP
 from .userframe import caller_locals, user_frame
 from .errors import GradvizError, GradvizWarning
