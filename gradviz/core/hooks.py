@@ -57,13 +57,16 @@ class Capture:
         self._index = index
         self._sketches.pace(len(fns), self._raw.__len__)
         hook, tensor_hook = self._hook, self._tensor_hook
-        # Torch's own registration, one RemovableHandle per hook: nothing of torch's is
-        # patched, so a user's hooks and other threads never see gradviz's.
-        handles = [
-            fn.variable.register_hook(partial(tensor_hook, nid, 0))
-            if type(fn) is ACCUMULATE_GRAD else fn.register_prehook(hook)
-            for nid, fn in enumerate(fns)
-        ]
+        # Nodes through torch's own registration (one RemovableHandle each): nothing of
+        # torch's is patched, so a user's hooks and other threads never see gradviz's.
+        leaves = internals.LeafHooks()
+        handles = [leaves]
+        add_leaf, add = leaves.add, handles.append
+        for nid, fn in enumerate(fns):
+            if type(fn) is ACCUMULATE_GRAD:
+                add_leaf(fn.variable, partial(tensor_hook, nid, 0))
+            else:
+                add(fn.register_prehook(hook))
         # Tensor.register_hook on a non-leaf also wires the tensor to its grad_fn: use it as is
         handles += [t.register_hook(partial(tensor_hook, nid, nr)) for nid, nr, t in inputs]
         self._handles = handles

@@ -5,25 +5,30 @@ other module and fails on a private torch attribute), a change breaks one file, 
 below says at import which gradviz features an installed torch cannot support, instead of
 failing deep inside the user's backward pass.
 
-What each feature uses, and the torch release that first had it:
+What each feature uses, and the torch release believed to have brought it (from torch's
+history, not checked here against old releases: the probe below decides, on the torch at hand):
 
 - capture: ``torch._C._current_autograd_node`` (2.1; one shared pre-hook finds its Node),
   ``torch._C._current_graph_task_id`` (2.1; a hook fired by a later pass after a failed one),
-  ``Variable._execution_engine.queue_callback`` (1.x; the end of the pass);
-- saved tensors without running unpack hooks: ``SavedTensor.data`` and
-  ``SavedTensor.unpack_hook`` on ``fn._raw_saved_*`` (added with compiled autograd's saved-tensor
-  hook support, 2.5 as far as could be established; probed below, not assumed);
+  ``Variable._execution_engine.queue_callback`` (1.x; the end of the pass), a leaf tensor's
+  ``_backward_hooks`` dict (1.x);
+- saved tensors read without running unpack hooks: ``SavedTensor.unpack_hook`` on
+  ``fn._raw_saved_*`` (2.5, with compiled autograd's saved-tensor hooks) and
+  ``torch._C._autograd._top_saved_tensors_default_hooks`` (2.1);
 - output shapes and creation order: ``Node._input_metadata``, ``Node._sequence_nr()`` (2.1);
 - record() beside torch.compile: ``torch.compiler.is_compiling`` (public, 2.3).
 
-So the floor gradviz supports is torch 2.5 (:data:`FLOOR`); it is developed and tested on
-2.13. An older torch still imports gradviz, with one GradvizWarning naming what is missing;
-a missing capture API then makes ``trace`` raise a clear error before any hook is armed.
+So gradviz supports torch 2.5 and later (:data:`FLOOR`, as pyproject requires); it is
+developed and tested on 2.13 only. An older torch still imports gradviz, with one
+GradvizWarning naming what is missing; without the capture APIs ``trace`` then raises a clear
+error before arming anything, and the user's backward runs as without gradviz.
 """
 
 from __future__ import annotations
 
+import itertools
 import warnings
+from collections import OrderedDict
 from itertools import islice
 
 import torch
@@ -47,8 +52,9 @@ def _probe() -> dict[str, str]:
     if not hasattr(engine, "queue_callback"):
         missing.setdefault("capture", "the autograd engine's queue_callback")
     saved = getattr(getattr(torch._C, "_autograd", None), "SavedTensor", None)
-    if not (hasattr(saved, "data") and hasattr(saved, "unpack_hook")):
-        missing["saved tensors"] = "SavedTensor.data / SavedTensor.unpack_hook"
+    if not (hasattr(saved, "unpack_hook")
+            and hasattr(torch._C._autograd, "_top_saved_tensors_default_hooks")):
+        missing["saved tensors"] = "SavedTensor.unpack_hook"
     if not hasattr(torch.autograd.graph.Node, "_input_metadata"):
         missing["output shapes"] = "Node._input_metadata"
     if not hasattr(getattr(torch, "compiler", None), "is_compiling"):
@@ -93,6 +99,31 @@ else:
         return False
 
 
+class LeafHooks:
+    """Hooks on leaf tensors, put straight into each tensor's own hooks dict under one key
+    (what ``Tensor.register_hook`` does, less its RemovableHandle and torch-function checks:
+    3-9 us a leaf, most of arming a narrow model with many parameters). Each tensor's dict
+    is its own: nothing shared with other threads or other tensors is touched."""
+
+    _keys = itertools.count(-1, -1)  # negative: never one of torch's handle ids
+
+    def __init__(self):
+        self.key = next(self._keys)
+        self.dicts: list[dict] = []
+
+    def add(self, tensor: torch.Tensor, hook) -> None:
+        hooks = tensor._backward_hooks
+        if hooks is None:  # setting the dict is what wires it to the leaf's accumulator
+            tensor._backward_hooks = hooks = OrderedDict()
+        hooks[self.key] = hook
+        self.dicts.append(hooks)
+
+    def remove(self) -> None:
+        dicts, self.dicts = self.dicts, []
+        for hooks in dicts:
+            hooks.pop(self.key, None)
+
+
 # -- what a Node knows about itself ------------------------------------------------------------
 def input_metadata(fn) -> tuple:
     """Shape, dtype and device of each of the Node's outputs (its backward's inputs)."""
@@ -111,44 +142,55 @@ FREED = object()
 #: reading it would run the unpack hook (re-running a checkpointed forward), so it is not read.
 PACKED = object()
 
-_ATTRS: dict[type, tuple[str, ...]] = {}
+_ATTRS: dict[type, tuple[tuple[str, str, str], ...]] = {}
 
 
-def _saved_attrs(fn) -> tuple[str, ...]:
+def _saved_attrs(fn) -> tuple[tuple[str, str, str], ...]:
+    """(name, attribute, raw attribute) of each saved tensor of this kind of Node."""
     kind = type(fn)
     attrs = _ATTRS.get(kind)
     if attrs is None:
-        attrs = tuple(
-            a.removeprefix("_saved_") for a in dir(fn)
+        attrs = _ATTRS[kind] = tuple(
+            (a.removeprefix("_saved_"), a, "_raw" + a) for a in dir(fn)
             if a.startswith("_saved_") and not a.endswith(("_sym_sizes", "_sym_strides"))
         )
-        _ATTRS[kind] = attrs
     return attrs
 
 
 def _has_unpack_hook(raw) -> bool:
-    if isinstance(raw, (list, tuple)):
-        return any(_has_unpack_hook(r) for r in raw)
-    return getattr(raw, "unpack_hook", None) is not None
+    if type(raw) is list or type(raw) is tuple:
+        return any(r.unpack_hook is not None for r in raw)
+    return raw is not None and raw.unpack_hook is not None
 
 
-def saved_values(fn) -> list[tuple[str, object]]:
+def packing_hooks_active() -> bool:
+    """Whether tensors saved now go through saved-tensor hooks (checkpoint, offloading...)."""
+    return "saved tensors" in MISSING or _top_saved_hooks(False) is not None
+
+
+if "saved tensors" not in MISSING:
+    _top_saved_hooks = torch._C._autograd._top_saved_tensors_default_hooks
+
+
+def saved_values(fn, packed: bool | None = None) -> list[tuple[str, object]]:
     """(name, value) of each tensor the Node saved for backward: a tensor, a tuple of them,
     None (an optional input not given), :data:`FREED` or :data:`PACKED`.
 
     A value is unpacked only when no unpack hook is installed on it: unpacking then just
     returns the tensor; with a hook it would call the user's code (or re-run a checkpoint).
+    ``packed``: whether the Node was just made under saved-tensor hooks (all its tensors went
+    through them, or none did), which saves looking at each; None: look at each.
     """
-    if "saved tensors" in MISSING:
-        return [(name, PACKED) for name in _saved_attrs(fn)]
+    attrs = _saved_attrs(fn)
+    if packed or "saved tensors" in MISSING:
+        return [(name, PACKED) for name, _, _ in attrs]
     out = []
-    for name in _saved_attrs(fn):
-        raw = getattr(fn, "_raw_saved_" + name, None)
-        if raw is not None and _has_unpack_hook(raw):
+    for name, attr, raw_attr in attrs:
+        if packed is None and _has_unpack_hook(getattr(fn, raw_attr, None)):
             out.append((name, PACKED))
             continue
         try:
-            out.append((name, getattr(fn, "_saved_" + name)))
+            out.append((name, getattr(fn, attr)))
         except RuntimeError:  # freed by backward (retain_graph=False)
             out.append((name, FREED))
     return out

@@ -24,7 +24,7 @@ import torch
 from torch.overrides import TorchFunctionMode
 
 from .errors import GradvizWarning
-from .internals import is_compiling
+from .internals import is_compiling, packing_hooks_active
 from .saved import saved_tensors
 from .snapshot import RECORD_CAP, Snapshot
 from .userframe import source_line, user_frame
@@ -91,7 +91,7 @@ class _Recorder(TorchFunctionMode):
                     "module": self.stack[-1] if self.stack else None,
                     "source": source_line(2),
                     "values": {},
-                    "saved": saved_tensors(fn),
+                    "saved": saved_tensors(fn, packing_hooks_active()),
                 }
             tag["values"][t.output_nr] = Snapshot.of(t, self.cap)
 

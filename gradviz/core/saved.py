@@ -5,13 +5,14 @@ from __future__ import annotations
 from .internals import FREED, PACKED, saved_values
 
 
-def saved_tensors(fn) -> list[tuple[str, tuple | None, str | None]]:
+def saved_tensors(fn, packed: bool | None = None) -> list[tuple[str, tuple | None, str | None]]:
     """(name, shape, dtype) of each saved tensor; shape None once backward freed it, or when a
-    saved-tensor hook packed it (checkpointing): gradviz never unpacks one to look."""
+    saved-tensor hook packed it (checkpointing): gradviz never unpacks one to look.
+    ``packed``: as for :func:`~gradviz.core.internals.saved_values`."""
     if fn is None:
         return []
     out = []
-    for name, value in saved_values(fn):
+    for name, value in saved_values(fn, packed):
         if value is FREED or value is PACKED:
             out.append((name, None, None))
         elif hasattr(value, "shape") and hasattr(value, "dtype"):

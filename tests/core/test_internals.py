@@ -131,5 +131,6 @@ def test_a_torch_without_a_capture_api_is_told_at_import_and_trace_refuses_clear
     assert out.returncode == 0, out.stderr
     warned, refused, backward = out.stdout.strip().splitlines()
     assert "torch._C._current_graph_task_id (so: capture unavailable)" in warned
-    assert refused.startswith("TorchTooOldError gradviz capture needs torch._C._current_graph_task_id")
+    assert refused.startswith(
+        "TorchTooOldError gradviz capture needs torch._C._current_graph_task_id")
     assert backward == "backward ok"

@@ -129,7 +129,8 @@ class TestCallerLocals:
             return config
 
         config = step()
-        assert isinstance(config.get("x"), torch.Tensor) and isinstance(config.get("loss"), torch.Tensor)
+        assert isinstance(config.get("x"), torch.Tensor)
+        assert isinstance(config.get("loss"), torch.Tensor)
 
     def test_a_helper_holding_locals_sees_them_after_trace(self):
         seen = []
