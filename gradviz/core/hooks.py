@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import warnings
+import weakref
 from functools import partial
 
 import torch
@@ -20,6 +21,19 @@ from .sketchbook import SketchBook
 from .snapshot import Snapshot
 from .walk import ACCUMULATE_GRAD
 from .errors import GradvizWarning
+
+
+class _EndOfPass:
+    """The end-of-pass callback torch holds for the pass being captured; gradviz watches it
+    through a weak reference, so it knows when torch dropped that pass."""
+
+    __slots__ = ("capture", "__weakref__")
+
+    def __init__(self, capture: "Capture"):
+        self.capture = capture
+
+    def __call__(self) -> None:
+        self.capture._end_of_pass()
 
 
 class Capture:
@@ -35,6 +49,7 @@ class Capture:
         self._handles: list = []  # removes the Node pre-hooks and tensor hooks
         #: The backward pass (graph task) the hooks first fired in; None before it.
         self._task: int | None = None
+        self._pass = None  # a weak reference to that pass's end-of-pass callback
         # node id -> per output (a tuple, or bare for one output): the gradient itself, None,
         # or its number in the sketch book. A dict keeps its keys in the order they came:
         # the order the engine ran the nodes in, with no list of its own to append to.
@@ -103,14 +118,19 @@ class Capture:
         self._raw[nid] = kept[:output_nr] + (kept_grad,) + kept[output_nr + 1:]
 
     def _first_pass(self) -> bool:
-        """Whether this is the pass to capture: the first one the hooks fire in. A pass that
-        raised never runs its end-of-pass callback, so its hooks would stay armed and fire in
-        the next pass on this graph: that pass is the user's own, and gets nothing from us."""
+        """Whether a hook firing in another pass than ``_task`` may capture: only when no pass
+        fired first. A pass that raised never runs its end-of-pass callback, so its hooks would
+        stay armed and capture the user's next pass on this graph; torch drops the callback
+        with its graph task, raised or not, and a dead callback says the pass is over: disarm.
+        A live one means a pass nested in ours (a reentrant checkpoint's): it is not ours."""
         if self._task is None:
             self._task = internals.current_graph_task()
-            internals.queue_end_of_pass(self._end_of_pass)
+            end = _EndOfPass(self)
+            self._pass = weakref.ref(end)
+            internals.queue_end_of_pass(end)
             return True
-        self.disarm()
+        if self._pass() is None:
+            self.disarm()
         return False
 
     def _keep(self, grad, full: bool = False, hold: bool = True):

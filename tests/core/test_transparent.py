@@ -302,3 +302,24 @@ class TestFailedBackward:
         assert g.capture.order == order  # nothing from the second pass
         assert not g.capture.armed
         assert torch.allclose(x.grad, x.detach().exp())
+
+    def test_a_reentrant_backward_inside_the_traced_pass_leaves_capture_on(self):
+        torch.manual_seed(0)
+        lin = nn.Linear(3, 3)
+        x0 = torch.randn(2, 3)
+
+        def forward(use_checkpoint):
+            x = x0.clone().requires_grad_()
+            h = lin(x)  # the weight is used here and inside the checkpointed block: its hook
+            block = lambda t: lin(t).tanh()  # noqa: E731 - fires in both passes
+            y = checkpoint(block, h, use_reentrant=True) if use_checkpoint else block(h)
+            return x, h, y.pow(2).sum()
+
+        x, h, loss = forward(False)
+        expected_h, expected_x = torch.autograd.grad(loss, [h, x])
+        x, h, loss = forward(True)
+        g = gradviz.trace(loss)
+        loss.backward()
+        assert len(g.capture.order) == len(g) and not g.capture.armed
+        assert torch.allclose(g.grad_of(h), expected_h)
+        assert torch.allclose(g.find("x").grad, expected_x)
