@@ -15,6 +15,7 @@ from typing import Iterator
 import networkx as nx
 import torch
 
+from . import internals
 from .errors import GradvizError
 from .snapshot import DEFAULT_CAP, RECORD_CAP, Snapshot
 
@@ -283,7 +284,7 @@ class GradGraph:
             elif fn is not None:
                 meta = tuple(
                     (tuple(m.shape), str(m.dtype).removeprefix("torch."), str(m.device))
-                    for m in fn._input_metadata
+                    for m in internals.input_metadata(fn)
                 )
             else:
                 meta = ()
@@ -295,7 +296,7 @@ class GradGraph:
         seq = self.cols.seq[node_id]
         fn = self.cols.fn[node_id]
         if seq is None and fn is not None:
-            seq = self.cols.seq[node_id] = fn._sequence_nr()
+            seq = self.cols.seq[node_id] = internals.sequence_nr(fn)
         return seq
 
     # -- lookups ----------------------------------------------------------------------

@@ -11,85 +11,30 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections import OrderedDict
-from contextlib import contextmanager
+import weakref
 from functools import partial
 
 import torch
-from torch.autograd.function import _HookMixin
-from torch.utils.hooks import RemovableHandle
 
+from . import internals
 from .budget import DEFAULT_BUDGET, Budget, address, format_bytes
+from .errors import GradvizWarning
 from .sketchbook import SketchBook
 from .snapshot import DEFAULT_CAP, Snapshot
 from .walk import ACCUMULATE_GRAD
-from .errors import GradvizWarning
 
 
-_current_node = torch._C._current_autograd_node
+class _EndOfPass:
+    """The end-of-pass callback torch holds for the pass being captured; gradviz watches it
+    through a weak reference, so it knows when torch dropped that pass."""
 
+    __slots__ = ("capture", "__weakref__")
 
-def _queue_end_of_pass(callback) -> None:
-    """Run ``callback`` when the current backward pass (graph task) finishes."""
-    torch.autograd.Variable._execution_engine.queue_callback(callback)
+    def __init__(self, capture: "Capture"):
+        self.capture = capture
 
-
-class _HookDict(dict):
-    """Where an autograd Node keeps its Python pre-hooks: 150 bytes smaller than the
-    OrderedDict torch makes (one per node adds up at 100,000 nodes), and weakref-able like
-    it, as torch's RemovableHandle needs when the user adds a hook to the same Node later."""
-
-    __slots__ = ("__weakref__",)
-
-
-@contextmanager
-def fast_hook_registration():
-    """Register hooks without building a ``RemovableHandle`` for each (most of their cost).
-
-    Every Python hook on an autograd Node or tensor is stored by torch through
-    ``_HookMixin._register_hook(hooks_dict, hook)``. While this context is open, that
-    function stores the hook under one key and remembers each dict; the handle it yields
-    removes them all by that key. The original function is restored on exit.
-    """
-    key = RemovableHandle.next_id
-    RemovableHandle.next_id += 1
-    handle = _KeyHandle(key)
-    add = handle.dicts.append
-    original = _HookMixin.__dict__["_register_hook"]
-
-    def register(hooks_dict, hook):
-        if hooks_dict is None:
-            hooks_dict = _HookDict()
-        hooks_dict[key] = hook
-        add(hooks_dict)
-        return hooks_dict, handle
-
-    def register_on_tensor(tensor, hook):
-        """What ``Tensor.register_hook`` does for a leaf, without its RemovableHandle."""
-        hooks_dict = tensor._backward_hooks
-        if hooks_dict is None:
-            tensor._backward_hooks = hooks_dict = OrderedDict()  # torch wires it to the leaf
-        hooks_dict[key] = hook
-        add(hooks_dict)
-
-    _HookMixin._register_hook = staticmethod(register)
-    try:
-        yield register_on_tensor, handle
-    finally:
-        _HookMixin._register_hook = original
-
-
-class _KeyHandle:
-    """The handle torch hands back while fast registration is on: removes them all."""
-
-    def __init__(self, key: int):
-        self.id = key
-        self.dicts: list[dict] = []  # every hooks dict a hook went into
-
-    def remove(self) -> None:
-        dicts, self.dicts = self.dicts, []
-        for hooks_dict in dicts:
-            hooks_dict.pop(self.id, None)
+    def __call__(self) -> None:
+        self.capture._end_of_pass()
 
 
 class Capture:
@@ -106,9 +51,10 @@ class Capture:
         self.ran = False
         #: The first error met while summarising a gradient (shown once, at the end of the pass)
         self.error: Exception | None = None
-        self._handle: _KeyHandle | None = None  # removes the Node pre-hooks and leaf hooks
-        self._tensor_handles: list = []
-        self._queued = False
+        self._handles: list = []  # removes the Node pre-hooks and tensor hooks
+        #: The backward pass (graph task) the hooks first fired in; None before it.
+        self._task: int | None = None
+        self._pass = None  # a weak reference to that pass's end-of-pass callback
         # node id -> per output (a tuple, or bare for one output): the gradient itself, None,
         # or its number in the sketch book. A dict keeps its keys in the order they came:
         # the order the engine ran the nodes in, with no list of its own to append to.
@@ -127,39 +73,38 @@ class Capture:
         tensor) of intermediate tensors that ``torch.autograd.grad`` will stop at.
         """
         # One hook object for every op: it asks autograd which Node is running.
+        internals.require("capture")
         self._index = index
         self._sketches.pace(len(fns), self._raw.__len__)
         hook, tensor_hook = self._hook, self._tensor_hook
-        with fast_hook_registration() as (on_tensor, handle):
-            nid = 0
-            for fn in fns:
-                if type(fn) is ACCUMULATE_GRAD:
-                    on_tensor(fn.variable, partial(tensor_hook, nid, 0))
-                else:
-                    fn.register_prehook(hook)
-                nid += 1
+        # Nodes through torch's own registration (one RemovableHandle each): nothing of
+        # torch's is patched, so a user's hooks and other threads never see gradviz's.
+        leaves = internals.LeafHooks()
+        handles = [leaves]
+        add_leaf, add = leaves.add, handles.append
+        for nid, fn in enumerate(fns):
+            if type(fn) is ACCUMULATE_GRAD:
+                add_leaf(fn.variable, partial(tensor_hook, nid, 0))
+            else:
+                add(fn.register_prehook(hook))
         # Tensor.register_hook on a non-leaf also wires the tensor to its grad_fn: use it as is
-        self._tensor_handles = [t.register_hook(partial(tensor_hook, nid, nr)) for nid, nr, t in inputs]
-        self._handle = handle
+        handles += [t.register_hook(partial(tensor_hook, nid, nr)) for nid, nr, t in inputs]
+        self._handles = handles
 
     def disarm(self) -> None:
-        handle, self._handle = self._handle, None
-        if handle is not None:
-            handle.remove()
-        tensor_handles, self._tensor_handles = self._tensor_handles, []
-        for handle in tensor_handles:
+        handles, self._handles = self._handles, []
+        for handle in handles:
             handle.remove()
         self._index = {}
 
     @property
     def armed(self) -> bool:
-        return bool(self._handle and self._handle.dicts or self._tensor_handles)
+        return bool(self._handles)
 
     def _hook(self, grad_outputs):
-        nid = self._index[_current_node()]
-        if not self._queued:
-            self._queued = True
-            _queue_end_of_pass(self._end_of_pass)
+        if self._task != internals.current_graph_task() and not self._first_pass():
+            return
+        nid = self._index[internals.current_node()]
         raw = self._raw  # a tensor hook on an input may have put nid in it first: it keeps its place
         full = nid in self.keep_full
         if len(grad_outputs) == 1:
@@ -170,13 +115,28 @@ class Capture:
             raw[nid] = tuple(self._keep(g, full) for g in grad_outputs)
 
     def _tensor_hook(self, nid: int, output_nr: int, grad):
-        if not self._queued:
-            self._queued = True
-            _queue_end_of_pass(self._end_of_pass)
+        if self._task != internals.current_graph_task() and not self._first_pass():
+            return
         kept = self.kept(nid)
         kept = kept + (None,) * (output_nr + 1 - len(kept))
         kept_grad = self._keep(grad, nid in self.keep_full, hold=False)
         self._raw[nid] = kept[:output_nr] + (kept_grad,) + kept[output_nr + 1:]
+
+    def _first_pass(self) -> bool:
+        """Whether a hook firing in another pass than ``_task`` may capture: only when no pass
+        fired first. A pass that raised never runs its end-of-pass callback, so its hooks would
+        stay armed and capture the user's next pass on this graph; torch drops the callback
+        with its graph task, raised or not, and a dead callback says the pass is over: disarm.
+        A live one means a pass nested in ours (a reentrant checkpoint's): it is not ours."""
+        if self._task is None:
+            self._task = internals.current_graph_task()
+            end = _EndOfPass(self)
+            self._pass = weakref.ref(end)
+            internals.queue_end_of_pass(end)
+            return True
+        if self._pass() is None:
+            self.disarm()
+        return False
 
     def _keep(self, grad, full: bool = False, hold: bool = True):
         if grad is None:

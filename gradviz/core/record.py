@@ -4,7 +4,13 @@ A TorchFunctionMode sees every torch call made by the user's code (not the calls
 makes internally, which keeps it cheap) and tags the ``grad_fn`` of each result through
 its ``metadata`` dict. The tag lives exactly as long as the autograd Node, so recording
 keeps nothing alive and needs no registry. Global module hooks keep the current
-``nn.Module`` path on a stack.
+``nn.Module`` path on a stack; they fire in every thread, so each recorder listens only to
+its own (torch's mode stack is per thread already).
+
+Dynamo traces a TorchFunctionMode into the code it compiles, and a mode that tags Nodes
+there made compiled functions return the wrong tensor: inside compiled code the recorder
+only calls the function (the ops then show no value or module; their gradients are still
+captured), and says so once when the block ends.
 """
 
 from __future__ import annotations
@@ -17,12 +23,13 @@ from contextlib import contextmanager
 import torch
 from torch.overrides import TorchFunctionMode
 
+from .errors import GradvizWarning
+from .internals import is_compiling, packing_hooks_active
 from .saved import saved_tensors
 from .snapshot import RECORD_CAP, Snapshot
 from .userframe import source_line, user_frame
 
 TAG = "gradviz"
-_state = threading.local()
 #: Root modules seen while recording, so ``trace`` can name their parameters.
 recorded_roots: "weakref.WeakSet[torch.nn.Module]" = weakref.WeakSet()
 #: True once any recording happened: ``trace`` only looks for tags then.
@@ -58,8 +65,13 @@ class _Recorder(TorchFunctionMode):
         self.cap = cap
         self.stack: list[str] = []
         self.paths: dict[int, str] = {}
+        self.thread = threading.get_ident()
+        self.compiled = False  # whether dynamo traced through this recorder
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
+        if is_compiling():
+            self.compiled = True  # dynamo replays this on every call of the compiled code
+            return func(*args, **(kwargs or {}))
         if func == _READ_GRAD:
             return _read_grad(args[0])
         out = func(*args, **(kwargs or {}))
@@ -79,12 +91,14 @@ class _Recorder(TorchFunctionMode):
                     "module": self.stack[-1] if self.stack else None,
                     "source": source_line(2),
                     "values": {},
-                    "saved": saved_tensors(fn),
+                    "saved": saved_tensors(fn, packing_hooks_active()),
                 }
             tag["values"][t.output_nr] = Snapshot.of(t, self.cap)
 
     # -- module stack -----------------------------------------------------------------
     def module_pre(self, module, args) -> None:
+        if is_compiling() or threading.get_ident() != self.thread:
+            return
         if not self.stack:
             recorded_roots.add(module)
             self.paths = {id(m): name for name, m in module.named_modules()}
@@ -97,7 +111,7 @@ class _Recorder(TorchFunctionMode):
         self.stack.append(path)
 
     def module_post(self, module, args, output) -> None:
-        if self.stack:
+        if self.stack and not is_compiling() and threading.get_ident() == self.thread:
             self.stack.pop()
 
 
@@ -116,6 +130,10 @@ def record(cap: int = RECORD_CAP):
     finally:
         pre.remove()
         post.remove()
+        if recorder.compiled:
+            warnings.warn("gradviz.record() stepped aside inside torch.compile'd code: its ops "
+                          "show no value, module or source line (their gradients are still "
+                          "captured)", GradvizWarning, stacklevel=3)
 
 
 def tag_of(fn) -> dict | None:

@@ -11,14 +11,14 @@ from collections.abc import Sequence
 import torch
 
 from . import record as recording
+from .budget import DEFAULT_BUDGET, parse_budget
+from .errors import GradvizError, GradvizWarning
 from .graph import GradGraph
 from .hooks import Capture
+from .internals import is_freed
 from .names import find_names
-from .saved import is_freed
-from .budget import DEFAULT_BUDGET, parse_budget
 from .snapshot import DEFAULT_CAP
 from .userframe import caller_locals, user_frame
-from .errors import GradvizError, GradvizWarning
 
 #: Graphs alive in this process, newest last, so ``explain`` can report captured gradients.
 live_graphs: "weakref.WeakValueDictionary[int, GradGraph]" = weakref.WeakValueDictionary()

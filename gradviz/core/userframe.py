@@ -43,20 +43,23 @@ def source_line(depth: int = 1) -> str | None:
 
 @contextmanager
 def caller_locals(frame: FrameType | None):
-    """A function frame's local variables, read without keeping them alive.
+    """A copy of a function frame's local variables, read without keeping them alive.
 
     Before Python 3.13, ``frame.f_locals`` of a function is a snapshot dict stored on the
-    frame: it would hold every local tensor until the function returns, even after the
-    user deletes it. Emptying it afterwards is safe because Python refills it from the
-    real locals on the next read (``locals()``, debuggers and tracers all read first).
+    frame, the very dict the function's own ``locals()`` returns: left filled, it would hold
+    every local tensor until the function returns, even after the user deletes it. So it is
+    emptied afterwards, but only when nothing but the frame holds it (Python refills it on
+    the next read); a dict the user's code kept (a logger, a config helper) is theirs and
+    keeps what ``locals()`` would give them now.
     """
     if frame is None:
         yield {}
         return
     local = frame.f_locals
     try:
-        yield local
+        yield dict(local)
     finally:
         snapshot = sys.version_info < (3, 13) and frame.f_code.co_flags & inspect.CO_OPTIMIZED
-        if snapshot and local is not frame.f_globals:
+        # three references: the frame's, ``local`` here, and getrefcount's argument
+        if snapshot and local is not frame.f_globals and sys.getrefcount(local) <= 3:
             local.clear()
