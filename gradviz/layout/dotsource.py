@@ -49,8 +49,9 @@ def cluster_path(name: str) -> str:
 def _escaped(text: str) -> str:
     """``text`` for inside a DOT quoted string. DOT keeps a backslash that no quote follows,
     so one at the end (an ``nn.ModuleDict`` key may end in one) would escape the closing
-    quote: every backslash is doubled, which labels show as one and names keep doubled."""
-    return text.replace("\\", "\\\\").replace('"', '\\"')
+    quote: every backslash is doubled, which labels show as one and names keep doubled.
+    A NUL character, which ends Graphviz's strings, becomes U+FFFD."""
+    return text.replace("\\", "\\\\").replace('"', '\\"').replace("\0", "\ufffd")
 
 
 def _unescaped(name: str) -> str:
