@@ -1,7 +1,9 @@
 """Save and load a captured graph as one ``.gradviz`` file: a zip of JSON and ``.npy`` arrays.
 
-Never pickle: loading reads JSON and arrays with ``allow_pickle=False``, so opening a file
-from a stranger cannot run code. Anything unexpected raises :class:`SessionError`.
+Never pickle: loading reads JSON, and each array from its ``.npy`` header and raw bytes (an
+object dtype is refused), so opening a file from a stranger cannot run code. Every field is
+checked before the graph is built (:mod:`.session_schema`); anything unexpected raises
+:class:`SessionError`.
 """
 
 from __future__ import annotations
@@ -140,9 +142,9 @@ class _Reader:
         return self.zf.read(self.entry("graph.json", "graph.json", MAX_JSON_BYTES))
 
     def array(self, name: str | None, where: str, shape: tuple | None = None,
-              dtype: str | None = None) -> torch.Tensor | None:
+              dtype: str | None = None, most: int = 0) -> torch.Tensor | None:
         """``shape``/``dtype``: what the snapshot declares (its data); None: a sample, a
-        1-D array of at most ``numel`` elements of any dtype a session stores."""
+        1-D array of at most ``most`` elements of any dtype a session stores."""
         if name is None:
             return None
         if name in self.used:
@@ -159,9 +161,9 @@ class _Reader:
                 if got_dtype != expected:
                     raise SchemaError(f"{where}: a {dtype} tensor stored as {got_dtype}"
                                       + (f", not {expected}" if expected else ""))
-            elif len(got_shape) != 1 or got_dtype not in _stored_dtypes():
-                raise SchemaError(f"{where}: a sample must be a 1-D array of numbers, got "
-                                  f"{list(got_shape)} {got_dtype}")
+            elif len(got_shape) != 1 or got_shape[0] > most or got_dtype not in _stored_dtypes():
+                raise SchemaError(f"{where}: a sample must be a 1-D array of at most {most} "
+                                  f"numbers, got {list(got_shape)} {got_dtype}")
             size = math.prod(got_shape) * got_dtype.itemsize
             if info.file_size != fp.tell() + size:
                 raise SchemaError(f"{where}: the entry's size does not match its .npy header")
@@ -174,14 +176,10 @@ class _Reader:
     def snapshot(self, d: dict | None, where: str) -> Snapshot | None:
         if d is None:
             return None
-        sample = self.array(d["sample"], f"{where}.sample")
-        if sample is not None and sample.numel() > math.prod(d["shape"]):
-            raise SchemaError(f"{where}.sample: {sample.numel()} values of a tensor of "
-                              f"{math.prod(d['shape'])}")
-        return Snapshot.from_parts(d["shape"], d["dtype"], d["device"],
-                                   data=self.array(d["data"], f"{where}.data", d["shape"],
-                                                   d["dtype"]),
-                                   stats=d["stats"], sample=sample)
+        return Snapshot.from_parts(
+            d["shape"], d["dtype"], d["device"], stats=d["stats"],
+            data=self.array(d["data"], f"{where}.data", d["shape"], d["dtype"]),
+            sample=self.array(d["sample"], f"{where}.sample", most=math.prod(d["shape"])))
 
 
 def _npy_header(fp, where: str) -> tuple[tuple, bool, np.dtype]:

@@ -290,11 +290,34 @@ def _ids_in_range(doc: dict, where: str) -> None:
         raise SchemaError("order: a node is reached twice")
 
 
+def _acyclic(doc: dict, where: str) -> None:
+    """Autograd graphs have no cycles; the player's order and the layered layout need none."""
+    size = len(doc["nodes"])
+    succ: list[list[int]] = [[] for _ in range(size)]
+    indegree = [0] * size
+    for a, b, _ in doc["edges"]:
+        succ[a].append(b)
+        indegree[b] += 1
+    ready = [v for v in range(size) if not indegree[v]]
+    seen = 0
+    while ready:
+        v = ready.pop()
+        seen += 1
+        for w in succ[v]:
+            indegree[w] -= 1
+            if not indegree[w]:
+                ready.append(w)
+    if seen < size:
+        stuck = next(v for v in range(size) if indegree[v])
+        raise SchemaError(f"edges: a cycle runs through node {stuck} (a graph of autograd "
+                          "has none)")
+
+
 DOCUMENT = then(record({"nodes": list_of(NODE, MAX_NODES), "edges": list_of(EDGE),
                         "order": list_of(integer())},
                        {"cap": (infinite_or(integer()), 0), "ran": (boolean, None),
                         "warnings": (list_of(text), []), "info": (INFO, {})}),
-                _ids_in_range)
+                _ids_in_range, _acyclic)
 
 
 def check_document(doc) -> dict:

@@ -157,6 +157,15 @@ def test_wrong_field_types_are_refused_at_load(tmp_path, good, where, value, mat
     _refused(path, match)
 
 
+def test_a_cycle_of_edges_is_refused(tmp_path, good):
+    """A cycle made the forward player and the layered layout raise in the app."""
+    doc = sf.document(good)
+    src, dst, port = doc["edges"][0]
+    doc["edges"].append([dst, src, 0])
+    path = sf.write(tmp_path / "cycle.gradviz", sf.with_document(good, doc))
+    _refused(path, r"edges: a cycle runs through node \d+")
+
+
 def test_a_dtype_name_never_imports_anything(tmp_path, good):
     """``getattr(torch, name)`` on a file's dtype imported ``torch.onnx``; a fresh process
     shows that loading such a file now imports nothing new from torch."""

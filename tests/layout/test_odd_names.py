@@ -64,7 +64,7 @@ def test_svg_with_control_characters_is_xml(odd):
     root = ET.fromstring(file_bytes(odd, "svg", collapsed=(), labels="full"))
     words = [t.text or "" for t in root.iter("{http://www.w3.org/2000/svg}text")]
     assert "\ufffdbell" in words
-    assert 'blocks.q"\ufffd\ufffd\\n' in words  # the module's cluster label, as far as XML can hold it
+    assert 'blocks.q"\ufffd\ufffd\\n' in words  # the cluster label, as XML can hold it
 
 
 def test_png_of_odd_names_renders(odd, tmp_path):
