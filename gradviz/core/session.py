@@ -1,14 +1,20 @@
 """Save and load a captured graph as one ``.gradviz`` file: a zip of JSON and ``.npy`` arrays.
 
-Never pickle: loading reads JSON and arrays with ``allow_pickle=False``, so opening a file
-from a stranger cannot run code. Anything unexpected raises :class:`SessionError`.
+Never pickle: loading reads JSON, and each array from its ``.npy`` header and raw bytes (an
+object dtype is refused), so opening a file from a stranger cannot run code. Every field is
+checked before the graph is built (:mod:`.session_schema`); anything unexpected raises
+:class:`SessionError`.
 """
 
 from __future__ import annotations
 
+import functools
 import io
 import json
+import math
+import warnings
 import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +23,7 @@ import torch
 from .errors import GradvizError
 from .graph import Columns, GradGraph
 from .hooks import Capture
+from .session_schema import DTYPES, SchemaError, brief, check_document
 from .snapshot import Snapshot
 
 FORMAT = "gradviz-session"
@@ -78,73 +85,207 @@ def save(graph: GradGraph, path) -> Path:
     return path
 
 
-class _Reader:
-    def __init__(self, zf: zipfile.ZipFile, path: Path):
-        self.zf, self.path = zf, path
+#: Largest ``graph.json`` read: parsing takes about ten times its size in memory. A recorded
+#: 100,000-node graph writes about 70 MB; a file that inflates to more is refused unread.
+MAX_JSON_BYTES = 128 * 2**20
+#: Largest total of array data read from one session: each array must also match the shape
+#: the file declares for it, so this only bounds a file that declares huge whole tensors.
+MAX_ARRAY_BYTES = 4 * 2**30
+_CHUNK = 2**20
+_COMPRESSIONS = {zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED}  # all that save() writes
 
-    def array(self, name, dtype: str | None = None) -> torch.Tensor | None:
+
+@functools.cache
+def _stored_dtype(name: str) -> np.dtype | None:
+    """The numpy dtype that :func:`save` writes a tensor of this dtype as (and that converts
+    back to it); None: it cannot, so a tensor of this dtype has no data in a session."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # torch warns that quantized dtypes are deprecated
+        try:
+            one = torch.zeros(1, dtype=DTYPES[name])
+            stored = _numpy_safe(one).numpy()
+            torch.from_numpy(stored).to(one.dtype)
+        except (TypeError, RuntimeError, NotImplementedError):
+            return None
+    return stored.dtype
+
+
+@functools.cache
+def _stored_dtypes() -> frozenset:
+    return frozenset(filter(None, map(_stored_dtype, DTYPES)))
+
+
+class _Reader:
+    """Reads the archive's entries, each checked before its bytes are decompressed: only
+    stored or deflated and unencrypted, each array read once, its ``.npy`` header matching
+    what ``graph.json`` declares, and the total within MAX_ARRAY_BYTES."""
+
+    def __init__(self, zf: zipfile.ZipFile):
+        self.zf, self.used, self.total = zf, set(), 0
+
+    def entry(self, name: str, where: str, limit: int) -> zipfile.ZipInfo:
+        try:
+            info = self.zf.getinfo(name)
+        except KeyError:
+            raise SchemaError(f"{where}: the archive has no entry {name!r}") from None
+        if info.flag_bits & 0x1:
+            raise SchemaError(f"{where}: the entry {name!r} is encrypted")
+        if info.compress_type not in _COMPRESSIONS:
+            raise SchemaError(f"{where}: the entry {name!r} uses compression method "
+                              f"{info.compress_type} (gradviz writes only stored or deflated)")
+        if info.file_size > limit:
+            raise SchemaError(f"{where}: the entry {name!r} holds {info.file_size:,} bytes, more "
+                              f"than the {limit:,} a session may")
+        return info
+
+    def document(self) -> bytes:
+        return self.zf.read(self.entry("graph.json", "graph.json", MAX_JSON_BYTES))
+
+    def array(self, name: str | None, where: str, shape: tuple | None = None,
+              dtype: str | None = None, most: int = 0) -> torch.Tensor | None:
+        """``shape``/``dtype``: what the snapshot declares (its data); None: a sample, a
+        1-D array of at most ``most`` elements of any dtype a session stores."""
         if name is None:
             return None
-        arr = np.load(io.BytesIO(self.zf.read(name)), allow_pickle=False)
-        t = torch.from_numpy(arr.copy())
-        wanted = getattr(torch, dtype, None) if dtype else None
-        return t.to(wanted) if isinstance(wanted, torch.dtype) and t.dtype != wanted else t
+        if name in self.used:
+            raise SchemaError(f"{where}: the array {name!r} is used twice")
+        self.used.add(name)
+        info = self.entry(name, where, MAX_ARRAY_BYTES - self.total)
+        with self.zf.open(info) as fp:
+            got_shape, fortran, got_dtype = _npy_header(fp, where)
+            if shape is not None:
+                if got_shape != shape:
+                    raise SchemaError(f"{where}: the array is {list(got_shape)}, but the tensor "
+                                      f"is {list(shape)}")
+                expected = _stored_dtype(dtype)
+                if got_dtype != expected:
+                    raise SchemaError(f"{where}: a {dtype} tensor stored as {got_dtype}"
+                                      + (f", not {expected}" if expected else ""))
+            elif len(got_shape) != 1 or got_shape[0] > most or got_dtype not in _stored_dtypes():
+                raise SchemaError(f"{where}: a sample must be a 1-D array of at most {most} "
+                                  f"numbers, got {list(got_shape)} {got_dtype}")
+            size = math.prod(got_shape) * got_dtype.itemsize
+            if info.file_size != fp.tell() + size:
+                raise SchemaError(f"{where}: the entry's size does not match its .npy header")
+            self.total += size
+            arr = np.empty(got_shape[::-1] if fortran else got_shape, got_dtype)
+            _read_into(fp, memoryview(arr.reshape(-1).view(np.uint8)), where)
+        t = torch.from_numpy(arr.T if fortran else arr)
+        return t.to(DTYPES[dtype]) if dtype is not None and t.dtype != DTYPES[dtype] else t
 
-    def snapshot(self, d) -> Snapshot | None:
+    def snapshot(self, d: dict | None, where: str) -> Snapshot | None:
         if d is None:
             return None
-        return Snapshot.from_parts(d["shape"], d["dtype"], d["device"],
-                                   data=self.array(d["data"], d["dtype"]),
-                                   stats=d["stats"], sample=self.array(d.get("sample")))
+        return Snapshot.from_parts(
+            d["shape"], d["dtype"], d["device"], stats=d["stats"],
+            data=self.array(d["data"], f"{where}.data", d["shape"], d["dtype"]),
+            sample=self.array(d["sample"], f"{where}.sample", most=math.prod(d["shape"])))
+
+
+def _npy_header(fp, where: str) -> tuple[tuple, bool, np.dtype]:
+    """(shape, fortran order, dtype) from a ``.npy`` header, before any data is read."""
+    try:
+        version = np.lib.format.read_magic(fp)
+        read = {(1, 0): np.lib.format.read_array_header_1_0,
+                (2, 0): np.lib.format.read_array_header_2_0}.get(version)
+        if read is None:
+            raise ValueError(f".npy format version {version}")
+        return read(fp)
+    except ValueError as exc:
+        raise SchemaError(f"{where}: not a .npy array ({_one_line(exc)})") from None
+
+
+def _read_into(fp, out: memoryview, where: str) -> None:
+    """Fill ``out`` from ``fp`` a chunk at a time (no second copy of a large array), then
+    read on to the end, where zipfile checks the entry's CRC."""
+    pos = 0
+    while pos < len(out):
+        chunk = fp.read(min(_CHUNK, len(out) - pos))
+        if not chunk:
+            raise SchemaError(f"{where}: the array is cut short")
+        out[pos:pos + len(chunk)] = chunk
+        pos += len(chunk)
+    fp.read(1)
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
 
 
 def load(path) -> GradGraph:
-    """Read a ``.gradviz`` file written by :func:`save`."""
+    """Read a ``.gradviz`` file written by :func:`save`; anything else raises SessionError.
+
+    The whole ``graph.json`` is checked against :mod:`.session_schema` and every array against
+    it before the graph is built, so what loads can be shown and exported."""
     path = Path(path)
     if not path.is_file():
         raise SessionError(f"{path}: no such file")
     try:
-        with zipfile.ZipFile(path) as zf:
-            doc = json.loads(zf.read("graph.json"))
-            if not isinstance(doc, dict) or doc.get("format") != FORMAT:
-                raise SessionError(f"{path} is not a gradviz session (no '{FORMAT}' marker)")
-            if doc.get("version") != VERSION:
-                raise SessionError(f"{path} is a gradviz session of version {doc.get('version')}; "
-                                   f"this gradviz reads version {VERSION}")
-            return _build(doc, _Reader(zf, path))
+        zf = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, ValueError, EOFError):
+        raise SessionError(f"{path} is not a gradviz session (not a zip archive)") from None
+    except OSError as exc:
+        raise SessionError(f"{path} cannot be read: {_one_line(exc)}") from None
+    try:
+        with zf:
+            reader = _Reader(zf)
+            doc = _parse(reader.document())
+            _check_marker(doc, path)
+            return _build(check_document(doc), reader, path)
     except SessionError:
         raise
-    except zipfile.BadZipFile:
-        raise SessionError(f"{path} is not a gradviz session (not a zip archive)") from None
-    except (KeyError, TypeError, ValueError, IndexError, OSError) as exc:
-        raise SessionError(f"{path} is damaged: {type(exc).__name__}: {exc}") from None
+    except SchemaError as exc:
+        raise SessionError(f"{path} is damaged: {exc}") from None
+    except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
+        raise SessionError(f"{path} is corrupt: {_one_line(exc)}") from None
+    except NotImplementedError as exc:  # a zip feature zipfile lacks (checked: compression)
+        raise SessionError(f"{path} needs a zip feature gradviz lacks: {_one_line(exc)}") from None
+    except MemoryError:
+        raise SessionError(f"{path} is too large to open in this much memory") from None
+    except OSError as exc:
+        raise SessionError(f"{path} cannot be read: {_one_line(exc)}") from None
 
 
-def _build(doc: dict, r: _Reader) -> GradGraph:
-    cols = Columns()
+def _parse(data: bytes):
+    try:
+        return json.loads(data)
+    except RecursionError:
+        raise SchemaError("graph.json is nested too deeply") from None
+    except ValueError as exc:  # not JSON, or not UTF-8
+        raise SchemaError(f"graph.json is not JSON ({_one_line(exc)})") from None
+
+
+def _check_marker(doc, path: Path) -> None:
+    if not isinstance(doc, dict) or doc.get("format") != FORMAT:
+        raise SessionError(f"{path} is not a gradviz session (no '{FORMAT}' marker)")
+    version = doc.get("version")
+    if type(version) is not int or version != VERSION:
+        raise SessionError(f"{path} is a gradviz session of version {brief(version)}; "
+                           f"this gradviz reads version {VERSION}")
+
+
+def _build(doc: dict, r: _Reader, path: Path) -> GradGraph:
+    nodes = doc["nodes"]
+    cols = Columns(
+        kind=[n["kind"] for n in nodes], op=[n["op"] for n in nodes], fn=[None] * len(nodes),
+        name=[n["name"] for n in nodes], module=[n["module"] for n in nodes],
+        source=[n["source"] for n in nodes], meta=[tuple(n["meta"]) for n in nodes],
+        seq=[n["seq"] for n in nodes], saved=[list(n["saved"]) for n in nodes],
+        values=[None] * len(nodes))
     snaps: dict[int, tuple] = {}
-    for nid, n in enumerate(doc["nodes"]):
-        if n["kind"] not in ("leaf", "op", "output"):
-            raise ValueError(f"node {nid} has unknown kind {n['kind']!r}")
-        cols.add(n["kind"], str(n["op"]), None)
-        cols.fill()
-        cols.name[nid], cols.module[nid], cols.source[nid] = n["name"], n["module"], n["source"]
-        cols.meta[nid] = tuple((tuple(m[0]), m[1], m[2]) for m in n["meta"])
-        cols.seq[nid] = None if n.get("seq") is None else int(n["seq"])
-        cols.saved[nid] = [(s[0], tuple(s[1]) if s[1] is not None else None, s[2]) for s in n["saved"]]
+    for nid, n in enumerate(nodes):
         if n["values"]:
-            cols.values[nid] = tuple(r.snapshot(s) for s in n["values"])
+            cols.values[nid] = tuple(r.snapshot(s, f"nodes[{nid}].values[{i}]")
+                                     for i, s in enumerate(n["values"]))
         if n["grads"]:
-            snaps[nid] = tuple(r.snapshot(s) for s in n["grads"])
-    size = len(cols.kind)
-    edges = [(int(a), int(b), int(p)) for a, b, p in doc["edges"]]
-    if any(not (0 <= a < size and 0 <= b < size) for a, b, _ in edges):
-        raise ValueError("an edge points outside the node list")
-    capture = Capture(int(doc.get("cap", 0)))
-    capture.set_loaded([int(i) for i in doc["order"]], snaps)
-    capture.ran = bool(doc.get("ran", capture.ran))
-    graph = GradGraph(cols, edges, capture, capture.cap)
-    graph.warnings = [str(w) for w in doc.get("warnings", [])]
-    graph.info = dict(doc.get("info", {}))
-    graph.info.setdefault("session", str(r.path))
+            snaps[nid] = tuple(r.snapshot(s, f"nodes[{nid}].grads[{i}]")
+                               for i, s in enumerate(n["grads"]))
+    capture = Capture(doc["cap"])
+    capture.set_loaded(doc["order"], snaps)
+    if doc["ran"] is not None:
+        capture.ran = doc["ran"]
+    graph = GradGraph(cols, doc["edges"], capture, capture.cap)
+    graph.warnings = doc["warnings"]
+    graph.info = doc["info"]
+    graph.info.setdefault("session", str(path))
     return graph

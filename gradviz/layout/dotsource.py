@@ -33,16 +33,35 @@ def node_name(key) -> str:
 
 
 def key_of(name: str):
-    """Inverse of :func:`node_name`."""
-    return int(name[1:]) if name[0] == "n" else module_key(name[2:])
+    """Inverse of :func:`node_name`, given the name as Graphviz reports it (see _escaped)."""
+    return int(name[1:]) if name[0] == "n" else module_key(_unescaped(name[2:]))
 
 
 def cluster_name(path: str) -> str:
     return f"cluster:{path}"
 
 
+def cluster_path(name: str) -> str:
+    """Inverse of :func:`cluster_name`, given the name as Graphviz reports it."""
+    return _unescaped(name.removeprefix("cluster:"))
+
+
+def _escaped(text: str) -> str:
+    """``text`` for inside a DOT quoted string. DOT keeps a backslash that no quote follows,
+    so one at the end (an ``nn.ModuleDict`` key may end in one) would escape the closing
+    quote: every backslash is doubled, which labels show as one and names keep doubled.
+    A NUL character, which ends Graphviz's strings, becomes U+FFFD."""
+    return text.replace("\\", "\\\\").replace('"', '\\"').replace("\0", "\ufffd")
+
+
+def _unescaped(name: str) -> str:
+    """A name as written to DOT, from the name Graphviz reports (backslashes still doubled)."""
+    return name.replace("\\\\", "\\")
+
+
 def _label(lines: list[str]) -> str:
-    return "\\n".join(line.replace("\\", "\\\\") for line in lines)
+    """The quoted label of ``lines``, one below the other."""
+    return '"' + "\\n".join(map(_escaped, lines)) + '"'
 
 
 def _placeholder(lines: list[str], fontsize: float) -> str:
@@ -58,8 +77,8 @@ def _empty_table(width: float, height: float) -> str:
             f'width="{math.ceil(width)}" height="{math.ceil(height)}"><tr><td></td></tr></table>>')
 
 
-def _quoted(name: str) -> str:
-    return '"' + name.replace('"', '\\"') + '"'
+def _quoted(text: str) -> str:
+    return f'"{_escaped(text)}"'
 
 
 def _node_line(name: str, box, default: dict, sized: bool) -> str:
@@ -75,7 +94,7 @@ def _node_line(name: str, box, default: dict, sized: bool) -> str:
     if box.kind == "block":  # a placed block (see .blocks): exactly its given size
         label, attrs["margin"] = _empty_table(box.width, box.height), "0"
     else:
-        label = _placeholder(box.lines, FONTSIZE) if sized else _quoted(_label(box.lines))
+        label = _placeholder(box.lines, FONTSIZE) if sized else _label(box.lines)
     text = " ".join([f"label={label}"] + [f"{k}={_quoted(v)}" for k, v in attrs.items()
                                           if default.get(k) != v])
     return f"\t{_quoted(name)} [{text}]\n"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 
-from .dotsource import key_of
+from .dotsource import cluster_path, key_of
 from .geometry import ClusterBox, Layout
 from .scene import Scene
 
@@ -39,14 +39,14 @@ def _spline(pos: str, height: float):
 
 
 def to_layout(json_text: bytes | str, scene: Scene, engine: str = "dot") -> Layout:
-    data = json.loads(json_text)
+    data = json.loads(json_text, strict=False)  # Graphviz writes control characters raw
     _, _, width, height = map(float, data["bb"].split(","))
     nodes = dict(scene.nodes)
     clusters = []
     for obj in data.get("objects", ()):
         name = obj["name"]
         if name.startswith("cluster:"):
-            path = name.removeprefix("cluster:")
+            path = cluster_path(name)
             x0, y0, x1, y1 = map(float, obj["bb"].split(","))
             clusters.append(ClusterBox(path, x0, flip(y1, height), x1 - x0, y1 - y0, path,
                                        scene.clusters.get(path, 0)))

@@ -21,11 +21,11 @@ MAX_PIXELS = 30_000
 def _node_line(name: str, b: NodeBox, bottom: float, extra: str = "") -> str:
     attrs = {
         "pos": f"{b.x:.2f},{flip(b.y, bottom):.2f}!", "width": f"{b.width / POINTS_PER_INCH:.4f}",
-        "height": f"{b.height / POINTS_PER_INCH:.4f}", "label": _label(b.lines),
-        "shape": b.shape, "fillcolor": b.fill, "color": b.border, "fontcolor": b.text,
-        "penwidth": f"{b.pen:g}",
+        "height": f"{b.height / POINTS_PER_INCH:.4f}", "shape": b.shape,
+        "fillcolor": b.fill, "color": b.border, "fontcolor": b.text, "penwidth": f"{b.pen:g}",
     }
-    return f"{_q(name)} [" + " ".join(f"{k}={_q(v)}" for k, v in attrs.items()) + extra + "];"
+    return (f"{_q(name)} [label={_label(b.lines)} "
+            + " ".join(f"{k}={_q(v)}" for k, v in attrs.items()) + extra + "];")
 
 
 def positioned_dot(layout: Layout, title: str | None = None) -> str:

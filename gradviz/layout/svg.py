@@ -7,7 +7,8 @@ Graphviz's own SVG, so tools that read those keep working.
 from __future__ import annotations
 
 import math
-from xml.sax.saxutils import escape, quoteattr
+import re
+from xml.sax import saxutils
 
 from .decorate import decorations
 from .dotsource import FONT, FONTSIZE
@@ -15,6 +16,18 @@ from .geometry import Layout, NodeBox
 
 LINE = FONTSIZE * 1.2
 ARROW_HALF_WIDTH = 3.2
+#: Characters XML 1.0 does not allow in a document at all, escaped or not: control
+#: characters (a module key or a name from a session may hold them) and lone surrogates.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def escape(text: str) -> str:
+    """``text`` as XML character data; characters XML cannot hold become U+FFFD."""
+    return saxutils.escape(_NOT_XML.sub("\ufffd", text))
+
+
+def quoteattr(text: str) -> str:
+    return saxutils.quoteattr(_NOT_XML.sub("\ufffd", text))
 
 
 def _f(x: float) -> str:
