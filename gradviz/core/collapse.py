@@ -75,14 +75,30 @@ def flow(graph: GradGraph) -> Flow:
     return found
 
 
+_runs: "WeakKeyDictionary[GradGraph, frozenset[Run]]" = WeakKeyDictionary()
+
+
+def runs(graph: GradGraph) -> frozenset[Run]:
+    """The graph's runs of repeated blocks that fold together without a cycle, found once
+    per graph (reading the blocks' shapes costs about 0.1 ms a block)."""
+    found = _runs.get(graph)
+    if found is None:
+        found = frozenset(find_runs(graph, flow(graph)))
+        if found and not _acyclic(view(graph, found)):  # two runs that share their glue
+            found = frozenset()
+        _runs[graph] = found
+    return found
+
+
 def _glue(graph: GradGraph, boxes: dict[str, str | Run]) -> dict[int, str]:
     """Node id -> the key of the folded box (key -> module path or run) that takes it in as
     glue. A node that two folded boxes would both take in stays out: those two interleave
     and no drawing is honest."""
+    found = flow(graph)
     claims: dict[int, list[str]] = {}
     for key in sorted(boxes):
         box = boxes[key]
-        for nid in (box.glue(flow(graph)) if isinstance(box, Run) else flow(graph).glue(box)) or ():
+        for nid in (box.glue(found) if isinstance(box, Run) else found.glue(box)) or ():
             claims.setdefault(nid, []).append(key)
     return {nid: owners[0] for nid, owners in claims.items() if len(owners) == 1}
 
@@ -90,7 +106,7 @@ def _glue(graph: GradGraph, boxes: dict[str, str | Run]) -> dict[int, str]:
 def view(graph: GradGraph, collapsed: frozenset = frozenset()) -> View:
     collapsed = frozenset(collapsed)
     runs = {r.key: r for r in collapsed if isinstance(r, Run)}
-    run_of = {p: r.key for r in runs.values() for p in r.paths}  # block path -> its run's key
+    run_of = {p: key for key, r in runs.items() for p in r.paths}  # block path -> run's key
     paths = frozenset(p for p in collapsed if isinstance(p, str)) | run_of.keys()
     heads = {m: _outermost(m, paths) for m in set(graph.cols.module)}
     box_of = {p: run_of.get(p) or module_key(p) for p in set(heads.values()) if p is not None}
@@ -158,25 +174,23 @@ def default_collapsed(graph: GradGraph, readable: int = READABLE) -> frozenset:
     """
     if not any(graph.cols.module):
         return frozenset()
-    runs = frozenset(find_runs(graph, flow(graph)))
-    if runs and not _acyclic(view(graph, runs)):  # two runs that share their glue
-        runs = frozenset()
+    folded_runs = runs(graph)
     if len(graph) <= EXPAND_BELOW:
-        return runs
-    in_runs = set().union(*(r.inside(flow(graph)) | r.glue(flow(graph)) for r in runs))
-    blocks = {p for r in runs for p in r.paths}
+        return folded_runs
+    in_runs = set().union(*(r.inside(flow(graph)) | r.glue(flow(graph)) for r in folded_runs))
+    blocks = {p for r in folded_runs for p in r.paths}
     modules = [m for nid, m in enumerate(graph.cols.module) if nid not in in_runs]
     foldable = {p: g for p, g in foldable_modules(flow(graph)).items()
                 if blocks.isdisjoint(prefixes(p))}
     if not foldable:
-        return runs
+        return folded_runs
     best = None
     for depth in range(max(p.count(".") + 1 for p in foldable), 0, -1):
         fold = frozenset(p for p in foldable if p.count(".") + 1 == depth)
         glue = set().union(*(foldable[p] for p in fold)) - in_runs
-        if glue and not _acyclic(view(graph, fold | runs)):
+        if glue and not _acyclic(view(graph, fold | folded_runs)):
             fold, glue = frozenset(p for p in fold if not foldable[p]), set()
-        shown = {r for r in runs if fold.isdisjoint(prefixes(r.parent))}  # else folded away
+        shown = {r for r in folded_runs if fold.isdisjoint(prefixes(r.parent))}  # else folded away
         count = _count(modules, fold, depth) - len(glue) + len(shown)
         if count <= readable:
             return fold | shown

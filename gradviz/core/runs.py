@@ -15,6 +15,7 @@ a wider one, ends the run.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 from .contiguous import Flow, prefixes
 
@@ -33,7 +34,7 @@ class Run:
     first: int
     last: int
 
-    @property
+    @cached_property
     def paths(self) -> list[str]:
         head = f"{self.parent}." if self.parent else ""
         return [f"{head}{i}" for i in range(self.first, self.last + 1)]
@@ -42,15 +43,13 @@ class Run:
     def count(self) -> int:
         return self.last - self.first + 1
 
-    @property
+    @cached_property
     def key(self) -> str:
-        paths = self.paths
-        return f"{RUN_PREFIX}{paths[0]}..{paths[-1]}"
+        return f"{RUN_PREFIX}{self.paths[0]}..{self.paths[-1]}"
 
     @property
     def title(self) -> str:
-        paths = self.paths
-        return f"{paths[0]} … {paths[-1]}  ×{self.count}"
+        return f"{self.paths[0]} … {self.paths[-1]}  ×{self.count}"
 
     def inside(self, flow: Flow) -> set:
         """The keys of all its blocks."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from gradviz.core.collapse import View, module_key
-from gradviz.core.contiguous import within
+from gradviz.core.contiguous import prefixes
 from gradviz.core.graph import GradGraph
 
 from . import labels as label_text
@@ -68,7 +68,8 @@ def _box(graph: GradGraph, view: View, key, mode: str, show_grad: bool) -> NodeB
         paths = run.paths if run else [key.removeprefix(module_key(""))]
         members = view.members[key]
         ops = [n for n in members if graph.cols.kind[n] != "leaf"]
-        glue = sum(1 for n in ops if not any(within(graph.cols.module[n], p) for p in paths))
+        boxes = set(paths)
+        glue = sum(1 for n in ops if boxes.isdisjoint(prefixes(graph.cols.module[n] or "")))
         lines = (label_text.run_lines(run.title, (len(ops) - glue) // run.count, glue) if run
                  else label_text.module_lines(paths[0], len(ops), glue))
         return NodeBox(key, 0, 0, 0, 0, lines, "module", SHAPES["module"], members=len(members))
