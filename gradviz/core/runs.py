@@ -103,8 +103,11 @@ def signature(graph, flow: Flow, path: str) -> tuple:
 
 def _fed(flow: Flow, before: set, block: set, parent: str) -> bool:
     """Whether ``block`` takes input from ``before``, directly or through ops of ``parent``,
-    its ancestors or no module (a residual ``+``, an activation between two layers)."""
+    its ancestors or no module (a residual ``+``, an activation between two layers). Never
+    back past ``before``'s first key in topological order: a residual stream runs back to
+    the input through every earlier block's glue."""
     lenders = set(prefixes(parent)) if parent else set()
+    first = min(flow.topo[k] for k in before)
     todo = [p for k in block for p in flow.pred[k] if p not in block]
     seen: set = set()
     while todo:
@@ -112,7 +115,7 @@ def _fed(flow: Flow, before: set, block: set, parent: str) -> bool:
         if k in before:
             return True
         module = flow.modules[k]
-        if k not in seen and (not module or module in lenders):
+        if k not in seen and flow.topo[k] > first and (not module or module in lenders):
             seen.add(k)
             todo.extend(flow.pred[k])
     return False
