@@ -43,7 +43,8 @@ class GraphView(QGraphicsView):
     """
 
     selection_changed = Signal(object)  # the selected key, or None
-    module_toggled = Signal(str)  # module path: double-click on its cluster or collapsed node
+    # module path (double-click on its cluster or folded box), or a folded run's key
+    module_toggled = Signal(str)
 
     def __init__(self, parent=None, theme: str = "light"):
         super().__init__(parent)
@@ -284,7 +285,7 @@ class GraphView(QGraphicsView):
     def mouseDoubleClickEvent(self, event) -> None:
         pos = event.position().toPoint()
         key = self.key_at(pos)
-        if isinstance(key, str) and key.startswith("module:"):
+        if isinstance(key, str):  # a folded module, or a run of blocks
             self.module_toggled.emit(key.removeprefix("module:"))
             return
         if key is None:

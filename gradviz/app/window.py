@@ -41,7 +41,8 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QApplication, QComboBox, QLabel, QMainWindow, QStackedWidget, QToolBar,
                                QVBoxLayout, QWidget)
 
-from gradviz.core.collapse import default_collapsed
+from gradviz.core.collapse import default_collapsed, toggled
+from gradviz.core.runs import RUN_PREFIX
 from gradviz.core.graph import GradGraph
 from gradviz.core.select import first_nonfinite, visible_key
 
@@ -231,7 +232,7 @@ class MainWindow(QMainWindow):
         self.inspector.inspect(self.graph, key)
 
     def _on_module_toggled(self, path: str) -> None:
-        self.collapsed = self.collapsed ^ {path}
+        self.collapsed = toggled(self.collapsed, path)
         self.relayout()
 
     def _on_query(self, text: str) -> None:
@@ -260,7 +261,8 @@ class MainWindow(QMainWindow):
 
     def _describe(self, key) -> str:
         if isinstance(key, str):
-            return key.removeprefix("module:") + " (collapsed module; double-click to expand)"
+            kind = "repeated blocks" if key.startswith(RUN_PREFIX) else "collapsed module"
+            return f"{self.view.nodes[key].box.lines[0]} ({kind}; double-click to expand)"
         node = self.graph.node(key)
         norm = node.grad_norm
         shape = list(node.shape) if node.shape is not None else "—"

@@ -84,11 +84,11 @@ class Flow:
                 members.setdefault(p, set()).update(keys)
         return cls(modules, succ, pred, topological(list(modules), succ), members)
 
-    def between(self, path: str) -> set:
-        """Keys outside ``path`` on a path from one of its keys to another (empty: contiguous).
-        Forward from the members, never past the last one in topological order, then back
-        from the members inside what was reached."""
-        inside, succ, topo = self.members[path], self.succ, self.topo
+    def between(self, inside: set) -> set:
+        """Keys outside ``inside`` (a module's keys, or a run's) on a path from one of its keys
+        to another (empty: contiguous). Forward from the members, never past the last one in
+        topological order, then back from the members inside what was reached."""
+        succ, topo = self.succ, self.topo
         last = max(topo[m] for m in inside)
         down: set = set()
         todo = [s for m in inside for s in succ[m] if s not in inside and topo[s] < last]
@@ -110,23 +110,23 @@ class Flow:
         """What folding ``path`` takes in: nothing for a contiguous module, the keys between
         its own when all belong to its ancestors or to no module, and None (not foldable)
         when some belong to any other module."""
-        if path not in self.glued:
-            self.glued[path] = self._glue(path)
-        return self.glued[path]
+        return self.glue_of(path, self.members[path], prefixes(path)[:-1])
 
-    def _glue(self, path: str) -> frozenset | None:
-        between = self.between(path)
-        ancestors = set(prefixes(path)[:-1])
-        if all(not self.modules[k] or self.modules[k] in ancestors for k in between):
-            return frozenset(between)
-        return None
+    def glue_of(self, unit, inside: set, ancestors: list[str]) -> frozenset | None:
+        """:meth:`glue` of any box: ``unit`` (a module path, or a run of blocks) names it for
+        the cache, ``inside`` holds its keys, ``ancestors`` the modules that may lend glue."""
+        if unit not in self.glued:
+            between, lenders = self.between(inside), set(ancestors)
+            ok = all(not self.modules[k] or self.modules[k] in lenders for k in between)
+            self.glued[unit] = frozenset(between) if ok else None
+        return self.glued[unit]
 
 
 def contiguous_modules(modules: dict, edges) -> set[str]:
     """``modules``: key -> module path or None; ``edges``: (src, dst) pairs between keys.
     The module paths (ancestors included) whose keys are contiguous."""
     flow = Flow.of(modules, edges)
-    return {p for p in flow.members if not flow.between(p)}
+    return {p for p, inside in flow.members.items() if not flow.between(inside)}
 
 
 def foldable_modules(flow: Flow) -> dict[str, frozenset]:

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 
 from gradviz.core.collapse import module_key
 from gradviz.core.contiguous import within
+from gradviz.core.runs import wiring
 
 from . import clusters as cluster_rules
 from .dotsource import FONTSIZE
@@ -59,25 +60,12 @@ def _within(scene: Scene, cluster: str | None, paths: set) -> bool:
 
 
 def _block(scene: Scene, path: str, keys: list, succ: dict, pred: dict) -> Block:
-    index = {k: i for i, k in enumerate(keys)}
-    sources: dict = {}
-    inner, entries, exits = [], [], []
-    for i, k in enumerate(keys):
-        for p in pred.get(k, ()):
-            if p not in index:
-                entries.append((sources.setdefault(p, len(sources)), i))
-        outside = False
-        for s in succ.get(k, ()):
-            if s in index:
-                inner.append((i, index[s]))
-            else:
-                outside = True
-        if outside:
-            exits.append(i)
+    wired = wiring(keys, succ, pred)
     boxes = tuple((b.shape, b.kind, text_size(b.lines, FONTSIZE), b.cluster[len(path):])
                   for b in (scene.nodes[k] for k in keys))
-    signature = (boxes, tuple(sorted(inner)), tuple(sorted(entries)), tuple(exits))
-    return Block(path, keys, list(sources), exits, signature)
+    signature = (boxes, tuple(sorted(wired.inner)), tuple(sorted(wired.entries)),
+                 tuple(wired.exits))
+    return Block(path, keys, wired.sources, wired.exits, signature)
 
 
 def find_blocks(scene: Scene) -> list[Block]:

@@ -16,6 +16,7 @@ import math
 import graphviz
 
 from gradviz.core.collapse import module_key
+from gradviz.core.runs import RUN_PREFIX
 
 from .scene import Scene
 from .style import text_on, theme as get_theme
@@ -27,14 +28,21 @@ CLUSTER_FONTSIZE = 10
 
 
 def node_name(key) -> str:
-    """``n12`` for node 12, ``m.h.0`` for the collapsed module ``h.0`` (no ``:``, which DOT
-    would read as a port in an edge)."""
-    return f"n{key}" if isinstance(key, int) else "m." + key.removeprefix(module_key(""))
+    """``n12`` for node 12, ``m.h.0`` for the collapsed module ``h.0``, ``r.h.0..h.11`` for a
+    folded run of blocks (no ``:``, which DOT would read as a port in an edge)."""
+    if isinstance(key, int):
+        return f"n{key}"
+    if key.startswith(RUN_PREFIX):
+        return "r." + key.removeprefix(RUN_PREFIX)
+    return "m." + key.removeprefix(module_key(""))
 
 
 def key_of(name: str):
     """Inverse of :func:`node_name`, given the name as Graphviz reports it (see _escaped)."""
-    return int(name[1:]) if name[0] == "n" else module_key(_unescaped(name[2:]))
+    if name[0] == "n":
+        return int(name[1:])
+    path = _unescaped(name[2:])
+    return module_key(path) if name[0] == "m" else RUN_PREFIX + path
 
 
 def cluster_name(path: str) -> str:

@@ -98,5 +98,18 @@ def node_lines(graph: GradGraph, nid: int, mode: str, show_grad: bool = True) ->
 def module_lines(path: str, count: int, glue: int = 0) -> list[str]:
     """A folded module: its path and how many ops its box holds, saying how many of them
     are its ancestors' ops taken in between its own (glue, see ``gradviz.core.contiguous``)."""
-    lines = [path, f"{count} op{'s' if count != 1 else ''}"]
-    return lines + [f"incl. {glue} parent op{'s' if glue != 1 else ''}"] if glue else lines
+    return [path, _ops(count)] + _glue(glue)
+
+
+def run_lines(title: str, each: int, glue: int = 0) -> list[str]:
+    """A folded run of repeated blocks (``gradviz.core.runs``): ``h.0 … h.11  ×12``, how many
+    ops each block has, and the parent's ops taken in between them."""
+    return [title, _ops(each) + " each"] + _glue(glue)
+
+
+def _ops(count: int) -> str:
+    return f"{count} op{'s' if count != 1 else ''}"
+
+
+def _glue(count: int) -> list[str]:
+    return [f"incl. {count} parent op{'s' if count != 1 else ''}"] if count else []

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from gradviz.core.collapse import View, module_key
-from gradviz.core.contiguous import within
+from gradviz.core.contiguous import prefixes
 from gradviz.core.graph import GradGraph
 
 from . import labels as label_text
@@ -53,8 +53,10 @@ def _stats_by_key(graph: GradGraph, view: View) -> dict:
                   else _grad_stats(graph, key)) for key in view.keys}
 
 
-def node_cluster(graph: GradGraph, key) -> str | None:
+def node_cluster(graph: GradGraph, view: View, key) -> str | None:
     """Module path of the innermost cluster around ``key`` (None at top level)."""
+    if key in view.runs:
+        return view.runs[key].parent or None
     if isinstance(key, str):
         return key.removeprefix(module_key("")).rpartition(".")[0] or None
     return graph.cols.module[key] or None
@@ -62,12 +64,15 @@ def node_cluster(graph: GradGraph, key) -> str | None:
 
 def _box(graph: GradGraph, view: View, key, mode: str, show_grad: bool) -> NodeBox:
     if isinstance(key, str):
-        path = key.removeprefix(module_key(""))
+        run = view.runs.get(key)
+        paths = run.paths if run else [key.removeprefix(module_key(""))]
         members = view.members[key]
         ops = [n for n in members if graph.cols.kind[n] != "leaf"]
-        glue = sum(1 for n in ops if not within(graph.cols.module[n], path))
-        return NodeBox(key, 0, 0, 0, 0, label_text.module_lines(path, len(ops), glue), "module",
-                       SHAPES["module"], members=len(members))
+        boxes = set(paths)
+        glue = sum(1 for n in ops if boxes.isdisjoint(prefixes(graph.cols.module[n] or "")))
+        lines = (label_text.run_lines(run.title, (len(ops) - glue) // run.count, glue) if run
+                 else label_text.module_lines(paths[0], len(ops), glue))
+        return NodeBox(key, 0, 0, 0, 0, lines, "module", SHAPES["module"], members=len(members))
     kind = graph.cols.kind[key]
     return NodeBox(key, 0, 0, 0, 0, label_text.node_lines(graph, key, mode, show_grad), kind,
                    SHAPES[kind])
@@ -91,7 +96,7 @@ def build(graph: GradGraph, view: View, labels: str = "compact", theme: str = "l
         box.fill = grad_fill(stats.get(key), scale, th.muted) if scale else th.fills[box.kind]
         box.text = text_on(box.fill)
         box.border = th.ink
-        box.cluster = node_cluster(graph, key)
+        box.cluster = node_cluster(graph, view, key)
         if key in done:
             box.mark, box.border, box.pen = "done", th.done, 2.0
         if key == current:

@@ -150,7 +150,7 @@ def test_going_to_a_node_of_a_big_graph_zooms_in_to_read_it(qtbot, window):
     from tests.app.conftest import benchmark_graph
 
     graph = benchmark_graph("mlp", 300)
-    draw(qtbot, window, graph)
+    draw(qtbot, window, graph, collapsed=())  # unfolded: by default its layers are one run
     view = window.view
     fitted = view.scale_factor()
     assert fitted < FOCUS_SCALE  # the whole graph fitted: nodes too small to read

@@ -6,6 +6,7 @@ import torch
 import gradviz
 from gradviz.core import collapse
 from gradviz.core.collapse import default_collapsed, module_key, module_paths, view
+from gradviz.core.runs import Run
 from gradviz.layout import scene_of
 
 
@@ -35,8 +36,9 @@ def test_default_collapsed_leaves_small_graphs_alone(mlp):
 
 
 def test_default_collapsed_picks_the_most_detailed_readable_level(monkeypatch):
-    blocks = torch.nn.Sequential(*[torch.nn.Sequential(torch.nn.Linear(4, 4), torch.nn.Tanh())
-                                   for _ in range(30)])
+    # Tanh and ReLU alternate, so no run of identical blocks folds (see test_runs.py)
+    blocks = torch.nn.Sequential(*[torch.nn.Sequential(
+        torch.nn.Linear(4, 4), torch.nn.Tanh() if i % 2 else torch.nn.ReLU()) for i in range(30)])
     with gradviz.record():
         loss = blocks(torch.randn(2, 4)).sum()
     graph = gradviz.trace(loss)
@@ -76,7 +78,8 @@ def test_a_container_interrupted_by_the_parents_relus_folds_taking_them_in(inter
                                                                             monkeypatch):
     monkeypatch.setattr(collapse, "EXPAND_BELOW", 10)
     modules = list(interrupted.cols.module)
-    assert default_collapsed(interrupted, readable=30) == {"layers"}
+    # layers 1-19 are one run (layer 0 differs: its input needs no gradient, see test_runs.py)
+    assert default_collapsed(interrupted, readable=30) == {"layers.0", Run("layers", 1, 19)}
     shown = folded_faithfully(interrupted, {"layers"})
     relus = [n for n in range(len(interrupted)) if interrupted.cols.op[n] == "ReluBackward0"]
     inside = [n for n in relus if shown.key_of[n] == module_key("layers")]
