@@ -6,6 +6,7 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (QDockWidget, QFormLayout, QLabel, QScrollArea, QVBoxLayout,
                                QWidget)
 
+from gradviz.core.collapse import flow, runs
 from gradviz.core.contiguous import within
 from gradviz.core.explain import explain_node
 from gradviz.core.graph import GradGraph, GradNode
@@ -27,7 +28,8 @@ def _selectable() -> QLabel:
 
 
 class Inspector(QDockWidget):
-    """``inspect(graph, key)``: a node id, a ``"module:<path>"`` key, or None for the summary."""
+    """``inspect(graph, key)``: a node id, a folded module's or run's key, or None for the
+    summary."""
 
     def __init__(self, parent=None):
         super().__init__("Inspector", parent)
@@ -101,7 +103,11 @@ class Inspector(QDockWidget):
         elif key is None:
             self._show_summary(graph)
         elif isinstance(key, str):
-            self._show_module(graph, key.removeprefix("module:"))
+            run = next((r for r in runs(graph) if r.key == key), None)
+            if run is None:
+                self._show_module(graph, key.removeprefix("module:"))
+            else:
+                self._show_run(graph, run)
         else:
             self._show_node(graph.node(key))
         self._fit_body()
@@ -129,6 +135,11 @@ class Inspector(QDockWidget):
         inside = [m for m in graph.cols.module if within(m, path)]
         self._show_text(path, f"nn.Module {path} (collapsed): {len(inside)} nodes.\n"
                               "Double-click it to expand.")
+
+    def _show_run(self, graph: GradGraph, run) -> None:
+        inside = run.inside(flow(graph))
+        self._show_text(run.title, f"{run.count} identical blocks of {run.parent} folded as one: "
+                                   f"{len(inside)} nodes.\nDouble-click it to open its blocks.")
 
     def _show_node(self, node: GradNode) -> None:
         self.heading.setText(node.label)

@@ -12,6 +12,11 @@ def test_the_run_box_unfolds_to_its_blocks_then_to_one_block(qtbot, window):
     assert [k for k in view.nodes if isinstance(k, str)] == [key]
     assert view.nodes[key].box.lines[0] == TITLE
     assert window._describe(key).startswith(TITLE + " (repeated blocks;")
+    click(qtbot, view, key)
+    members = [k for k in range(len(graph)) if (graph.cols.module[k] or "").startswith("layers.")]
+    assert window.inspector.heading.text() == TITLE
+    assert f"6 identical blocks of layers folded as one: {len(members)} nodes" in (
+        window.inspector.text())
     window.screenshot(out("run_folded.png"))
     with qtbot.waitSignal(window.layout_applied, timeout=30_000):
         click(qtbot, view, key, double=True)
