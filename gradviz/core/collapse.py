@@ -23,7 +23,10 @@ from .runs import Run, find_runs
 #: ``Run.key`` (``View.runs`` says which run).
 Key = int | str
 
-#: ``default_collapsed`` leaves graphs up to this size alone: they lay out in well under 1 s.
+#: ``default_collapsed`` shows graphs up to this size whole: a lecture demo's eight layers are
+#: its point (``vanishing`` compares each layer's gradient), and they read at this size.
+FOLD_RUNS_ABOVE = 150
+#: Up to this size it folds only runs of repeated blocks: the rest lays out in well under 1 s.
 EXPAND_BELOW = 600
 #: ... and otherwise picks the most detailed module level that shows at most this many nodes.
 READABLE = 400
@@ -162,8 +165,9 @@ def _acyclic(shown: View) -> bool:
 
 
 def default_collapsed(graph: GradGraph, readable: int = READABLE) -> frozenset:
-    """The collapse set of the first picture: every run of repeated blocks folded as one box
-    (:mod:`.runs`), and nothing else for small graphs; else the deepest module level whose
+    """The collapse set of the first picture: nothing for graphs small enough to read whole;
+    every run of repeated blocks folded as one box (:mod:`.runs`), and nothing else, for
+    mid-sized ones (a 6-layer transformer encoder, 458 nodes); else the deepest module level whose
     picture has at most ``readable`` nodes (the smallest picture if none has). Only modules
     that fold without a cycle are folded: contiguous ones, and those whose in-between ops
     belong to their ancestors (glue, taken into the box). Should two glued modules of a level
@@ -172,7 +176,7 @@ def default_collapsed(graph: GradGraph, readable: int = READABLE) -> frozenset:
 
     Graphs without recorded modules cannot be collapsed and come back unchanged.
     """
-    if not any(graph.cols.module):
+    if not any(graph.cols.module) or len(graph) <= FOLD_RUNS_ABOVE:
         return frozenset()
     folded_runs = runs(graph)
     if len(graph) <= EXPAND_BELOW:

@@ -43,6 +43,7 @@ def test_default_collapsed_picks_the_most_detailed_readable_level(monkeypatch):
         loss = blocks(torch.randn(2, 4)).sum()
     graph = gradviz.trace(loss)
     monkeypatch.setattr(collapse, "EXPAND_BELOW", 10)
+    monkeypatch.setattr(collapse, "FOLD_RUNS_ABOVE", 10)
     # 30 blocks of 6 nodes: their layers (60 boxes) fit in 80, the blocks (30) in 40
     assert default_collapsed(graph, readable=80) == {f"{i}.{j}" for i in range(30) for j in (0, 1)}
     assert default_collapsed(graph, readable=40) == {str(i) for i in range(30)}
@@ -77,6 +78,7 @@ def folded_faithfully(graph, collapsed):
 def test_a_container_interrupted_by_the_parents_relus_folds_taking_them_in(interrupted,
                                                                             monkeypatch):
     monkeypatch.setattr(collapse, "EXPAND_BELOW", 10)
+    monkeypatch.setattr(collapse, "FOLD_RUNS_ABOVE", 10)
     modules = list(interrupted.cols.module)
     # layers 1-19 are one run (layer 0 differs: its input needs no gradient, see test_runs.py)
     assert default_collapsed(interrupted, readable=30) == {"layers.0", Run("layers", 1, 19)}
@@ -93,6 +95,7 @@ def test_a_container_interrupted_by_the_parents_relus_folds_taking_them_in(inter
 def test_residual_adds_and_activations_of_the_parent_fold_into_the_container(residual,
                                                                              monkeypatch):
     monkeypatch.setattr(collapse, "EXPAND_BELOW", 10)
+    monkeypatch.setattr(collapse, "FOLD_RUNS_ABOVE", 10)
     fold = default_collapsed(residual, readable=10)
     assert fold == {"blocks", "head"}
     shown = folded_faithfully(residual, fold)
@@ -103,6 +106,7 @@ def test_residual_adds_and_activations_of_the_parent_fold_into_the_container(res
 
 def test_a_module_interleaved_with_a_sibling_is_never_folded(alternating, monkeypatch):
     monkeypatch.setattr(collapse, "EXPAND_BELOW", 10)
+    monkeypatch.setattr(collapse, "FOLD_RUNS_ABOVE", 10)
     flow = collapse.flow(alternating)
     assert flow.glue("a") is None and flow.glue("b") is None  # b's work lies between a's
     fold = default_collapsed(alternating, readable=30)
@@ -112,6 +116,7 @@ def test_a_module_interleaved_with_a_sibling_is_never_folded(alternating, monkey
 
 def test_two_modules_sharing_their_glue_are_not_folded_together(shared_glue, monkeypatch):
     monkeypatch.setattr(collapse, "EXPAND_BELOW", 5)
+    monkeypatch.setattr(collapse, "FOLD_RUNS_ABOVE", 5)
     flow = collapse.flow(shared_glue)
     assert flow.glue("p") == flow.glue("q") and len(flow.glue("p")) == 1  # the root's add
     folded_faithfully(shared_glue, {"p"})
