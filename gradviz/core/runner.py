@@ -10,10 +10,12 @@ patch is undone in ``finally``, whatever the script does.
 
 from __future__ import annotations
 
+import ctypes
 import os
 import runpy
 import sys
 import threading
+import tokenize
 import traceback
 from collections import deque
 from contextlib import nullcontext
@@ -37,9 +39,10 @@ KEEP = 20
 class ScriptError(GradvizError, RuntimeError):
     """The script raised. ``traceback`` is its traceback, trimmed to the user's frames."""
 
-    def __init__(self, message: str, traceback_text: str):
+    def __init__(self, message: str, traceback_text: str, status: int | None = None):
         super().__init__(message)
         self.traceback = traceback_text
+        self.status = status  # the script's exit status when it called sys.exit
 
 
 class NoBackwardError(GradvizError, RuntimeError):
@@ -148,6 +151,29 @@ def _user_traceback(err: BaseException, script: str) -> str:
     return "".join(tb.format())
 
 
+def _check_source(script: str) -> None:
+    """Refuse what ``python script.py`` refuses before it runs a line: bytes that are not
+    text in the script's encoding (comments included), null bytes, a bad coding cookie.
+    ``runpy`` compiles the bytes more leniently and would run some of them."""
+    with open(script, "rb") as f:
+        source = f.read()
+    try:
+        encoding, _ = tokenize.detect_encoding(iter(source.splitlines(True)).__next__)
+        try:
+            text = source.decode(encoding)
+        except UnicodeDecodeError as err:
+            raise SyntaxError(f"bytes that are not {encoding}: {err.reason} "
+                              f"({source[err.start:err.start + 1]!r})", (
+                                  script, source.count(b"\n", 0, err.start) + 1, 0, "")) from None
+        if "\0" in text:
+            raise SyntaxError("source code cannot contain null bytes",
+                              (script, text.count("\n", 0, text.index("\0")) + 1, 0, ""))
+        compile(text, script, "exec", dont_inherit=True)
+    except SyntaxError as err:
+        where = f", line {err.lineno}" if err.lineno else ""
+        raise ScriptError(f"{Path(script).name}{where}: SyntaxError: {err.msg}", "") from None
+
+
 def run_script(path, argv=(), *, keep: int = KEEP, cap: int = DEFAULT_CAP, progress=None,
                should_stop=None) -> RunResult:
     """Run the script at ``path`` with ``argv`` as ``sys.argv[1:]``; trace its backward passes.
@@ -160,6 +186,7 @@ def run_script(path, argv=(), *, keep: int = KEEP, cap: int = DEFAULT_CAP, progr
     script = os.path.abspath(path)
     if not os.path.isfile(script):
         raise FileNotFoundError(f"no such script: {path}")
+    _check_source(script)
     result = RunResult(script=script)
     tracer = _Tracer(result, keep, cap, progress, should_stop)
     saved_argv, saved_path = sys.argv, list(sys.path)
@@ -173,7 +200,8 @@ def run_script(path, argv=(), *, keep: int = KEEP, cap: int = DEFAULT_CAP, progr
         raise
     except SystemExit as exit_:
         if exit_.code not in (None, 0):
-            raise ScriptError(f"{Path(script).name} exited with status {exit_.code}", "") from None
+            raise ScriptError(f"{Path(script).name} exited with status {exit_.code}", "",
+                              exit_.code) from None
     except BaseException as err:  # noqa: BLE001 - the user's error, reported as theirs
         text = _user_traceback(err, script)
         last = traceback.format_exception_only(type(err), err)[-1].strip()
@@ -189,3 +217,66 @@ def run_script(path, argv=(), *, keep: int = KEEP, cap: int = DEFAULT_CAP, progr
             "makes. Add one (e.g. loss.backward()) or, from Python, call gradviz.trace(loss) "
             "before loss.backward()")
     return result
+
+
+#: Stack for the thread that runs a script: PyTorch frees an autograd graph whose nodes
+#: carry Python hooks recursively, and a chain of 50,000 ops overflows the default 8 MB.
+STACK_BYTES = 1 << 29
+
+
+def _raise_in(thread: threading.Thread, exc_type: type[BaseException]) -> None:
+    """Raise ``exc_type`` in ``thread`` at its next Python instruction (as Ctrl+C raises
+    KeyboardInterrupt in the main thread)."""
+    ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread.ident),
+                                               ctypes.py_object(exc_type))
+
+
+def _without_frames(err: BaseException) -> BaseException:
+    """``err`` and the exceptions chained to it, without tracebacks: their frames hold the
+    script's tensors, which must be freed on the big stack, not where ``err`` is re-raised."""
+    seen, todo = set(), [err]
+    while todo:
+        e = todo.pop()
+        if e is not None and id(e) not in seen:
+            seen.add(id(e))
+            e.__traceback__ = None
+            todo += [e.__cause__, e.__context__]
+    return err
+
+
+def on_big_stack(fn, *args):
+    """``fn(*args)`` in a thread with a :data:`STACK_BYTES` stack; its result, or its
+    exception re-raised here. Everything ``fn`` made is freed in that thread, deep autograd
+    graphs included. Ctrl+C here is passed on as a KeyboardInterrupt inside ``fn``, so the
+    script's own ``except KeyboardInterrupt`` runs as under ``python script.py``; a second
+    Ctrl+C, for a script stuck where Python cannot interrupt it, raises here at once.
+    """
+    box: dict = {}
+    done = threading.Event()  # not Thread.join: on 3.11 a Ctrl+C inside join marks it ended
+
+    def work():
+        try:
+            box["result"] = fn(*args)
+        except BaseException as err:  # noqa: BLE001 - re-raised in the caller's thread
+            box["error"] = _without_frames(err)
+        finally:
+            done.set()
+
+    old = threading.stack_size(STACK_BYTES)
+    try:
+        thread = threading.Thread(target=work, name="gradviz-script", daemon=True)
+        thread.start()
+    finally:
+        threading.stack_size(old)
+    interrupted = False
+    while not done.is_set():
+        try:
+            done.wait()
+        except KeyboardInterrupt:
+            if interrupted:
+                raise
+            interrupted = True
+            _raise_in(thread, KeyboardInterrupt)
+    if "error" in box:
+        raise box.pop("error")
+    return box.pop("result")
