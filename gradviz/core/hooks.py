@@ -249,6 +249,4 @@ class Capture:
             return self._sketches.snapshot(g, *meta)
         if g.layout is not torch.strided:  # made dense once, when somebody reads it
             return Snapshot.of(g.to_dense(), math.inf if full else self.cap)
-        snap = Snapshot(tuple(g.shape), str(g.dtype).removeprefix("torch."), str(g.device))
-        snap.data = g if g.device.type == "cpu" else g.cpu()
-        return snap
+        return Snapshot.whole(g)
