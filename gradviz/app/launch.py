@@ -14,7 +14,9 @@ click exit) or nothing would show them (off screen), gradviz says where they bel
 
 from __future__ import annotations
 
+import signal
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 from .capture import FORMATS
@@ -98,8 +100,26 @@ def launch(args) -> int:
     elif args.command == "run":
         window.open_source(args.script, args.args)
     window.show()
-    code = app.exec()
+    with _ctrl_c_closes(session):
+        code = app.exec()
     return session.code if session.code is not None else code
+
+
+@contextmanager
+def _ctrl_c_closes(session: "_Session"):
+    """Ctrl+C closes the window: one line, exit status 130. Python runs signal handlers only
+    between its own bytecodes, so a timer wakes it while Qt's event loop waits."""
+    from PySide6.QtCore import QTimer
+
+    previous = signal.signal(signal.SIGINT, lambda *_: session._exit(_fail("interrupted", 130)))
+    wake = QTimer(interval=200)
+    wake.timeout.connect(lambda: None)
+    wake.start()
+    try:
+        yield
+    finally:
+        wake.stop()
+        signal.signal(signal.SIGINT, previous)
 
 
 class _Session:

@@ -177,8 +177,30 @@ def test_screenshot_path_is_fixed_before_the_script_changes_folder(tmp_path):
     script = tmp_path / "moves.py"
     script.write_text(f"import os\nos.chdir({str(away)!r})\n" + PLAIN_SCRIPT)
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
-    res = subprocess.run([sys.executable, "-m", "gradviz", "run", "--screenshot", "s.svg",
+    res = subprocess.run([sys.executable, "-m", "gradviz", "run", "--screenshot", "s.png",
                           str(script)], capture_output=True, text=True, env=env, timeout=120,
                          cwd=tmp_path)
     assert res.returncode == 0, res.stderr
-    assert "<svg" in (tmp_path / "s.svg").read_text()[:500] and not (away / "s.svg").exists()
+    assert not (away / "s.png").exists()
+    assert res.stderr.strip().splitlines()[-1] == f"gradviz: saved {tmp_path / 's.png'}"
+    shot = out("cli_run_after_chdir.png")
+    shot.write_bytes((tmp_path / "s.png").read_bytes())
+    assert Image.open(shot).size[0] >= 800
+
+
+def test_ctrl_c_closes_the_window_with_one_line_and_exit_130(tmp_path):
+    import signal
+
+    script = tmp_path / "forever.py"
+    script.write_text("import time\nprint('started', flush=True)\nwhile True:\n    time.sleep(0.05)\n")
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    proc = subprocess.Popen([sys.executable, "-m", "gradviz", "run", str(script)], cwd=ROOT,
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline() == "started\n"
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130 and err.strip().splitlines()[-1] == "gradviz: interrupted"
+    assert "Traceback" not in err
