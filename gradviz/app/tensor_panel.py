@@ -56,6 +56,8 @@ class TensorPanel(QWidget):
             self._clip = format_values(values)
             self.text.setText(format_lines(values) if snap.numel <= TEXT_MAX
                               else f"{list(snap.shape)} {snap.dtype}")
+        elif not snap.has_values:  # meta, fake, nested: a shape without numbers
+            self.text.setText(f"{list(snap.shape)} {snap.dtype} on {snap.device}: no values")
         else:
             self.text.setText(f"{list(snap.shape)} {snap.dtype}: too large to list")
         self._fill_table(values if small else None)
