@@ -22,8 +22,6 @@ from pathlib import Path
 from .capture import FORMATS
 from .display import display_problem
 
-#: The window options, which go before the script (``gradviz run --screenshot s.png x.py``).
-WINDOW_OPTIONS = ("--select", "--screenshot", "--step", "--theme")
 #: Seconds with nothing left running and no graph drawn before --screenshot gives up.
 UNDRAWN_GRACE_S = 10.0
 
@@ -43,16 +41,25 @@ def _fail(message: str, code: int = 2) -> int:
     return code
 
 
+def run_options() -> set[str]:
+    """``gradviz run``'s own options, read from its parser (``--screenshot``, ...)."""
+    from gradviz.cli import build_parser
+
+    defaults = vars(build_parser().parse_args(["run", "script.py"]))
+    return {"--" + k.replace("_", "-") for k in defaults if k not in ("command", "script", "args")}
+
+
 def misplaced_hint(args) -> str | None:
     """``put gradviz's options before the script: gradviz run ...`` when the script's
     arguments hold gradviz's window options; None when they hold none."""
     if getattr(args, "command", None) != "run":
         return None
+    options = run_options()
     ours, theirs, rest = [], [], list(args.args)
     while rest:
         arg = rest.pop(0)
         name = arg.partition("=")[0]
-        if name not in WINDOW_OPTIONS:
+        if name not in options:
             theirs.append(arg)
         elif "=" in arg or not rest:
             ours.append(arg)

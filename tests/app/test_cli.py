@@ -204,3 +204,14 @@ def test_ctrl_c_closes_the_window_with_one_line_and_exit_130(tmp_path):
         proc.kill()
     assert proc.returncode == 130 and err.strip().splitlines()[-1] == "gradviz: interrupted"
     assert "Traceback" not in err
+
+
+def test_the_hint_knows_every_option_of_gradviz_run():
+    from gradviz.app.launch import misplaced_hint, run_options
+
+    args = build_parser().parse_args(["run", "train.py", "--lr", "1", "--theme=dark",
+                                      "--select", "Z"])
+    assert misplaced_hint(args) == ("put gradviz's options before the script: "
+                                    "gradviz run --theme=dark --select Z train.py --lr 1")
+    assert {"--select", "--screenshot", "--step", "--theme"} <= run_options()
+    assert misplaced_hint(build_parser().parse_args(["run", "train.py", "--lr", "1"])) is None
