@@ -39,10 +39,9 @@ KEEP = 20
 class ScriptError(GradvizError, RuntimeError):
     """The script raised. ``traceback`` is its traceback, trimmed to the user's frames."""
 
-    def __init__(self, message: str, traceback_text: str, status: int | None = None):
+    def __init__(self, message: str, traceback_text: str):
         super().__init__(message)
         self.traceback = traceback_text
-        self.status = status  # the script's exit status when it called sys.exit
 
 
 class NoBackwardError(GradvizError, RuntimeError):
@@ -200,8 +199,7 @@ def run_script(path, argv=(), *, keep: int = KEEP, cap: int = DEFAULT_CAP, progr
         raise
     except SystemExit as exit_:
         if exit_.code not in (None, 0):
-            raise ScriptError(f"{Path(script).name} exited with status {exit_.code}", "",
-                              exit_.code) from None
+            raise ScriptError(f"{Path(script).name} exited with status {exit_.code}", "") from None
     except BaseException as err:  # noqa: BLE001 - the user's error, reported as theirs
         text = _user_traceback(err, script)
         last = traceback.format_exception_only(type(err), err)[-1].strip()
