@@ -146,7 +146,11 @@ def test_a_deep_hooked_graph_is_freed_without_overflowing_the_stack(tmp_path):
 @pytest.mark.parametrize("body", [
     "import os, signal\ntry:\n    os.kill(os.getpid(), signal.SIGINT)\n    while True:\n"
     "        pass\nexcept KeyboardInterrupt:\n    print('saved a checkpoint')\n    raise\n",
-    "print('saved a checkpoint')\nraise KeyboardInterrupt\n"])
+    "print('saved a checkpoint')\nraise KeyboardInterrupt\n",
+    # a script that swallows the first Ctrl+C: the second one ends gradviz at once
+    "import os, signal\ntry:\n    os.kill(os.getpid(), signal.SIGINT)\n    while True:\n"
+    "        pass\nexcept KeyboardInterrupt:\n    print('saved a checkpoint', flush=True)\n"
+    "    os.kill(os.getpid(), signal.SIGINT)\n    while True:\n        pass\n"])
 def test_ctrl_c_is_one_line_and_exit_130(body, tmp_path):
     script = _script(tmp_path, "loop.py", body)
     done = subprocess.run([*GRADVIZ, str(script), "-o", str(tmp_path / "g.json")],
