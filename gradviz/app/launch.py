@@ -102,12 +102,12 @@ def launch(args) -> int:
     app.setApplicationName("gradviz")
     window = MainWindow(theme=getattr(args, "theme", None) or "light")
     session = _Session(app, window, args)
-    if args.command == "demo":
-        window.open_demo(args.name)
-    elif args.command == "run":
-        window.open_source(args.script, args.args)
-    window.show()
-    with _ctrl_c_closes(session):
+    with _ctrl_c_closes(session):  # before the script starts, which may be interrupted at once
+        if args.command == "demo":
+            window.open_demo(args.name)
+        elif args.command == "run":
+            window.open_source(args.script, args.args)
+        window.show()
         code = app.exec()
     return session.code if session.code is not None else code
 
@@ -115,10 +115,14 @@ def launch(args) -> int:
 @contextmanager
 def _ctrl_c_closes(session: "_Session"):
     """Ctrl+C closes the window: one line, exit status 130. Python runs signal handlers only
-    between its own bytecodes, so a timer wakes it while Qt's event loop waits."""
+    between its own bytecodes, so a timer wakes it while Qt's event loop waits; the exit is
+    queued, so that a Ctrl+C before the loop runs ends it too."""
     from PySide6.QtCore import QTimer
 
-    previous = signal.signal(signal.SIGINT, lambda *_: session._exit(_fail("interrupted", 130)))
+    def interrupted(*_):
+        QTimer.singleShot(0, lambda: session._exit(_fail("interrupted", 130)))
+
+    previous = signal.signal(signal.SIGINT, interrupted)
     wake = QTimer(interval=200)
     wake.timeout.connect(lambda: None)
     wake.start()

@@ -13,6 +13,7 @@ from __future__ import annotations
 import ctypes
 import os
 import runpy
+import signal
 import sys
 import threading
 import tokenize
@@ -245,9 +246,9 @@ def _without_frames(err: BaseException) -> BaseException:
 def on_big_stack(fn, *args):
     """``fn(*args)`` in a thread with a :data:`STACK_BYTES` stack; its result, or its
     exception re-raised here. Everything ``fn`` made is freed in that thread, deep autograd
-    graphs included. Ctrl+C here is passed on as a KeyboardInterrupt inside ``fn``, so the
-    script's own ``except KeyboardInterrupt`` runs as under ``python script.py``; a second
-    Ctrl+C, for a script stuck where Python cannot interrupt it, raises here at once.
+    graphs included. Called from the main thread, Ctrl+C is passed on as a KeyboardInterrupt
+    inside ``fn``, so the script's own ``except KeyboardInterrupt`` runs as under ``python
+    script.py``; a second Ctrl+C, for a script that goes on, raises here at once.
     """
     box: dict = {}
     done = threading.Event()  # not Thread.join: on 3.11 a Ctrl+C inside join marks it ended
@@ -263,18 +264,26 @@ def on_big_stack(fn, *args):
     old = threading.stack_size(STACK_BYTES)
     try:
         thread = threading.Thread(target=work, name="gradviz-script", daemon=True)
-        thread.start()
     finally:
         threading.stack_size(old)
-    interrupted = False
-    while not done.is_set():
-        try:
-            done.wait()
-        except KeyboardInterrupt:
-            if interrupted:
-                raise
-            interrupted = True
-            _raise_in(thread, KeyboardInterrupt)
+    presses = []
+
+    def forward(signum, frame):
+        presses.append(signum)
+        if len(presses) > 1 or done.is_set():
+            raise KeyboardInterrupt
+        _raise_in(thread, KeyboardInterrupt)
+
+    # installed before the thread starts, so that no Ctrl+C falls between start and wait
+    ours = threading.current_thread() is threading.main_thread() \
+        and signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    previous = signal.signal(signal.SIGINT, forward) if ours else None
+    try:
+        thread.start()
+        done.wait()
+    finally:
+        if ours:
+            signal.signal(signal.SIGINT, previous)
     if "error" in box:
         raise box.pop("error")
     return box.pop("result")
