@@ -69,9 +69,13 @@ def main(argv: list[str] | None = None) -> int:
     args = _parse(sys.argv[1:] if argv is None else list(argv))
     if args.command == "export":
         return export_command(args)
-    from .app.launch import launch
+    try:
+        from .app.launch import launch
 
-    return launch(args)
+        return launch(args)
+    except KeyboardInterrupt:  # Ctrl+C before the window's event loop took over
+        print("gradviz: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

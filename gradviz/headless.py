@@ -3,20 +3,23 @@
 Every failure a user can cause (a missing file, a script that raises or never calls
 backward, a bad suffix or folder, a pass that does not exist) ends as one line on stderr
 and exit status 1; a script's own traceback is printed above that line, trimmed to its
-frames. Progress goes to stderr once an export has taken a second, only on a terminal.
+frames. Ctrl+C is one line and exit status 130. The output path is fixed before the script
+runs (a script may ``os.chdir``), and the script runs on a big stack (see ``on_big_stack``). Progress goes to stderr once an export has taken a second, only on a terminal.
 gradviz's own warnings (``dot`` timed out, Graphviz missing) are one line each too.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
+import os
 import sys
 import time
 import warnings
 
 from .core.budget import DEFAULT_BUDGET, BudgetError, parse_budget
 from .core.errors import GradvizError, GradvizWarning
-from .core.runner import ScriptError
+from .core.runner import ScriptError, on_big_stack
 from .layout.export import ExportError, check_path, export
 from .sources import open_source
 
@@ -114,10 +117,15 @@ def _one_line_warnings():
 
 def export_command(args) -> int:
     progress = Progress(args.quiet)
+    args.output_file = os.path.abspath(args.output_file)
     try:
         with warnings.catch_warnings():
             warnings.showwarning = _one_line_warnings()
-            _export(args, progress)
+            on_big_stack(_export, args, progress)
+    except KeyboardInterrupt:
+        progress.finish()
+        print("gradviz: interrupted", file=sys.stderr)
+        return 130
     except ScriptError as err:
         progress.finish()
         if err.traceback:
@@ -132,6 +140,17 @@ def export_command(args) -> int:
     if not args.quiet:
         print(f"wrote {args.output_file}", file=sys.stderr)
     return 0
+
+
+def _positive(text: str) -> float:
+    """A size factor: a finite number above zero (argparse refuses anything else)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"must be a number above 0, not {text}")
+    return value
 
 
 def add_export_options(p) -> None:
@@ -149,8 +168,8 @@ def add_export_options(p) -> None:
     p.add_argument("--grad-norm", action="store_true",
                    help="colour nodes by the log of their gradient's norm, with a legend")
     p.add_argument("--theme", choices=("light", "dark"), default="light")
-    p.add_argument("--dpi", type=float, default=96.0, help="PNG resolution (default 96)")
-    p.add_argument("--scale", type=float, default=1.0, help="size factor for SVG and PNG")
+    p.add_argument("--dpi", type=_positive, default=96.0, help="PNG resolution (default 96)")
+    p.add_argument("--scale", type=_positive, default=1.0, help="size factor for SVG and PNG")
     p.add_argument("--title", help="a title above the picture")
     p.add_argument("--pass", dest="pass_number", type=int, metavar="N",
                    help="export the N-th backward pass the script made (default: the last; "

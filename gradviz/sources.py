@@ -42,6 +42,8 @@ def open_source(spec, argv=(), **run_options) -> RunResult:
         if not path.is_file():
             raise SourceError(f"no such session file: {spec}")
         return _session(path)
+    if path.is_dir() and (path.suffix or "/" in str(spec) or "\\" in str(spec)):
+        raise SourceError(f"cannot open {spec}: it is a folder, not a Python script")
     if path.is_file():
         if path.suffix not in (".py", ""):
             raise SourceError(f"cannot open {spec}: expected a Python script (.py), a demo "

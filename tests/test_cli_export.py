@@ -123,3 +123,103 @@ def test_a_layout_that_falls_back_says_so_in_one_line(tmp_path, capsys, monkeypa
     err = capsys.readouterr().err
     assert err == "gradviz: warning: dot took more than 60 s; showing the layered layout instead.\n"
     assert ET.parse(out).getroot().tag == "{http://www.w3.org/2000/svg}svg"
+
+
+def _script(tmp_path, name: str, text: str | bytes) -> Path:
+    path = tmp_path / name
+    path.write_bytes(text if isinstance(text, bytes) else text.encode())
+    return path
+
+
+def test_a_deep_hooked_graph_is_freed_without_overflowing_the_stack(tmp_path):
+    # 100,000 traced nodes: torch frees them recursively, beyond the main thread's 8 MB
+    chain = _script(tmp_path, "chain.py", "import torch\nx = torch.ones(1, requires_grad=True)\n"
+                    "y = x\nfor _ in range(100_000):\n    y = y.neg()\ny.backward()\n")
+    out = tmp_path / "g.dot"
+    done = subprocess.run([*GRADVIZ, str(chain), "-o", str(out), "--quiet"], capture_output=True,
+                          text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    dot = out.read_text()
+    assert dot.count('label="Neg"]') == 99_999 and dot.count(" -> ") == 100_000
+
+
+@pytest.mark.parametrize("body", [
+    "import os, signal\ntry:\n    os.kill(os.getpid(), signal.SIGINT)\n    while True:\n"
+    "        pass\nexcept KeyboardInterrupt:\n    print('saved a checkpoint')\n    raise\n",
+    "print('saved a checkpoint')\nraise KeyboardInterrupt\n",
+    # a script that swallows the first Ctrl+C: the second one ends gradviz at once
+    "import os, signal\ntry:\n    os.kill(os.getpid(), signal.SIGINT)\n    while True:\n"
+    "        pass\nexcept KeyboardInterrupt:\n    print('saved a checkpoint', flush=True)\n"
+    "    os.kill(os.getpid(), signal.SIGINT)\n    while True:\n        pass\n"])
+def test_ctrl_c_is_one_line_and_exit_130(body, tmp_path):
+    script = _script(tmp_path, "loop.py", body)
+    done = subprocess.run([*GRADVIZ, str(script), "-o", str(tmp_path / "g.json")],
+                          capture_output=True, text=True, timeout=120)
+    assert (done.returncode, done.stderr) == (130, "gradviz: interrupted\n")
+    assert done.stdout == "saved a checkpoint\n"  # the script's own handler ran, as in Python
+
+
+def test_a_relative_output_path_is_fixed_before_the_script_changes_folder(tmp_path):
+    away = tmp_path / "away"
+    away.mkdir()
+    script = _script(tmp_path, "moves.py", f"import os, torch\nos.chdir({str(away)!r})\n"
+                     "x = torch.ones(2, requires_grad=True)\n(x * 2).sum().backward()\n")
+    done = subprocess.run([*GRADVIZ, str(script), "-o", "g.json"], capture_output=True, text=True,
+                          cwd=tmp_path, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert json.loads((tmp_path / "g.json").read_text())["nodes"]
+    assert not (away / "g.json").exists()
+    assert done.stderr == f"wrote {tmp_path / 'g.json'}\n"
+
+
+@pytest.mark.parametrize("option, value", [("--dpi", "0"), ("--dpi", "-96"), ("--scale", "nan"),
+                                           ("--scale", "0"), ("--scale", "inf")])
+def test_sizes_must_be_positive_numbers(option, value, tmp_path, capsys):
+    out = tmp_path / "g.svg"
+    with pytest.raises(SystemExit) as exited:
+        main(["export", "linear", "-o", str(out), option, value])
+    assert exited.value.code == 2 and not out.exists()
+    assert f"argument {option}: must be a number above 0, not {value}" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("source, message", [
+    (b"open('ran', 'w')\n# \x00\n", ", line 2: SyntaxError: source code cannot contain null bytes"),
+    (b"# -*- coding: nosuch -*-\nopen('ran', 'w')\n", ": SyntaxError: unknown encoding: nosuch"),
+    (b"# caf\xe9\nopen('ran', 'w')\n", ": SyntaxError: invalid or missing encoding declaration"),
+    (b"open('ran', 'w')\n# caf\xe9\n", ", line 2: SyntaxError: bytes that are not utf-8"),
+    (b"open('ran', 'w')\nx = 1\nx = 'caf\xe9'\n", ", line 3: SyntaxError: bytes that are not utf-8"),
+    (b"open('ran', 'w')\ndef (:\n", ", line 2: SyntaxError: invalid syntax"),
+])
+def test_a_script_python_would_refuse_is_refused_before_it_runs(source, message, tmp_path,
+                                                                  capsys, monkeypatch):
+    script = _script(tmp_path, "bad.py", source)
+    monkeypatch.chdir(tmp_path)
+    python = subprocess.run([sys.executable, str(script)], capture_output=True, text=True)
+    assert python.returncode == 1 and "SyntaxError" in python.stderr and not Path("ran").exists()
+    assert main(["export", str(script), "-o", str(tmp_path / "g.json")]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("gradviz: error: bad.py") and message in err and err.count("\n") == 1
+    assert not Path("ran").exists()
+
+
+def test_a_folder_named_like_a_script_is_called_a_folder(tmp_path, capsys):
+    (tmp_path / "x.py").mkdir()
+    assert main(["export", str(tmp_path / "x.py"), "-o", str(tmp_path / "g.json")]) == 1
+    assert capsys.readouterr().err == f"gradviz: error: cannot open {tmp_path / 'x.py'}: " \
+                                      "it is a folder, not a Python script\n"
+
+
+def test_python_dash_m_gradviz_is_the_gradviz_command(tmp_path):
+    out = tmp_path / "x.json"
+    done = subprocess.run([sys.executable, "-m", "gradviz", "export", "linear", "-o", str(out)],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    z = next(n for n in json.loads(out.read_text())["nodes"] if n["name"] == "Z")
+    assert z["grad"]["data"] == [[1.0, 1.0], [1.0, 1.0]]
+    command = Path(sys.executable).with_name("gradviz")  # the console script pip installed
+    for args in (["--help"], ["export", "--help"]):
+        module = subprocess.run([sys.executable, "-m", "gradviz", *args], capture_output=True,
+                                text=True, timeout=60)
+        script = subprocess.run([str(command), *args], capture_output=True, text=True, timeout=60)
+        assert module.returncode == script.returncode == 0
+        assert module.stdout == script.stdout and module.stdout.startswith("usage: gradviz ")

@@ -3,15 +3,27 @@
 With ``--screenshot FILE`` the window opens (off screen or on screen), waits until the
 graph is drawn, selects ``--select NODE`` so that the inspector shows it, saves itself and
 exits: 0 on success, 1 when the script failed, 2 for a bad argument.
+
+Off screen nobody can close the window, so it never waits for that: a failed script, a
+graph that is not drawn once nothing is left running, or a drawn graph with no
+``--screenshot`` to save it to ends the run with one line. gradviz's own options go before
+the script (``gradviz run --screenshot s.png train.py``); given after it, they reach the
+script, and when the script refuses them (a usage error: exit status 2, as argparse and
+click exit) or nothing would show them (off screen), gradviz says where they belong.
 """
 
 from __future__ import annotations
 
+import signal
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 from .capture import FORMATS
 from .display import display_problem
+
+#: Seconds with nothing left running and no graph drawn before --screenshot gives up.
+UNDRAWN_GRACE_S = 10.0
 
 
 def _list_demos() -> int:
@@ -29,6 +41,36 @@ def _fail(message: str, code: int = 2) -> int:
     return code
 
 
+def run_options() -> set[str]:
+    """``gradviz run``'s own options, read from its parser (``--screenshot``, ...)."""
+    from gradviz.cli import build_parser
+
+    defaults = vars(build_parser().parse_args(["run", "script.py"]))
+    return {"--" + k.replace("_", "-") for k in defaults if k not in ("command", "script", "args")}
+
+
+def misplaced_hint(args) -> str | None:
+    """``put gradviz's options before the script: gradviz run ...`` when the script's
+    arguments hold gradviz's window options; None when they hold none."""
+    if getattr(args, "command", None) != "run":
+        return None
+    options = run_options()
+    ours, theirs, rest = [], [], list(args.args)
+    while rest:
+        arg = rest.pop(0)
+        name = arg.partition("=")[0]
+        if name not in options:
+            theirs.append(arg)
+        elif "=" in arg or not rest:
+            ours.append(arg)
+        else:
+            ours += [arg, rest.pop(0)]
+    if not ours:
+        return None
+    command = " ".join(["gradviz run", *ours, args.script, *theirs])
+    return f"put gradviz's options before the script: {command}"
+
+
 def launch(args) -> int:
     if args.command == "demo" and args.list:
         return _list_demos()
@@ -39,11 +81,15 @@ def launch(args) -> int:
             find(args.name)
         except KeyError as exc:
             return _fail(exc.args[0])
+    if args.command == "run" and Path(args.script).is_dir():
+        return _fail(f"cannot open {args.script}: it is a folder, not a Python script")
     if args.command == "run" and not Path(args.script).is_file():
         return _fail(f"no such script: {args.script}")
     shot = getattr(args, "screenshot", None)
     if shot and Path(shot).suffix.lower() not in FORMATS:
         return _fail(f"--screenshot takes a .png, .svg or .pdf file, not {shot}")
+    if shot:
+        args.screenshot = str(Path(shot).absolute())  # before the script can os.chdir
     if (problem := display_problem()) is not None:
         print(problem, file=sys.stderr)
         return 2
@@ -56,27 +102,55 @@ def launch(args) -> int:
     app.setApplicationName("gradviz")
     window = MainWindow(theme=getattr(args, "theme", None) or "light")
     session = _Session(app, window, args)
-    if args.command == "demo":
-        window.open_demo(args.name)
-    elif args.command == "run":
-        window.open_source(args.script, args.args, budget=args.budget)
-    window.show()
-    code = app.exec()
+    with _ctrl_c_closes(session):  # before the script starts, which may be interrupted at once
+        if args.command == "demo":
+            window.open_demo(args.name)
+        elif args.command == "run":
+            window.open_source(args.script, args.args, budget=args.budget)
+        window.show()
+        code = app.exec()
     return session.code if session.code is not None else code
 
 
+@contextmanager
+def _ctrl_c_closes(session: "_Session"):
+    """Ctrl+C closes the window: one line, exit status 130. Python runs signal handlers only
+    between its own bytecodes, so a timer wakes it while Qt's event loop waits; the exit is
+    queued, so that a Ctrl+C before the loop runs ends it too."""
+    from PySide6.QtCore import QTimer
+
+    def interrupted(*_):
+        QTimer.singleShot(0, lambda: session._exit(_fail("interrupted", 130)))
+
+    previous = signal.signal(signal.SIGINT, interrupted)
+    wake = QTimer(interval=200)
+    wake.timeout.connect(lambda: None)
+    wake.start()
+    try:
+        yield
+    finally:
+        wake.stop()
+        signal.signal(signal.SIGINT, previous)
+
+
 class _Session:
-    """What happens once the graph is drawn: --select, --step, --screenshot."""
+    """What happens once the graph is drawn (--select, --step, --screenshot), or when it
+    cannot be: a failed script, nothing left running, no screen to show it on."""
 
     def __init__(self, app, window, args):
         self.app, self.window, self.args = app, window, args
         self.code = None
         self.stepped = False
+        self.drawn = False
+        self.off_screen = app.platformName() in ("offscreen", "minimal")
+        self.hint = misplaced_hint(args)
+        unattended = getattr(args, "screenshot", None) or self.off_screen
         if getattr(args, "select", None) or getattr(args, "step", None) is not None \
-                or getattr(args, "screenshot", None):
+                or unattended:
             window.layout_applied.connect(self._on_drawn)
-        if getattr(args, "screenshot", None):
-            window.source_failed.connect(self._on_failed)
+        window.source_failed.connect(self._on_failed)
+        if unattended:
+            window.runner.idle.connect(self._on_idle)
 
     def _on_drawn(self) -> None:
         try:
@@ -98,14 +172,33 @@ class _Session:
                 window.select_node(window.graph.find(args.select).id)
             except KeyError as exc:
                 return self._exit(_fail(exc.args[0]))
+        self.drawn = True
         if args.screenshot:
             self.app.processEvents()
             window.screenshot(args.screenshot)
             print(f"gradviz: saved {args.screenshot}", file=sys.stderr)
             self._exit(0)
+        elif self.off_screen:
+            self._exit(_fail(self.hint or "the window is off screen (QT_QPA_PLATFORM="
+                             f"{self.app.platformName()}) and there is no --screenshot "
+                             "FILE to save it to; for a file without a window: gradviz export"))
 
     def _on_failed(self, message: str) -> None:
-        self._exit(_fail(message, 1))
+        if self.hint and "exited with status 2" in message:  # a usage error: not its option
+            self._exit(_fail(self.hint))
+        elif self.args.screenshot or self.off_screen:
+            self._exit(_fail(message, 1))
+
+    def _on_idle(self) -> None:
+        """Nothing runs any more: a graph that is still not drawn never will be."""
+        from PySide6.QtCore import QTimer
+
+        def check():
+            if not self.drawn and self.code is None and not self.window.runner.busy:
+                self._exit(_fail(f"no graph was drawn for {self.args.screenshot or 'the window'}"
+                                 f" ({UNDRAWN_GRACE_S:g} s with nothing left running)", 1))
+
+        QTimer.singleShot(int(UNDRAWN_GRACE_S * 1000), check)
 
     def _exit(self, code: int) -> None:
         self.code = code

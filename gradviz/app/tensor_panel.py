@@ -97,6 +97,8 @@ class TensorPanel(QWidget):
             self._heatmap().set_values(matrix.astype(float), shape)
         if snap is None:
             self.text.setText(missing)
+        elif not snap.has_values:  # meta, fake, nested: a shape without numbers
+            self.text.setText(f"{list(snap.shape)} {snap.dtype} on {snap.device}: no values")
         else:  # whole but long, or (past the budget, or a large recorded value) a summary
             kept = "too large to list" if snap.data is not None else "kept as a summary"
             self.text.setText(f"{list(snap.shape)} {snap.dtype}: {kept}")

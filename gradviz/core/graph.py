@@ -176,7 +176,7 @@ class GradNode:
     @property
     def grad_norm(self) -> float | None:
         snap = self.grad_snapshot
-        return snap.stats["norm"] if snap is not None else None
+        return snap.stats.get("norm") if snap is not None else None
 
     @property
     def saved(self) -> list[tuple[str, tuple | None, str | None]]:

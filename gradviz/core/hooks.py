@@ -230,6 +230,4 @@ class Capture:
             whole = full or self.cap is None and g.numel() * g.element_size() <= self.budget.limit
             cap = DEFAULT_CAP if self.cap is None else self.cap
             return Snapshot.of(g.to_dense(), math.inf if whole else cap)
-        snap = Snapshot(tuple(g.shape), str(g.dtype).removeprefix("torch."), str(g.device))
-        snap.data = g if g.device.type == "cpu" else g.cpu()
-        return snap
+        return Snapshot.whole(g)

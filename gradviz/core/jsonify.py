@@ -31,7 +31,7 @@ def snapshot_dict(snap: Snapshot | None) -> dict | None:
     return {
         "shape": list(snap.shape),
         "dtype": snap.dtype,
-        "stats": {k: _finite_or_none(v) for k, v in snap.stats.items()},
+        "stats": {k: _finite_or_none(v) for k, v in snap.stats.items()} or None,
         "data": _clean(snap.tolist()),
     }
 

@@ -10,10 +10,13 @@ patch is undone in ``finally``, whatever the script does.
 
 from __future__ import annotations
 
+import ctypes
 import os
 import runpy
+import signal
 import sys
 import threading
+import tokenize
 import traceback
 from collections import deque
 from contextlib import nullcontext
@@ -23,12 +26,12 @@ from pathlib import Path
 import torch
 from torch.overrides import TorchFunctionMode
 
+from .budget import DEFAULT_BUDGET
+from .errors import GradvizError
 from .graph import GradGraph
 from .record import record
-from .budget import DEFAULT_BUDGET
 from .snapshot import DEFAULT_CAP
 from .trace import TraceError, trace
-from .errors import GradvizError
 from .userframe import caller_locals, user_frame
 
 #: Passes kept by default: a training loop's newest ones.
@@ -151,6 +154,29 @@ def _user_traceback(err: BaseException, script: str) -> str:
     return "".join(tb.format())
 
 
+def _check_source(script: str) -> None:
+    """Refuse what ``python script.py`` refuses before it runs a line: bytes that are not
+    text in the script's encoding (comments included), null bytes, a bad coding cookie.
+    ``runpy`` compiles the bytes more leniently and would run some of them."""
+    with open(script, "rb") as f:
+        source = f.read()
+    try:
+        encoding, _ = tokenize.detect_encoding(iter(source.splitlines(True)).__next__)
+        try:
+            text = source.decode(encoding)
+        except UnicodeDecodeError as err:
+            raise SyntaxError(f"bytes that are not {encoding}: {err.reason} "
+                              f"({source[err.start:err.start + 1]!r})", (
+                                  script, source.count(b"\n", 0, err.start) + 1, 0, "")) from None
+        if "\0" in text:
+            raise SyntaxError("source code cannot contain null bytes",
+                              (script, text.count("\n", 0, text.index("\0")) + 1, 0, ""))
+        compile(text, script, "exec", dont_inherit=True)
+    except SyntaxError as err:
+        where = f", line {err.lineno}" if err.lineno else ""
+        raise ScriptError(f"{Path(script).name}{where}: SyntaxError: {err.msg}", "") from None
+
+
 def run_script(path, argv=(), *, keep: int = KEEP, cap: int | None = None, budget=DEFAULT_BUDGET,
                progress=None, should_stop=None) -> RunResult:
     """Run the script at ``path`` with ``argv`` as ``sys.argv[1:]``; trace its backward passes.
@@ -163,6 +189,7 @@ def run_script(path, argv=(), *, keep: int = KEEP, cap: int | None = None, budge
     script = os.path.abspath(path)
     if not os.path.isfile(script):
         raise FileNotFoundError(f"no such script: {path}")
+    _check_source(script)
     result = RunResult(script=script)
     tracer = _Tracer(result, keep, cap, budget, progress, should_stop)
     saved_argv, saved_path = sys.argv, list(sys.path)
@@ -193,3 +220,74 @@ def run_script(path, argv=(), *, keep: int = KEEP, cap: int | None = None, budge
             "makes. Add one (e.g. loss.backward()) or, from Python, call gradviz.trace(loss) "
             "before loss.backward()")
     return result
+
+
+#: Stack for the thread that runs a script: PyTorch frees an autograd graph whose nodes
+#: carry Python hooks recursively, and a chain of 50,000 ops overflows the default 8 MB.
+STACK_BYTES = 1 << 29
+
+
+def _raise_in(thread: threading.Thread, exc_type: type[BaseException]) -> None:
+    """Raise ``exc_type`` in ``thread`` at its next Python instruction (as Ctrl+C raises
+    KeyboardInterrupt in the main thread)."""
+    ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread.ident),
+                                               ctypes.py_object(exc_type))
+
+
+def _without_frames(err: BaseException) -> BaseException:
+    """``err`` and the exceptions chained to it, without tracebacks: their frames hold the
+    script's tensors, which must be freed on the big stack, not where ``err`` is re-raised."""
+    seen, todo = set(), [err]
+    while todo:
+        e = todo.pop()
+        if e is not None and id(e) not in seen:
+            seen.add(id(e))
+            e.__traceback__ = None
+            todo += [e.__cause__, e.__context__]
+    return err
+
+
+def on_big_stack(fn, *args):
+    """``fn(*args)`` in a thread with a :data:`STACK_BYTES` stack; its result, or its
+    exception re-raised here. Everything ``fn`` made is freed in that thread, deep autograd
+    graphs included. Called from the main thread, Ctrl+C is passed on as a KeyboardInterrupt
+    inside ``fn``, so the script's own ``except KeyboardInterrupt`` runs as under ``python
+    script.py``; a second Ctrl+C, for a script that goes on, raises here at once.
+    """
+    box: dict = {}
+    done = threading.Event()  # not Thread.join: on 3.11 a Ctrl+C inside join marks it ended
+
+    def work():
+        try:
+            box["result"] = fn(*args)
+        except BaseException as err:  # noqa: BLE001 - re-raised in the caller's thread
+            box["error"] = _without_frames(err)
+        finally:
+            done.set()
+
+    old = threading.stack_size(STACK_BYTES)
+    try:
+        thread = threading.Thread(target=work, name="gradviz-script", daemon=True)
+    finally:
+        threading.stack_size(old)
+    presses = []
+
+    def forward(signum, frame):
+        presses.append(signum)
+        if len(presses) > 1 or done.is_set():
+            raise KeyboardInterrupt
+        _raise_in(thread, KeyboardInterrupt)
+
+    # installed before the thread starts, so that no Ctrl+C falls between start and wait
+    ours = threading.current_thread() is threading.main_thread() \
+        and signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    previous = signal.signal(signal.SIGINT, forward) if ours else None
+    try:
+        thread.start()
+        done.wait()
+    finally:
+        if ours:
+            signal.signal(signal.SIGINT, previous)
+    if "error" in box:
+        raise box.pop("error")
+    return box.pop("result")

@@ -66,6 +66,30 @@ def _sample(t: torch.Tensor, size: int = SAMPLE_SIZE) -> torch.Tensor:
     return flat[::step][:size].clone()
 
 
+def _dense(t: torch.Tensor) -> bool:
+    """Whether ``t`` has values to copy as a strided block: not meta, sparse or nested, and
+    not a subclass without storage (fake tensors, which also refuse ordinary tensors)."""
+    if t.is_meta or t.layout != torch.strided or t.is_nested:
+        return False
+    if type(t) in (torch.Tensor, torch.nn.Parameter) or t.numel() == 0:
+        return True
+    try:
+        return t.untyped_storage().data_ptr() != 0
+    except (RuntimeError, NotImplementedError):
+        return False
+
+
+def _shape(t: torch.Tensor) -> tuple[int, ...]:
+    """``t``'s sizes; -1 where a nested tensor's size varies between its components."""
+    sizes = []
+    for d in range(t.dim()):
+        try:
+            sizes.append(int(t.size(d)))
+        except (RuntimeError, TypeError, ValueError, AttributeError):  # a ragged size
+            sizes.append(-1)
+    return tuple(sizes)
+
+
 @dataclass
 class Snapshot:
     """Shape, dtype and device of a tensor, its data when small, its stats always."""
@@ -82,6 +106,12 @@ class Snapshot:
     @classmethod
     def of(cls, tensor: torch.Tensor, cap: int = DEFAULT_CAP) -> "Snapshot":
         t = tensor.detach()
+        if not _dense(t):
+            snap = cls(_shape(t), str(t.dtype).removeprefix("torch."), str(t.device))
+            if t.layout != torch.strided and not t.is_nested and not t.is_meta \
+                    and snap.numel <= cap:
+                snap.data = t.to_dense().cpu()  # a small sparse tensor, kept as its values
+            return snap
         snap = cls(tuple(t.shape), str(t.dtype).removeprefix("torch."), str(t.device))
         if t.numel() <= cap:
             # clone, not .cpu(): on CPU .cpu() would alias memory that in-place ops change
@@ -92,12 +122,23 @@ class Snapshot:
         return snap
 
     @classmethod
+    def whole(cls, t: torch.Tensor) -> "Snapshot":
+        """``t`` kept whole as it is (a backward hook already cloned it); no copy but to
+        the CPU, and only the shape and dtype of a tensor without data."""
+        if not _dense(t):
+            return cls.of(t, cap=math.inf)
+        snap = cls(tuple(t.shape), str(t.dtype).removeprefix("torch."), str(t.device))
+        snap.data = t if t.device.type == "cpu" else t.cpu()
+        return snap
+
+    @classmethod
     def from_sketch(cls, norm: torch.Tensor, sample: torch.Tensor, shape, dtype: str,
                     device: str) -> "Snapshot":
         """A gradient a backward hook saw as its exact norm and a strided sample (see
         :class:`~gradviz.core.sketchbook.SketchBook`)."""
         snap = cls(tuple(shape), dtype, device)
-        snap._norm, snap._sample = norm, sample[:snap.numel]
+        if _dense(norm):  # a meta gradient's sketch holds no numbers either
+            snap._norm, snap._sample = norm, sample[:snap.numel]
         return snap
 
     @classmethod
@@ -110,12 +151,21 @@ class Snapshot:
         return math.prod(self.shape)
 
     @property
+    def has_values(self) -> bool:
+        """False for a tensor without readable data (meta, fake, nested, large sparse):
+        it keeps its shape and dtype, and its stats are empty."""
+        return bool(self._stats) or any(x is not None for x in (self.data, self._reduced,
+                                                                 self._sample))
+
+    @property
     def stats(self) -> dict:
         """min, max, mean, std, norm over finite values; nan/inf counts; fraction of zeros.
 
         For a sketch, everything but the norm comes from the sample (``"sampled": True``);
         NaN/Inf counts are then at least 1 whenever the exact norm says there are some.
         """
+        if self._stats is None and not self.has_values:
+            return {}
         if self._stats is None:
             source = self._reduced if self._reduced is not None else _reductions(
                 self.data if self.data is not None else self._sample)
@@ -140,11 +190,15 @@ class Snapshot:
     def sample(self) -> torch.Tensor:
         """The values a histogram is drawn from: all of them, or a strided sample."""
         if self._sample is None:
+            if self.data is None:
+                return None
             self._sample = _sample(self.data)
         return self._sample.cpu()
 
     def histogram(self, bins: int = HIST_BINS) -> tuple[list[int], list[float]]:
         """Counts and bin edges over the finite values (of the sample when summarised)."""
+        if self.sample is None:
+            return [], []
         values = _as_real(self.sample).double().reshape(-1)
         values = values[torch.isfinite(values)]
         if values.numel() == 0:
@@ -159,7 +213,7 @@ class Snapshot:
     @property
     def has_nonfinite(self) -> bool:
         s = self.stats
-        return bool(s["nan"] or s["inf"])
+        return bool(s.get("nan") or s.get("inf"))
 
     def tolist(self):
         """Nested Python lists (complex as ``[re, im]``), or None when summarised."""

@@ -59,7 +59,7 @@ def value_lines(value, grad, show_grad: bool) -> list[str]:
         return [line]
     lines = []
     for word, snap, shown in (("value", value, True), ("grad", grad, show_grad)):
-        if snap is None:
+        if snap is None or not snap.has_values:  # a meta tensor has only its shape
             continue
         if not shown:
             lines.append(f"{word} {HIDDEN}")

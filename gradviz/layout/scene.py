@@ -32,7 +32,7 @@ class Scene:
 
 def _grad_stats(graph: GradGraph, nid: int):
     snap = graph.nodes[nid].grad_snapshot
-    return snap.stats if snap is not None else None
+    return (snap.stats or None) if snap is not None else None  # {}: a meta tensor's grad
 
 
 def _module_stats(graph: GradGraph, nids: list[int]):

@@ -126,3 +126,94 @@ def test_x11_without_qt_libraries_names_the_missing_one(monkeypatch, capsys):
     err = capsys.readouterr().err
     assert code == 2 and "needs libxcb-icccm.so.4, libxkbcommon-x11.so.0." in err
     assert "apt-get install libxcb-icccm4 libxkbcommon-x11-0\n" in err
+
+
+ARGPARSE_SCRIPT = ("import argparse, torch\np = argparse.ArgumentParser()\n"
+                   "p.add_argument('--lr', type=float, default=0.1)\na = p.parse_args()\n"
+                   "x = torch.ones(2, requires_grad=True)\n(x * a.lr).sum().backward()\n")
+PLAIN_SCRIPT = "import torch\nx = torch.ones(2, requires_grad=True)\n(x * 2).sum().backward()\n"
+
+
+def test_gradviz_options_after_the_script_are_named_in_one_line(tmp_path):
+    # an argparse script refuses --screenshot (exit 2); a plain one never reads it, and off
+    # screen nothing else would ever show the window: both say where the option belongs
+    for name, text, args in (("train.py", ARGPARSE_SCRIPT, ["--lr", "0.5"]),
+                             ("plain.py", PLAIN_SCRIPT, [])):
+        script = tmp_path / name
+        script.write_text(text)
+        res = gradviz_cli("run", str(script), *args, "--screenshot", "out.png", timeout=120)
+        assert res.returncode == 2
+        assert res.stderr.strip().splitlines()[-1] == (
+            "gradviz: put gradviz's options before the script: gradviz run --screenshot out.png "
+            f"{script} {' '.join(args)}".rstrip())
+
+
+def test_off_screen_without_screenshot_a_failing_script_ends_the_run(tmp_path):
+    script = tmp_path / "bad.py"
+    script.write_text("raise RuntimeError('nope')\n")
+    res = gradviz_cli("run", str(script), timeout=120)
+    assert res.returncode == 1 and res.stderr.strip().splitlines()[-1].endswith(
+        "bad.py raised RuntimeError: nope")
+
+
+def test_screenshot_of_a_graph_never_drawn_gives_up_with_a_message(tmp_path):
+    # the layout fails (a dialog nobody sees off screen): the window must not wait forever
+    probe = ("import sys\nfrom gradviz.app import jobs, launch\n"
+             "def broken(*args, **kwargs):\n"
+             "    def job(progress, should_stop):\n        raise RuntimeError('layout broke')\n"
+             "    return job\n"
+             "jobs.layout_job = broken\nlaunch.UNDRAWN_GRACE_S = 1.0\n"
+             "from gradviz.cli import main\nsys.exit(main(sys.argv[1:]))\n")
+    shot = tmp_path / "never.png"
+    res = subprocess.run([sys.executable, "-c", probe, "demo", "linear", "--screenshot", str(shot)],
+                         capture_output=True, text=True, timeout=120, cwd=ROOT,
+                         env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
+    assert res.returncode == 1 and not shot.exists()
+    assert res.stderr.strip().splitlines()[-1] == (
+        f"gradviz: no graph was drawn for {shot} (1 s with nothing left running)")
+
+
+def test_screenshot_path_is_fixed_before_the_script_changes_folder(tmp_path):
+    away = tmp_path / "away"
+    away.mkdir()
+    script = tmp_path / "moves.py"
+    script.write_text(f"import os\nos.chdir({str(away)!r})\n" + PLAIN_SCRIPT)
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    res = subprocess.run([sys.executable, "-m", "gradviz", "run", "--screenshot", "s.png",
+                          str(script)], capture_output=True, text=True, env=env, timeout=120,
+                         cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    assert not (away / "s.png").exists()
+    assert res.stderr.strip().splitlines()[-1] == f"gradviz: saved {tmp_path / 's.png'}"
+    shot = out("cli_run_after_chdir.png")
+    shot.write_bytes((tmp_path / "s.png").read_bytes())
+    assert Image.open(shot).size[0] >= 800
+
+
+def test_ctrl_c_closes_the_window_with_one_line_and_exit_130(tmp_path):
+    import signal
+
+    script = tmp_path / "forever.py"
+    script.write_text("import time\nprint('started', flush=True)\nwhile True:\n    time.sleep(0.05)\n")
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    proc = subprocess.Popen([sys.executable, "-m", "gradviz", "run", str(script)], cwd=ROOT,
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline() == "started\n"
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130 and err.strip().splitlines()[-1] == "gradviz: interrupted"
+    assert "Traceback" not in err
+
+
+def test_the_hint_knows_every_option_of_gradviz_run():
+    from gradviz.app.launch import misplaced_hint, run_options
+
+    args = build_parser().parse_args(["run", "train.py", "--lr", "1", "--theme=dark",
+                                      "--select", "Z"])
+    assert misplaced_hint(args) == ("put gradviz's options before the script: "
+                                    "gradviz run --theme=dark --select Z train.py --lr 1")
+    assert {"--select", "--screenshot", "--step", "--theme"} <= run_options()
+    assert misplaced_hint(build_parser().parse_args(["run", "train.py", "--lr", "1"])) is None

@@ -27,6 +27,21 @@ def test_large_tensor_shows_stats_and_histogram(qtbot, window):
     window.screenshot(out("inspector_large_tensor.png"))
 
 
+def test_a_meta_tensor_shows_its_shape_and_no_values(qtbot, window):
+    W = torch.randn(300, 2, device="meta", requires_grad=True)
+    with gradviz.record():
+        Z = torch.randn(40, 300, device="meta") @ W
+        S = Z.relu().sum()
+    g = gradviz.trace(S)
+    S.backward()
+    draw(qtbot, window, g)
+    click(qtbot, window.view, g.find("Z").id)
+    for panel in (window.inspector.value, window.inspector.grad):
+        assert panel.text.text() == "[40, 2] float32 on meta: no values"
+        assert panel.stats.text() == "" and not panel.histogram.counts
+    window.screenshot(out("inspector_meta_tensor.png"))
+
+
 def test_copy_values_to_clipboard(qtbot, window, seed_graph):
     draw(qtbot, window, seed_graph)
     click(qtbot, window.view, seed_graph.find("Z").id)

@@ -76,3 +76,45 @@ def test_unnamed_gradients_past_the_budget_are_sketched_and_named_ones_kept():
         exp.grad
     assert exp.grad_snapshot.stats["norm"] == pytest.approx(3 * 40.0)
     assert (exp.grad_snapshot.shape, exp.grad_snapshot.dtype) == ((40, 40), "float32")
+
+
+def test_meta_tensors_keep_shapes_and_dtypes_and_no_values(tmp_path):
+    import json
+
+    import gradviz
+    from gradviz.core.session import load, save
+
+    W = torch.randn(300, 2, device="meta", requires_grad=True)
+    X = torch.randn(40, 300, device="meta")
+    with gradviz.record():  # the user's own forward runs as without gradviz
+        Z = X @ W
+        S = Z.relu().sum()
+    g = gradviz.trace(S)
+    S.backward()
+    z = g.find("Z")
+    for snap in (z.value_snapshot, z.grad_snapshot, g.find("W").grad_snapshot):
+        assert (snap.device, snap.data, snap.stats, snap.has_values) == ("meta", None, {}, False)
+    assert z.value_snapshot.shape == (40, 2) and z.grad_norm is None
+    gradviz.export(g, tmp_path / "g.json")
+    nodes = {n["name"]: n for n in json.loads((tmp_path / "g.json").read_text())["nodes"]}
+    assert nodes["Z"]["value"] == {"shape": [40, 2], "dtype": "float32", "stats": None,
+                                   "data": None}
+    gradviz.export(g, tmp_path / "g.svg", color_by="grad_norm", labels="values")
+    svg = (tmp_path / "g.svg").read_text()
+    assert "|value|" not in svg and "None" not in svg  # no number where there is none
+    again = load(save(g, tmp_path / "g.gradviz"))
+    assert again.find("Z").value_snapshot.shape == (40, 2)
+    assert not again.find("Z").grad_snapshot.has_values
+
+
+def test_sparse_and_nested_tensors_snapshot_without_crashing():
+    small = torch.tensor([[0.0, 2.0], [3.0, 0.0]])
+    for sparse in (small.to_sparse(), small.to_sparse_csr()):
+        snap = Snapshot.of(sparse, cap=64)  # small: kept as its dense values
+        assert snap.tolist() == small.tolist() and snap.stats["norm"] == pytest.approx(13 ** 0.5)
+    big = Snapshot.of(torch.eye(100).to_sparse(), cap=64)
+    assert (big.shape, big.data, big.stats, big.histogram()) == ((100, 100), None, {}, ([], []))
+    ragged = [torch.ones(2, 3), torch.ones(4, 3)]
+    jagged = Snapshot.of(torch.nested.nested_tensor(ragged, layout=torch.jagged))
+    assert (jagged.shape, jagged.has_values) == ((2, -1, 3), False)
+    assert not Snapshot.of(torch.nested.nested_tensor(ragged)).has_values
