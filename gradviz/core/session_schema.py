@@ -212,22 +212,32 @@ STATS = record({**{k: number for k in STAT_KEYS if k not in _COUNTS},
                {"sampled": (boolean, OMIT)})
 
 
+def _stats_or_none(value, where) -> dict:
+    """A tensor without readable data (meta, fake, nested) has a shape and no stats: ``{}``."""
+    return {} if type(value) is dict and not value else STATS(value, where)
+
+
 def _counts_fit_shape(snap: dict, where: str) -> None:
     numel = math.prod(snap["shape"])
-    for key in _COUNTS:
+    for key in _COUNTS if snap["stats"] else ():
         if snap["stats"][key] > numel:
             raise SchemaError(f"{where}.stats.{key}: {snap['stats'][key]} values of a tensor "
                               f"of {numel}")
 
 
 def _data_or_sample(snap: dict, where: str) -> None:
-    """The whole tensor, or a sample to draw its histogram from: a snapshot has one."""
-    if (snap["data"] is None) == (snap["sample"] is None):
+    """The whole tensor, or a sample to draw its histogram from: a snapshot with values has
+    one; one without (no stats) has neither."""
+    if not snap["stats"]:
+        if snap["data"] is not None or snap["sample"] is not None:
+            raise SchemaError(f"{where}: a tensor without stats has no data or sample")
+    elif (snap["data"] is None) == (snap["sample"] is None):
         raise SchemaError(f"{where}: needs either 'data' (the whole tensor) or 'sample' "
                           "(a summary), not both or neither")
 
 
-SNAPSHOT = then(record({"shape": shape, "dtype": dtype, "device": device, "stats": STATS,
+SNAPSHOT = then(record({"shape": shape, "dtype": dtype, "device": device,
+                        "stats": _stats_or_none,
                         "data": optional(array_name)},
                        {"sample": (optional(array_name), None)}),
                 _counts_fit_shape, _data_or_sample)
