@@ -348,3 +348,16 @@ def spell_sent(graph: "GradGraph", node: "GradNode") -> str:
     """What the node's backward sent to each of its inputs, one line each."""
     return "\n".join(f"to {graph.nodes[graph.edges[e][0]].label}: "
                      f"{brief(flow_snapshot(graph, e))}" for e in outgoing(graph, node.id))
+
+
+def describe(node: "GradNode") -> str:
+    """The inspector's flows section: the sum into the node, then what it sent on; empty
+    where the pass captured no flows."""
+    graph = node.graph
+    try:
+        into, sent = spell_sum(graph, node), spell_sent(graph, node)
+    except FlowsNotCapturedError:
+        return ""
+    return "\n\n".join(part for part in (
+        into and f"Received from its consumers:\n{into}",
+        sent and f"Sent back to its inputs:\n{sent}") if part)

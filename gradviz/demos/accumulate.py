@@ -3,6 +3,8 @@
 A is consumed by two branches, C = A * B and D = A + B. In backward, each branch sends its
 own gradient back to A and autograd sums them before going further, so dL/dA = B + 1. This is
 also why .grad accumulates across backward calls: summing is how autograd merges paths.
+Click A: the inspector's "Gradient flows" spells the sum, [4, 5, 6] sent back by C (that is
+B) plus [1, 1, 1] sent back by D, and g.flow(A, C) / g.flows_into(A) return those two shares.
 """
 
 import torch

@@ -378,3 +378,24 @@ def test_a_session_whose_flow_names_a_missing_edge_is_refused(tmp_path):
             zf.writestr(n, data)
     with pytest.raises(SessionError, match=r"flows\[0\]\[0\]: edge 99"):
         gradviz.load(bad)
+
+
+# -- the command line ------------------------------------------------------------------------
+def test_export_flows_option_captures_them_above_the_default_size(tmp_path, monkeypatch):
+    from gradviz.cli import main
+
+    monkeypatch.setattr(sys.modules["gradviz.core.trace"], "DEFAULT_MAX_NODES", 2)
+    script = tmp_path / "net.py"
+    script.write_text("import torch\nA = torch.tensor([1.0, 2.0], requires_grad=True)\n"
+                      "L = (A * 3 + A.exp()).sum()\nL.backward()\n")
+    docs = {}
+    for option in ((), ("--flows",)):
+        out = tmp_path / f"g{len(option)}.json"
+        assert main(["export", str(script), "-o", str(out), "--quiet", *option]) == 0
+        docs[option] = json.loads(out.read_text())
+    assert docs[()]["flows"] is None
+    doc = docs[("--flows",)]
+    a = next(n["id"] for n in doc["nodes"] if n["name"] == "A")
+    into_a = sorted(f["grad"]["data"] for f in doc["flows"] if f["from"] == a)
+    want = sorted([[3.0, 3.0], torch.tensor([1.0, 2.0]).exp().tolist()])  # d(3A)/dA, d(e^A)/dA
+    assert_close(torch.tensor(into_a), torch.tensor(want))
