@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from functools import partial
 from itertools import chain
 from typing import TYPE_CHECKING
 
@@ -48,8 +49,7 @@ class FlowsNotCapturedError(FlowError):
 class FlowStore:
     """Flows into the shared slots of one traced pass (or of a loaded session)."""
 
-    def __init__(self, capture: "Capture"):
-        self.capture = capture
+    def __init__(self):
         #: dst node id -> ((position in its next_functions, src node id, place among its
         #: edges), ...) of the inputs that lead into shared slots
         self._plan: dict[int, tuple[tuple[int, int, int], ...]] = {}
@@ -63,13 +63,13 @@ class FlowStore:
 
     # -- capture ----------------------------------------------------------------------
     @classmethod
-    def planned(cls, capture: "Capture", fns: list, index: dict) -> "FlowStore":
+    def planned(cls, fns: list, index: dict) -> "FlowStore":
         """A store that will keep, in the coming pass, every flow into a shared slot.
 
         Built in C-speed steps (one ``next_functions`` read per node, a Counter, set
         membership), since it runs in ``trace`` for every pass: a Python loop over the
         edges doubled ``trace`` at 20,000 nodes."""
-        store = cls(capture)
+        store = cls()
         nexts = [fn.next_functions for fn in fns]
         counts = Counter(chain.from_iterable(nexts))
         shared = {slot for slot, n in counts.items() if n > 1 and slot[0] is not None}
@@ -78,13 +78,14 @@ class FlowStore:
                            for dst, nf in enumerate(nexts) if not shared.isdisjoint(nf)}
         return store
 
-    def arm(self, fns: list) -> list:
-        """One post-hook on each consumer of a shared slot; returns their handles."""
-        hook = self._hook
+    def arm(self, fns: list, capture: "Capture") -> list:
+        """One post-hook on each consumer of a shared slot, keeping what it sends with
+        ``capture``'s rules (its budget, its pass); returns their handles. The store holds no
+        reference to the capture, which holds the store."""
+        hook = partial(self._hook, capture)
         return [fns[dst].register_hook(hook) for dst in self._plan]
 
-    def _hook(self, grad_inputs, grad_outputs):
-        capture = self.capture
+    def _hook(self, capture: "Capture", grad_inputs, grad_outputs):
         if capture._task != internals.current_graph_task() and not capture._first_pass():
             return
         dst = capture._index[internals.current_node()]
@@ -98,9 +99,9 @@ class FlowStore:
 
     # -- loading ----------------------------------------------------------------------
     @classmethod
-    def loaded(cls, capture: "Capture", flows: list[tuple[int, "Snapshot | None"]]) -> "FlowStore":
+    def loaded(cls, flows: list[tuple[int, "Snapshot | None"]]) -> "FlowStore":
         """From a session: (edge number, snapshot) of each kept flow, in the order summed."""
-        store = cls(capture)
+        store = cls()
         store._loaded = True
         store._snaps = dict(flows)
         store._arrival = {e: i for i, (e, _) in enumerate(flows)}
@@ -140,7 +141,8 @@ class FlowStore:
         k = e - first_edges(graph)[dst]
         item = got if len(plan) == 1 else got[[place for _, _, place in plan].index(k)]
         meta = graph.meta(src)
-        snap = (self.capture._as_snapshot(item, meta[nr], src in self.capture.keep_full)
+        capture = graph.capture
+        snap = (capture._as_snapshot(item, meta[nr], src in capture.keep_full)
                 if nr < len(meta) else None)
         self._snaps[e] = snap
         return snap

@@ -92,7 +92,7 @@ class Capture:
         # Tensor.register_hook on a non-leaf also wires the tensor to its grad_fn: use it as is
         handles += [t.register_hook(partial(tensor_hook, nid, nr)) for nid, nr, t in inputs]
         if self.flows is not None:
-            handles += self.flows.arm(fns)
+            handles += self.flows.arm(fns, self)
         self._handles = handles
 
     def disarm(self) -> None:

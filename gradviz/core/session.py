@@ -98,7 +98,7 @@ def _saved_flows(graph: GradGraph, w: _Writer) -> list | None:
 
 def _loaded_flows(doc: dict, r: "_Reader", capture: Capture) -> None:
     if doc["flows"] is not None:
-        capture.flows = FlowStore.loaded(capture, [
+        capture.flows = FlowStore.loaded([
             (e, r.snapshot(snap, f"flows[{i}][1]")) for i, (e, snap) in enumerate(doc["flows"])])
 
 

@@ -154,7 +154,7 @@ def trace(outputs, *, inputs=(), keep=(), budget=DEFAULT_BUDGET, cap: int | None
         if not freed:
             stops = [(index[t.grad_fn], t.output_nr, t) for t in inputs if t.grad_fn in index]
             if flows or flows is None and len(fns) <= DEFAULT_MAX_NODES:
-                graph.capture.flows = FlowStore.planned(graph.capture, fns, index)
+                graph.capture.flows = FlowStore.planned(fns, index)
             graph.capture.arm(fns, index, stops)
             weakref.finalize(graph, graph.capture.disarm)
     if freed:

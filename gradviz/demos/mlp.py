@@ -3,9 +3,8 @@
 The forward pass runs fc1 -> ReLU -> fc2 -> loss, and backward visits the same modules in
 reverse: the loss gradient reaches fc2 first, then passes through ReLU (zero where the unit
 was off) into fc1. Each parameter shows up as fc1.weight, fc2.bias and so on, as in model
-code, and its gradient is what an optimizer step would use. Click fc1's output: the
-inspector's "Gradient flows" shows what ReLU sent back to it (zero where a unit was off), and
-what fc1's addmm sent on to its weight, its bias and the input (g.flow(src, dst) in code).
+code, and its gradient is what an optimizer step would use. Click an addmm node: the
+inspector's "Gradient flows" lists what it sent back to its weight, its bias and its input.
 """
 
 import torch
