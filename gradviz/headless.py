@@ -178,4 +178,4 @@ def add_budget_option(p) -> None:
                         "past it, gradients are kept as norm and sample")
     p.add_argument("--flows", action="store_true", default=None,
                    help="capture the gradient along every edge on any graph (default: on "
-                        "graphs of up to 20,000 autograd nodes)")
+                        "graphs of up to 5,000 autograd nodes)")

@@ -33,9 +33,11 @@ if TYPE_CHECKING:
     from .snapshot import Snapshot
 
 #: Flows are captured by default on graphs of up to this many autograd nodes; above it, on
-#: demand (``trace(..., flows=True)``, ``gradviz run/export --flows``). Chosen from
-#: ``benchmarks/capture.py --flows``: see the README.
-DEFAULT_MAX_NODES = 20_000
+#: demand (``trace(..., flows=True)``, ``gradviz run/export --flows``). Their backward costs
+#: little (1.0-1.1x of capture at width 256, ``benchmarks/capture.py --flows``), but planning
+#: them made ``trace`` 1.7x as long at 20,000 nodes (1.0-1.2x at 1,000): past this size that
+#: would take ``trace`` beyond its target of 4x the bare walk.
+DEFAULT_MAX_NODES = 5_000
 
 
 class FlowError(GradvizError, LookupError):

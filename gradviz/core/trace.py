@@ -138,7 +138,7 @@ def trace(outputs, *, inputs=(), keep=(), budget=DEFAULT_BUDGET, cap: int | None
     norm and a sample. ``cap``: the older rule, which replaces the budget: gradients of more
     elements are summarised. ``namespace``: where to look up variable names (default: the
     caller's frame). ``flows``: also keep the gradient sent along each edge (``g.flow``);
-    None: on for graphs of up to ``DEFAULT_MAX_NODES`` autograd nodes (20,000).
+    None: on for graphs of up to ``DEFAULT_MAX_NODES`` autograd nodes (5,000).
     """
     global _serial
     from .walk import walk
