@@ -156,6 +156,20 @@ def test_flows_sum_to_every_gradient_in_a_residual_cnn():
     assert stem_out, "the residual add's input has two consumers"
 
 
+def test_flows_into_come_in_the_order_autograd_summed_them():
+    torch.manual_seed(0)
+    a = torch.randn(1000, requires_grad=True)
+    c = a * 1.1
+    loss = (c.sin() + c.cos() * c + c.exp() + c.tanh() * c.sigmoid()).sum()
+    g = gradviz.trace(loss)
+    loss.backward()
+    terms = [grad for _, grad in g.flows_into(c)]
+    assert len(terms) == 6
+    assert torch.equal(functools.reduce(torch.add, terms), g.grad_of(c))  # bit for bit
+    # float addition is not associative: another order misses (the check is not vacuous)
+    assert not torch.equal(functools.reduce(torch.add, terms[::-1]), g.grad_of(c))
+
+
 def test_consumer_flow_equals_a_vjp_through_that_consumer_alone():
     A = torch.tensor([1.0, 2.0, 3.0], requires_grad=True)
     B = torch.tensor([4.0, 5.0, 6.0], requires_grad=True)
