@@ -16,7 +16,7 @@ For each graph (GPT-like and MLP, narrow and realistic width, about 1,000 / 20,0
                the bytes of autograd's saved activations (parameters excluded: they exist with
                or without autograd)                                   target <= 25%
   flows ratio  (with --flows) backward capturing the flow along every edge as well
-               (``trace(flows=True)``) against today's capture without flows  target <= 1.3x (w=256)
+               (``trace(flows=True)``) against capture without flows   target <= 1.3x (w=256)
   flows MB     how much more the flows raise the pass's peak than capture without them (they
                count against the same budget)
   rss ratio    (with --rss) the same against the growth of the process's peak resident memory,
@@ -241,7 +241,8 @@ def main(argv=None) -> int:
                 print(f"{kind:<10}{width:>6}{r['nodes']:>9}{r['walk']:>9.3f}{r['trace']:>9.3f}{tr:>10.2f}x"
                       f"{r['plain']:>9.3f}{r['captured']:>11.3f}{br:>9.2f}x{r['saved'] / 1e6:>10.2f}"
                       f"{r['kept'] / 1e6:>9.2f}{r['extra'] / 1e6:>9.2f}{mr:>9.0%}"
-                      + (f"{r['flows ratio']:>11.2f}x{r['flows extra'] / 1e6:>9.2f}" if args.flows else "")
+                      + (f"{r['flows ratio']:>11.2f}x{r['flows extra'] / 1e6:>9.2f}"
+                         if args.flows else "")
                       + (f"{rss_growth(kind, nodes, width) / r['saved']:>10.0%}" if args.rss else ""),
                       flush=True)
                 bwd_target = TARGETS["bwd"].get(width, 2.0)

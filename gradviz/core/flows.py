@@ -186,6 +186,11 @@ def slots_of(graph: "GradGraph") -> dict[tuple[int, int], list[int]]:
     return cached[1]
 
 
+def captured(graph: "GradGraph") -> bool:
+    """Whether the graph's flows can be read (captured, and backward has run)."""
+    return getattr(graph.capture, "flows", None) is not None and graph.has_grads
+
+
 def _store(graph: "GradGraph") -> FlowStore:
     store = getattr(graph.capture, "flows", None)
     if store is None:
@@ -358,10 +363,9 @@ def describe(node: "GradNode") -> str:
     """The inspector's flows section: the sum into the node, then what it sent on; empty
     where the pass captured no flows."""
     graph = node.graph
-    try:
-        into, sent = spell_sum(graph, node), spell_sent(graph, node)
-    except FlowsNotCapturedError:
+    if not captured(graph):
         return ""
+    into, sent = spell_sum(graph, node), spell_sent(graph, node)
     return "\n\n".join(part for part in (
         into and f"Received from its consumers:\n{into}",
         sent and f"Sent back to its inputs:\n{sent}") if part)

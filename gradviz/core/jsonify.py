@@ -55,14 +55,13 @@ def graph_dict(graph: GradGraph) -> dict:
 def flows_list(graph: GradGraph) -> list[dict] | None:
     """The gradient sent along each edge, one entry per edge (``x * x`` has two):
     ``{"from", "to", "output_nr", "grad": SNAP|null}``; None where flows were not captured."""
-    from .flows import FlowsNotCapturedError, flow_snapshot
+    from .flows import captured, flow_snapshot
 
-    try:
-        return [{"from": src, "to": dst, "output_nr": nr,
-                 "grad": snapshot_dict(flow_snapshot(graph, e))}
-                for e, (src, dst, nr) in enumerate(graph.edges)]
-    except FlowsNotCapturedError:
+    if not captured(graph):
         return None
+    return [{"from": src, "to": dst, "output_nr": nr,
+             "grad": snapshot_dict(flow_snapshot(graph, e))}
+            for e, (src, dst, nr) in enumerate(graph.edges)]
 
 
 def to_json(graph: GradGraph) -> str:
