@@ -1,7 +1,7 @@
 """Cost of capturing gradients, as ratios against plain PyTorch measured in the same run.
 
     .venv/bin/python benchmarks/capture.py [--sizes 1000,20000,100000] [--repeat 5] [--threads 1]
-                                           [--budget 256MiB]
+                                           [--budget 256MiB] [--flows]
 
 For each graph (GPT-like and MLP, narrow and realistic width, about 1,000 / 20,000 /
 100,000 autograd nodes) it prints:
@@ -15,6 +15,10 @@ For each graph (GPT-like and MLP, narrow and realistic width, about 1,000 / 20,0
   mem ratio    that rise with budget=0 (every gradient past the budget: summaries only) against
                the bytes of autograd's saved activations (parameters excluded: they exist with
                or without autograd)                                   target <= 25%
+  flows ratio  (with --flows) backward capturing the flow along every edge as well
+               (``trace(flows=True)``) against capture without flows   target <= 1.3x (w=256)
+  flows MB     how much more the flows raise the pass's peak than capture without them (they
+               count against the same budget)
   rss ratio    (with --rss) the same against the growth of the process's peak resident memory,
                measured in two fresh processes (plain, then with capture): this one also
                counts Python objects (hook dicts, tuples, tensor wrappers), not just tensors
@@ -26,6 +30,7 @@ forward passes are never timed.
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import statistics
 import subprocess
@@ -44,7 +49,7 @@ import gradviz  # noqa: E402
 from gradviz.core.budget import DEFAULT_BUDGET, parse_budget  # noqa: E402
 from gradviz.core.trace import gc_paused  # noqa: E402
 
-TARGETS = {"trace": 4.0, "bwd": {16: 2.0, 256: 1.5}, "mem": 0.25}
+TARGETS = {"trace": 4.0, "bwd": {16: 2.0, 256: 1.5}, "mem": 0.25, "flows": {256: 1.3}}
 
 
 def timed(fn, *args) -> tuple[float, object]:
@@ -82,14 +87,15 @@ def stderr_silenced():
         os.close(saved)
 
 
-def allocated_peak(forward, budget: int | None) -> tuple[int, int]:
+def allocated_peak(forward, budget: int | None, flows: bool = False) -> tuple[int, int]:
     """The most tensor bytes allocated at once during a forward and backward pass, counted
     from the pass's start by the profiler's allocation events (an untimed pass of its own),
     and the bytes of whole gradients capture kept; ``budget`` None: without gradviz."""
     with stderr_silenced(), torch.profiler.profile(
             activities=[torch.profiler.ProfilerActivity.CPU], profile_memory=True) as prof:
         loss = forward()
-        graph = gradviz.trace(loss, budget=budget) if budget is not None else None
+        graph = (gradviz.trace(loss, budget=budget, flows=flows) if budget is not None
+                 else None)
         loss.backward()
         kept = graph.capture.budget.used if graph is not None else 0
         del loss, graph
@@ -102,14 +108,16 @@ def allocated_peak(forward, budget: int | None) -> tuple[int, int]:
     return peak, kept
 
 
-def extra_peak(forward, model, budget: int) -> tuple[int, int]:
+def extra_peak(forward, model, budget: int, base: int | None = None,
+               flows: bool = False) -> tuple[int, int]:
     """How much capture raises a pass's peak of tensor memory (the whole gradients it keeps,
     its queue and sketches, and the gradients autograd could not reuse or steal while
-    capture held them), and the bytes of whole gradients it kept."""
+    capture held them) over a pass at ``base`` (None: without gradviz), and the bytes of
+    whole gradients it kept."""
     peaks = []
-    for run in (None, budget):
+    for run, with_flows in ((base, False), (budget, flows)):
         model.zero_grad(set_to_none=True)
-        peaks.append(allocated_peak(forward, run))
+        peaks.append(allocated_peak(forward, run, with_flows))
     model.zero_grad(set_to_none=True)
     return peaks[1][0] - peaks[0][0], peaks[1][1]
 
@@ -148,14 +156,15 @@ def rss_growth(kind: str, nodes: int, width: int) -> int:
     return peaks[1] - peaks[0]
 
 
-def measure(kind: str, nodes: int, width: int, repeat: int, budget: int) -> dict:
+def measure(kind: str, nodes: int, width: int, repeat: int, budget: int,
+            flows: bool = False) -> dict:
     model, forward = models.build(kind, nodes, width)
     forward().backward()  # warm-up: first calls initialise kernels and allocator pools
     model.zero_grad(set_to_none=True)
     # on a graph of its own: its pack/unpack hooks would slow the backward they are on
     loss, saved = saved_activation_bytes(forward)
     del loss
-    walk, trace, plain, captured = [], [], [], []
+    walk, trace, plain, captured, flowed = [], [], [], [], []
     for _ in range(repeat):
         loss = forward()
         with gc_paused():  # the same conditions gradviz.trace gives itself
@@ -173,19 +182,28 @@ def measure(kind: str, nodes: int, width: int, repeat: int, budget: int) -> dict
         del loss
         model.zero_grad(set_to_none=True)
         loss = forward()
-        g = gradviz.trace(loss, budget=budget)
+        g = gradviz.trace(loss, budget=budget, flows=False)
         captured.append(timed(loss.backward)[0])
         size = len(g)
         del g, loss
         model.zero_grad(set_to_none=True)
+        if flows:
+            loss = forward()
+            g = gradviz.trace(loss, budget=budget, flows=True)
+            flowed.append(timed(loss.backward)[0])
+            del g, loss
+            model.zero_grad(set_to_none=True)
     extra, kept = extra_peak(forward, model, budget)
+    flows_extra = extra_peak(forward, model, budget, budget, True)[0] if flows else 0
     summaries = extra_peak(forward, model, 0)[0]
     med = statistics.median
     return {"kind": kind, "width": width, "nodes": size, "walk": med(walk), "trace": med(trace),
             "plain": med(plain), "captured": med(captured), "saved": saved, "extra": extra,
             "kept": kept, "summaries": summaries,
             "trace/walk": med(t / w for t, w in zip(trace, walk)),
-            "bwd ratio": med(c / p for c, p in zip(captured, plain))}
+            "bwd ratio": med(c / p for c, p in zip(captured, plain)),
+            "flows ratio": med(f / c for f, c in zip(flowed, captured)) if flows else 0.0,
+            "flows extra": flows_extra}
 
 
 def main(argv=None) -> int:
@@ -195,6 +213,8 @@ def main(argv=None) -> int:
     parser.add_argument("--kinds", default="gpt,mlp")
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--rss", action="store_true", help="also measure peak RSS growth")
+    parser.add_argument("--flows", action="store_true",
+                        help="also measure capturing the flow along every edge (trace(flows=True))")
     parser.add_argument("--budget", default=DEFAULT_BUDGET, type=parse_budget,
                         help="gradviz.trace's budget for whole gradients (default 256MiB)")
     parser.add_argument("--threads", type=int, default=1,
@@ -206,6 +226,7 @@ def main(argv=None) -> int:
     header = (f"{'graph':<10}{'width':>6}{'nodes':>9}{'walk s':>9}{'trace s':>9}{'trace/walk':>11}"
               f"{'bwd s':>9}{'+capture s':>11}{'bwd ratio':>10}{'saved MB':>10}{'kept MB':>9}"
               f"{'extra MB':>9}{'mem ratio':>10}"
+              + (f"{'flows ratio':>12}{'flows MB':>9}" if args.flows else "")
               + (f"{'rss ratio':>10}" if args.rss else ""))
     print(header)
     print("-" * len(header))
@@ -214,16 +235,21 @@ def main(argv=None) -> int:
         for width in map(int, args.widths.split(",")):
             for nodes in map(int, args.sizes.split(",")):
                 # small graphs take milliseconds: more pairs, for the same steadiness
-                r = measure(kind, nodes, width, args.repeat * (4 if nodes <= 5000 else 1), args.budget)
+                r = measure(kind, nodes, width, args.repeat * (4 if nodes <= 5000 else 1), args.budget,
+                            args.flows)
                 tr, br, mr = r["trace/walk"], r["bwd ratio"], r["summaries"] / r["saved"]
                 print(f"{kind:<10}{width:>6}{r['nodes']:>9}{r['walk']:>9.3f}{r['trace']:>9.3f}{tr:>10.2f}x"
                       f"{r['plain']:>9.3f}{r['captured']:>11.3f}{br:>9.2f}x{r['saved'] / 1e6:>10.2f}"
                       f"{r['kept'] / 1e6:>9.2f}{r['extra'] / 1e6:>9.2f}{mr:>9.0%}"
+                      + (f"{r['flows ratio']:>11.2f}x{r['flows extra'] / 1e6:>9.2f}"
+                         if args.flows else "")
                       + (f"{rss_growth(kind, nodes, width) / r['saved']:>10.0%}" if args.rss else ""),
                       flush=True)
                 bwd_target = TARGETS["bwd"].get(width, 2.0)
                 for name, value, target in (("trace/walk", tr, TARGETS["trace"]),
-                                            ("bwd ratio", br, bwd_target), ("mem ratio", mr, TARGETS["mem"])):
+                                            ("bwd ratio", br, bwd_target), ("mem ratio", mr, TARGETS["mem"]),
+                                            ("flows ratio", r["flows ratio"],
+                                             TARGETS["flows"].get(width, math.inf))):
                     if value > target:
                         failures.append(f"{kind} w={width} n={r['nodes']}: {name} {value:.2f} > {target}")
     print()

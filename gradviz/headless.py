@@ -90,7 +90,8 @@ def _export(args, progress: Progress) -> None:
     if not args.steps:
         check_path(args.output_file)
     progress("running " + args.source, None)
-    result = open_source(args.source, args.args, progress=progress, budget=args.budget)
+    result = open_source(args.source, args.args, progress=progress, budget=args.budget,
+                         flows=args.flows)
     graph = _pick(result.passes, args.pass_number, args.output)
     options = _options(args)
     if args.steps:
@@ -194,3 +195,6 @@ def add_budget_option(p) -> None:
     p.add_argument("--budget", type=size, default=DEFAULT_BUDGET, metavar="SIZE",
                    help="memory for whole gradients per pass, e.g. 1GiB (default 256MiB); "
                         "past it, gradients are kept as norm and sample")
+    p.add_argument("--flows", action="store_true", default=None,
+                   help="capture the gradient along every edge on any graph (default: on "
+                        "graphs of up to 5,000 autograd nodes)")

@@ -9,6 +9,7 @@ from PySide6.QtWidgets import (QDockWidget, QFormLayout, QLabel, QScrollArea, QV
 from gradviz.core.collapse import flow, runs
 from gradviz.core.contiguous import within
 from gradviz.core.explain import explain_node
+from gradviz.core.flows import describe as describe_flows
 from gradviz.core.graph import GradGraph, GradNode
 from gradviz.core.select import summary
 
@@ -43,6 +44,7 @@ class Inspector(QDockWidget):
         self.grad = TensorPanel("Gradient (captured)")
         self.explain = _selectable()
         self.saved = _selectable()
+        self.flows = _selectable()
         self.summary = _selectable()
         self._sections = {}
         body = QWidget()
@@ -52,7 +54,8 @@ class Inspector(QDockWidget):
         self._form = form
         lay.addWidget(self.value)
         lay.addWidget(self.grad)
-        for title, widget in (("Why .grad is empty", self.explain),
+        for title, widget in (("Gradient flows", self.flows),
+                              ("Why .grad is empty", self.explain),
                               ("Saved for backward", self.saved)):
             self._sections[widget] = QLabel(title, objectName="section")
             lay.addWidget(self._sections[widget])
@@ -118,6 +121,7 @@ class Inspector(QDockWidget):
         self.summary.setText(text)
         self._show_section(self.explain, "")
         self._show_section(self.saved, "")
+        self._show_section(self.flows, "")
 
     def _show_section(self, widget: QLabel, text: str) -> None:
         widget.setText(text)
@@ -153,6 +157,7 @@ class Inspector(QDockWidget):
         self.value.show_snapshot(node.value_snapshot, NOT_SEEN if node.graph.recorded else NOT_RECORDED)
         self.grad.show_snapshot(node.grad_snapshot, "no gradient reached this node"
                                 if node.graph.has_grads else "backward not run yet")
+        self._show_section(self.flows, describe_flows(node))
         self._show_section(self.explain, explain_node(node, written=False)
                            if node.kind != "leaf" else "")
         saved = node.saved

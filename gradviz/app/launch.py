@@ -106,7 +106,7 @@ def launch(args) -> int:
         if args.command == "demo":
             window.open_demo(args.name)
         elif args.command == "run":
-            window.open_source(args.script, args.args, budget=args.budget)
+            window.open_source(args.script, args.args, budget=args.budget, flows=args.flows)
         window.show()
         code = app.exec()
     return session.code if session.code is not None else code

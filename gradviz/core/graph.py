@@ -349,6 +349,20 @@ class GradGraph:
         nid, output_nr = self._locate(tensor)
         return self.nodes[nid].grad_at(output_nr)
 
+    # -- flows along edges (gradviz.core.flows) ----------------------------------------
+    def flow(self, src, dst, which: int | None = None) -> torch.Tensor | None:
+        """The gradient ``dst``'s backward sent to ``src`` along ``src -> dst`` (nodes,
+        names or tensors); None: none was sent. ``which``: one of several such edges."""
+        from .flows import flow
+
+        return flow(self, src, dst, which)
+
+    def flows_into(self, node, output_nr: int | None = None) -> list:
+        """``[(consumer, gradient), ...]``: the terms autograd summed into ``node``'s gradient."""
+        from .flows import flows_into
+
+        return flows_into(self, node, output_nr)
+
     # -- networkx view ----------------------------------------------------------------
     @cached_property
     def nx(self) -> nx.DiGraph:

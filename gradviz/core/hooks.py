@@ -64,6 +64,8 @@ class Capture:
         self._snaps: dict[int, tuple] = {}
         self._order_index: dict[int, int] | None = None
         self._index: dict = {}  # autograd Node -> node id, for the shared pre-hook
+        #: The flows along edges (:class:`~gradviz.core.flows.FlowStore`), None: not captured
+        self.flows = None
 
     # -- arming -----------------------------------------------------------------------
     def arm(self, fns: list, index: dict, inputs=()) -> None:
@@ -89,6 +91,8 @@ class Capture:
                 add(fn.register_prehook(hook))
         # Tensor.register_hook on a non-leaf also wires the tensor to its grad_fn: use it as is
         handles += [t.register_hook(partial(tensor_hook, nid, nr)) for nid, nr, t in inputs]
+        if self.flows is not None:
+            handles += self.flows.arm(fns, self)
         self._handles = handles
 
     def disarm(self) -> None:

@@ -49,7 +49,19 @@ def graph_dict(graph: GradGraph) -> dict:
             "grad": snapshot_dict(n.grad_snapshot),
         })
     edges = sorted({(src, dst) for src, dst, _ in graph.edges})
-    return {"nodes": nodes, "edges": [list(e) for e in edges]}
+    return {"nodes": nodes, "edges": [list(e) for e in edges], "flows": flows_list(graph)}
+
+
+def flows_list(graph: GradGraph) -> list[dict] | None:
+    """The gradient sent along each edge, one entry per edge (``x * x`` has two):
+    ``{"from", "to", "output_nr", "grad": SNAP|null}``; None where flows were not captured."""
+    from .flows import captured, flow_snapshot
+
+    if not captured(graph):
+        return None
+    return [{"from": src, "to": dst, "output_nr": nr,
+             "grad": snapshot_dict(flow_snapshot(graph, e))}
+            for e, (src, dst, nr) in enumerate(graph.edges)]
 
 
 def to_json(graph: GradGraph) -> str:

@@ -95,8 +95,8 @@ class _Tracer:
     ``torch.autograd.backward`` inside: the guard keeps that from tracing twice)."""
 
     def __init__(self, result: RunResult, keep: int, cap: int | None, budget, progress,
-                 should_stop):
-        self.result, self.cap, self.budget = result, cap, budget
+                 should_stop, flows: bool | None = None):
+        self.result, self.cap, self.budget, self.flows = result, cap, budget, flows
         self.passes: deque[GradGraph] = deque(maxlen=keep)
         self.progress, self.should_stop = progress, should_stop
         self.local = threading.local()
@@ -124,7 +124,7 @@ class _Tracer:
         if not tensors:
             return
         try:
-            graph = trace(tensors, cap=self.cap, budget=self.budget,
+            graph = trace(tensors, cap=self.cap, budget=self.budget, flows=self.flows,
                           namespace=_namespace(user_frame(2)))
         except TraceError:
             return
@@ -178,10 +178,11 @@ def _check_source(script: str) -> None:
 
 
 def run_script(path, argv=(), *, keep: int = KEEP, cap: int | None = None, budget=DEFAULT_BUDGET,
-               progress=None, should_stop=None) -> RunResult:
+               progress=None, should_stop=None, flows: bool | None = None) -> RunResult:
     """Run the script at ``path`` with ``argv`` as ``sys.argv[1:]``; trace its backward passes.
 
-    ``keep``: how many passes to keep (the newest); ``cap``, ``budget``: as in ``trace``.
+    ``keep``: how many passes to keep (the newest); ``cap``, ``budget``, ``flows``: as in
+    ``trace``.
     ``progress(stage, fraction)`` is told about each pass; ``should_stop()`` returning True
     stops the script at its next torch call and raises :class:`Stopped`. Safe to call from a
     worker thread, one run at a time (``sys.argv`` and ``sys.path`` are process-wide).
@@ -191,7 +192,7 @@ def run_script(path, argv=(), *, keep: int = KEEP, cap: int | None = None, budge
         raise FileNotFoundError(f"no such script: {path}")
     _check_source(script)
     result = RunResult(script=script)
-    tracer = _Tracer(result, keep, cap, budget, progress, should_stop)
+    tracer = _Tracer(result, keep, cap, budget, progress, should_stop, flows)
     saved_argv, saved_path = sys.argv, list(sys.path)
     sys.argv = [script, *argv]
     sys.path.insert(0, os.path.dirname(script))

@@ -21,6 +21,7 @@ import numpy as np
 import torch
 
 from .errors import GradvizError
+from .flows import FlowStore
 from .graph import Columns, GradGraph
 from .hooks import Capture
 from .session_schema import DTYPES, SchemaError, brief, check_document
@@ -80,9 +81,25 @@ def save(graph: GradGraph, path) -> Path:
         doc = {"format": FORMAT, "version": VERSION, "cap": graph.cap, "nodes": nodes,
                "edges": [list(e) for e in graph.edges], "order": graph.capture.order,
                "ran": graph.capture.ran, "warnings": graph.warnings,
-               "info": {k: v for k, v in graph.info.items() if isinstance(v, (str, int, float))}}
+               "info": {k: v for k, v in graph.info.items() if isinstance(v, (str, int, float))},
+               "flows": _saved_flows(graph, w)}
         zf.writestr("graph.json", json.dumps(doc))
     return path
+
+
+def _saved_flows(graph: GradGraph, w: _Writer) -> list | None:
+    """``[[edge number, SNAP|null], ...]`` of the flows kept into shared slots, in the order
+    autograd summed them (the others are their source's gradient); None: not captured."""
+    store = graph.capture.flows
+    if store is None:
+        return None
+    return [[e, w.snapshot(store.snapshot(e, graph))] for e in store.kept_edges(graph)]
+
+
+def _loaded_flows(doc: dict, r: "_Reader", capture: Capture) -> None:
+    if doc["flows"] is not None:
+        capture.flows = FlowStore.loaded([
+            (e, r.snapshot(snap, f"flows[{i}][1]")) for i, (e, snap) in enumerate(doc["flows"])])
 
 
 #: Largest ``graph.json`` read: parsing takes about ten times its size in memory. A recorded
@@ -284,6 +301,7 @@ def _build(doc: dict, r: _Reader, path: Path) -> GradGraph:
     capture.set_loaded(doc["order"], snaps)
     if doc["ran"] is not None:
         capture.ran = doc["ran"]
+    _loaded_flows(doc, r, capture)
     graph = GradGraph(cols, doc["edges"], capture, capture.cap)
     graph.warnings = doc["warnings"]
     graph.info = doc["info"]

@@ -323,11 +323,33 @@ def _acyclic(doc: dict, where: str) -> None:
                           "has none)")
 
 
+#: A flow kept into a shared slot: [edge number, its gradient or null (none was sent)]
+FLOW = row(integer(), optional(SNAPSHOT))
+
+
+def _flows_fit_edges(doc: dict, where: str) -> None:
+    """Each flow names an edge once, and has the shape of the output the edge leaves."""
+    edges, nodes, seen = doc["edges"], doc["nodes"], set()
+    for i, (e, snap) in enumerate(doc["flows"] or ()):
+        if e >= len(edges):
+            raise SchemaError(f"flows[{i}][0]: edge {e}; the edges are 0 to {len(edges) - 1}")
+        if e in seen:
+            raise SchemaError(f"flows[{i}][0]: edge {e} has two flows")
+        seen.add(e)
+        src, _, nr = edges[e]
+        meta = nodes[src]["meta"]
+        if snap is not None and (nr >= len(meta) or snap["shape"] != meta[nr][0]):
+            raise SchemaError(f"flows[{i}][1].shape: {list(snap['shape'])}, but the edge leaves "
+                              + (f"an output of shape {list(meta[nr][0])}" if nr < len(meta)
+                                 else f"output {nr} of a node with {len(meta)}"))
+
+
 DOCUMENT = then(record({"nodes": list_of(NODE, MAX_NODES), "edges": list_of(EDGE),
                         "order": list_of(integer())},
                        {"cap": (infinite_or(integer()), 0), "ran": (boolean, None),
-                        "warnings": (list_of(text), []), "info": (INFO, {})}),
-                _ids_in_range, _acyclic)
+                        "warnings": (list_of(text), []), "info": (INFO, {}),
+                        "flows": (optional(list_of(FLOW)), None)}),
+                _ids_in_range, _acyclic, _flows_fit_edges)
 
 
 def check_document(doc) -> dict:

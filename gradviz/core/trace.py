@@ -13,6 +13,7 @@ import torch
 from . import record as recording
 from .budget import DEFAULT_BUDGET, parse_budget
 from .errors import GradvizError, GradvizWarning
+from .flows import DEFAULT_MAX_NODES, FlowStore
 from .graph import GradGraph
 from .hooks import Capture
 from .internals import is_freed
@@ -126,7 +127,7 @@ def _kept_nodes(graph: GradGraph, keep) -> set[int]:
 
 
 def trace(outputs, *, inputs=(), keep=(), budget=DEFAULT_BUDGET, cap: int | None = None,
-          namespace: dict | None = None) -> GradGraph:
+          namespace: dict | None = None, flows: bool | None = None) -> GradGraph:
     """Build the GradGraph of ``outputs`` and capture gradients during the next backward.
 
     ``inputs``: intermediate tensors a coming ``torch.autograd.grad(outputs, inputs)`` will
@@ -136,7 +137,8 @@ def trace(outputs, *, inputs=(), keep=(), budget=DEFAULT_BUDGET, cap: int | None
     (an int, or a size such as ``"256MiB"``); past it, gradients are kept as their exact
     norm and a sample. ``cap``: the older rule, which replaces the budget: gradients of more
     elements are summarised. ``namespace``: where to look up variable names (default: the
-    caller's frame).
+    caller's frame). ``flows``: also keep the gradient sent along each edge (``g.flow``);
+    None: on for graphs of up to ``DEFAULT_MAX_NODES`` autograd nodes (5,000).
     """
     global _serial
     from .walk import walk
@@ -151,6 +153,8 @@ def trace(outputs, *, inputs=(), keep=(), budget=DEFAULT_BUDGET, cap: int | None
         freed = is_freed(fns)
         if not freed:
             stops = [(index[t.grad_fn], t.output_nr, t) for t in inputs if t.grad_fn in index]
+            if flows or flows is None and len(fns) <= DEFAULT_MAX_NODES:
+                graph.capture.flows = FlowStore.planned(fns, index)
             graph.capture.arm(fns, index, stops)
             weakref.finalize(graph, graph.capture.disarm)
     if freed:

@@ -1,8 +1,10 @@
 """A tensor used twice: the gradients from both uses add up.
 
 A is consumed by two branches, C = A * B and D = A + B. In backward, each branch sends its
-own gradient back to A and autograd sums them before going further, so dL/dA = B + 1. This is
-also why .grad accumulates across backward calls: summing is how autograd merges paths.
+own gradient back to A and autograd sums them, so dL/dA = B + 1 (summing is also why .grad
+accumulates across backward calls). Click A: the inspector's "Gradient flows" spells the
+sum, [4, 5, 6] sent back by C (that is B) plus [1, 1, 1] sent back by D, the two shares that
+flow(A, C) and flows_into(A) return.
 """
 
 import torch

@@ -3,7 +3,8 @@
 The forward pass runs fc1 -> ReLU -> fc2 -> loss, and backward visits the same modules in
 reverse: the loss gradient reaches fc2 first, then passes through ReLU (zero where the unit
 was off) into fc1. Each parameter shows up as fc1.weight, fc2.bias and so on, as in model
-code, and its gradient is what an optimizer step would use.
+code, and its gradient is what an optimizer step would use. Click an addmm node: the
+inspector's "Gradient flows" lists what it sent back to its weight, its bias and its input.
 """
 
 import torch

@@ -2,7 +2,9 @@
 
 Every node holds one number, so each gradient can be worked out on the blackboard with the
 chain rule: dO/dN = 1 - tanh(N)^2 = 0.5, and then dO/dw1 = x1 * 0.5 = 1.0. Step through the
-backward pass and watch each multiplication hand the gradient on, scaled by the other input.
+backward pass and watch each multiplication hand the gradient on, scaled by the other input:
+click x1w1 and the inspector's "Gradient flows" lists what it sent back, -1.5 to x1 (0.5 times
+w1) and 1.0 to w1 (0.5 times x1).
 """
 
 import math

@@ -19,7 +19,8 @@ import gradviz
 
 def captured_graph() -> gradviz.GradGraph:
     """A small recorded graph with what a session can hold: names, modules, a multi-output
-    op, transposed (Fortran-order) data, bfloat16, a summarised tensor, leaves and outputs."""
+    op, transposed (Fortran-order) data, bfloat16, a summarised tensor, leaves and outputs,
+    and the flows into a tensor with several consumers."""
     torch.manual_seed(0)
     net = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.Tanh())
     X = torch.randn(2, 3, requires_grad=True)
@@ -29,7 +30,7 @@ def captured_graph() -> gradviz.GradGraph:
         A, B = (H @ W).t().split(2)
         C = A.bfloat16().float() * 2 + B
         P = torch.linspace(-1, 1, 600).view(20, 30).requires_grad_()
-        S = C.sum() + P.tanh().mean()
+        S = C.sum() + (C * C).mean() + P.tanh().mean()  # C: three flows kept apart
     g = gradviz.trace(S, cap=16)
     S.backward()
     return g
