@@ -266,11 +266,7 @@ def on_big_stack(fn, *args):
         finally:
             done.set()
 
-    old = threading.stack_size(STACK_BYTES)
-    try:
-        thread = threading.Thread(target=work, name="gradviz-script", daemon=True)
-    finally:
-        threading.stack_size(old)
+    thread = threading.Thread(target=work, name="gradviz-script", daemon=True)
     presses = []
 
     def forward(signum, frame):
@@ -284,8 +280,13 @@ def on_big_stack(fn, *args):
         and signal.getsignal(signal.SIGINT) is signal.default_int_handler
     previous = signal.signal(signal.SIGINT, forward) if ours else None
     try:
-        thread.start()
-        done.wait()
+        old = threading.stack_size(STACK_BYTES)  # read when the thread starts
+        try:
+            thread.start()
+        finally:
+            threading.stack_size(old)
+        while not done.wait(0.1):  # wakes to run the handler when another thread got SIGINT
+            pass
     finally:
         if ours:
             signal.signal(signal.SIGINT, previous)
