@@ -91,6 +91,9 @@ def _captured(node: GradNode, output_nr: int = 0, written: bool = True) -> str:
         if not written:
             return "gradviz captured its gradient during backward (shown above)."
         return f"gradviz captured its gradient during backward:\n    {_fmt(snap.data)}"
+    if snap is not None and not snap.has_values:
+        return (f"gradviz saw its gradient during backward: {list(snap.shape)} {snap.dtype} on "
+                f"{snap.device}, a tensor without data to read (no values to show).")
     if snap is not None:
         return (f"gradviz captured its gradient during backward, but kept only a summary (shape "
                 f"{list(snap.shape)}, norm {snap.stats['norm']:.6g}): "

@@ -319,13 +319,15 @@ def outgoing(graph: "GradGraph", nid: int) -> list[int]:
 # -- the sum, in words ----------------------------------------------------------------------
 def brief(snap: "Snapshot | None") -> str:
     """A flow in a few characters: a number for a scalar, ``[..]`` up to 4 elements, the
-    norm above (or where only a summary was kept)."""
+    norm above (or where only a summary was kept), the shape where there are no numbers."""
     if snap is None:
         return "no gradient"
     if snap.data is not None and snap.numel <= 4:
         values = snap.data.detach().reshape(-1).tolist()
         text = ", ".join(_number(v) for v in values)
         return text if snap.shape == () else f"[{text}]"
+    if not snap.has_values:  # a meta tensor's: a shape, no numbers
+        return f"{list(snap.shape)}, no values"
     return f"‖{_number(snap.stats['norm'])}‖"
 
 

@@ -39,6 +39,7 @@ def test_a_meta_tensor_shows_its_shape_and_no_values(qtbot, window):
     for panel in (window.inspector.value, window.inspector.grad):
         assert panel.text.text() == "[40, 2] float32 on meta: no values"
         assert panel.stats.text() == "" and not panel.histogram.counts
+    assert "[40, 2] float32 on meta, a tensor without data to read" in window.inspector.text()
     window.screenshot(out("inspector_meta_tensor.png"))
 
 
