@@ -4,7 +4,9 @@ Every failure a user can cause (a missing file, a script that raises or never ca
 backward, a bad suffix or folder, a pass that does not exist) ends as one line on stderr
 and exit status 1; a script's own traceback is printed above that line, trimmed to its
 frames. Ctrl+C is one line and exit status 130. The output path is fixed before the script
-runs (a script may ``os.chdir``), and the script runs on a big stack (see ``on_big_stack``). Progress goes to stderr once an export has taken a second, only on a terminal.
+runs (a script may ``os.chdir``), and the script runs on the main thread with room for a
+deep graph's stack (see ``on_big_stack``). Progress goes to stderr once an export has taken a
+second, only on a terminal.
 gradviz's own warnings (``dot`` timed out, Graphviz missing) are one line each too.
 """
 

@@ -143,6 +143,17 @@ def test_a_deep_hooked_graph_is_freed_without_overflowing_the_stack(tmp_path):
     assert dot.count('label="Neg"]') == 99_999 and dot.count(" -> ") == 100_000
 
 
+def test_a_script_that_installs_signal_handlers_runs_as_under_python(tmp_path):
+    # signal.signal works only in the main thread: training scripts install SIGTERM handlers
+    script = _script(tmp_path, "handlers.py", "import signal, torch\n"
+                     "signal.signal(signal.SIGTERM, lambda *a: print('checkpoint'))\n"
+                     "x = torch.ones(2, requires_grad=True)\n(x * 2).sum().backward()\n"
+                     "print('trained')\n")
+    done = subprocess.run([*GRADVIZ, str(script), "-o", str(tmp_path / "g.json"), "--quiet"],
+                          capture_output=True, text=True, timeout=120)
+    assert (done.returncode, done.stdout, done.stderr) == (0, "trained\n", "")
+
+
 @pytest.mark.parametrize("body", [
     "import os, signal\ntry:\n    os.kill(os.getpid(), signal.SIGINT)\n    while True:\n"
     "        pass\nexcept KeyboardInterrupt:\n    print('saved a checkpoint')\n    raise\n",

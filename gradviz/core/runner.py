@@ -10,10 +10,8 @@ patch is undone in ``finally``, whatever the script does.
 
 from __future__ import annotations
 
-import ctypes
 import os
 import runpy
-import signal
 import sys
 import threading
 import tokenize
@@ -25,6 +23,11 @@ from pathlib import Path
 
 import torch
 from torch.overrides import TorchFunctionMode
+
+try:
+    import resource  # Unix only
+except ImportError:
+    resource = None
 
 from .budget import DEFAULT_BUDGET
 from .errors import GradvizError
@@ -223,21 +226,15 @@ def run_script(path, argv=(), *, keep: int = KEEP, cap: int | None = None, budge
     return result
 
 
-#: Stack for the thread that runs a script: PyTorch frees an autograd graph whose nodes
-#: carry Python hooks recursively, and a chain of 50,000 ops overflows the default 8 MB.
-STACK_BYTES = 1 << 29
-
-
-def _raise_in(thread: threading.Thread, exc_type: type[BaseException]) -> None:
-    """Raise ``exc_type`` in ``thread`` at its next Python instruction (as Ctrl+C raises
-    KeyboardInterrupt in the main thread)."""
-    ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread.ident),
-                                               ctypes.py_object(exc_type))
+#: How deep the stack may grow while a script runs: PyTorch frees an autograd graph
+#: recursively, and a chain of 50,000 ops whose nodes have Python objects (gradviz's hooks)
+#: overflows the default 8 MB.
+STACK_BYTES = 1 << 30
 
 
 def _without_frames(err: BaseException) -> BaseException:
     """``err`` and the exceptions chained to it, without tracebacks: their frames hold the
-    script's tensors, which must be freed on the big stack, not where ``err`` is re-raised."""
+    script's tensors, which must be freed while the stack may still grow."""
     seen, todo = set(), [err]
     while todo:
         e = todo.pop()
@@ -249,47 +246,26 @@ def _without_frames(err: BaseException) -> BaseException:
 
 
 def on_big_stack(fn, *args):
-    """``fn(*args)`` in a thread with a :data:`STACK_BYTES` stack; its result, or its
-    exception re-raised here. Everything ``fn`` made is freed in that thread, deep autograd
-    graphs included. Called from the main thread, Ctrl+C is passed on as a KeyboardInterrupt
-    inside ``fn``, so the script's own ``except KeyboardInterrupt`` runs as under ``python
-    script.py``; a second Ctrl+C, for a script that goes on, raises here at once.
+    """``fn(*args)`` in this thread, with room for :data:`STACK_BYTES` of stack.
+
+    The script keeps the main thread, so ``signal.signal``, Ctrl+C and the script's own
+    ``except KeyboardInterrupt`` work as under ``python script.py``. Linux grows the main
+    thread's stack on demand up to the soft ``RLIMIT_STACK``, read at each fault, so raising
+    it (within the hard limit) is enough; it is restored afterwards, once everything ``fn``
+    made, its exception's frames included, has been freed. Elsewhere ``fn`` just runs.
     """
-    box: dict = {}
-    done = threading.Event()  # not Thread.join: on 3.11 a Ctrl+C inside join marks it ended
-
-    def work():
-        try:
-            box["result"] = fn(*args)
-        except BaseException as err:  # noqa: BLE001 - re-raised in the caller's thread
-            box["error"] = _without_frames(err)
-        finally:
-            done.set()
-
-    thread = threading.Thread(target=work, name="gradviz-script", daemon=True)
-    presses = []
-
-    def forward(signum, frame):
-        presses.append(signum)
-        if len(presses) > 1 or done.is_set():
-            raise KeyboardInterrupt
-        _raise_in(thread, KeyboardInterrupt)
-
-    # installed before the thread starts, so that no Ctrl+C falls between start and wait
-    ours = threading.current_thread() is threading.main_thread() \
-        and signal.getsignal(signal.SIGINT) is signal.default_int_handler
-    previous = signal.signal(signal.SIGINT, forward) if ours else None
+    if resource is None or sys.platform != "linux":
+        return fn(*args)
+    limit = resource.RLIMIT_STACK
+    soft, hard = resource.getrlimit(limit)
+    want = STACK_BYTES if hard == resource.RLIM_INFINITY else min(STACK_BYTES, hard)
+    raised = soft != resource.RLIM_INFINITY and soft < want
+    if raised:
+        resource.setrlimit(limit, (want, hard))
     try:
-        old = threading.stack_size(STACK_BYTES)  # read when the thread starts
-        try:
-            thread.start()
-        finally:
-            threading.stack_size(old)
-        while not done.wait(0.1):  # wakes to run the handler when another thread got SIGINT
-            pass
+        return fn(*args)
+    except BaseException as err:  # noqa: BLE001 - re-raised, without the script's frames
+        raise _without_frames(err)
     finally:
-        if ours:
-            signal.signal(signal.SIGINT, previous)
-    if "error" in box:
-        raise box.pop("error")
-    return box.pop("result")
+        if raised:
+            resource.setrlimit(limit, (soft, hard))
