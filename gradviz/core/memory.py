@@ -50,6 +50,9 @@ class Memory:
     #: None while backward has not run, or not known.
     released: bool | None = None
     measured: bool = True
+    #: Per storage, its address when measured (live graphs only; not kept in sessions):
+    #: lets torch's own allocation events be matched to it.
+    address: list[int] = field(default_factory=list)
 
     @classmethod
     def not_measured(cls, nodes: int) -> "Memory":
@@ -162,6 +165,7 @@ class _Measure:
         if s is None:
             s = self.index[key] = len(mem.bytes)
             mem.bytes.append(n)
+            mem.address.append(key[0])
             mem.kind.append("parameter" if key in self.params else kind)
         elif kind == "parameter":
             mem.kind[s] = kind  # a view of this leaf was seen first
@@ -257,3 +261,31 @@ def timeline(graph) -> list[dict]:
     if mem.released is None and graph.capture.ran and fns and fns[0] is not None:
         mem.released = released(fns, graph.capture.order, mem)
     return mem.timeline(graph.capture.order)
+
+
+# -- sessions and JSON -------------------------------------------------------------------
+def to_dict(graph) -> dict | None:
+    """The graph's memory as plain data for a session (None: not measured)."""
+    mem = graph.memory
+    if not mem.measured:
+        return None
+    timeline(graph)  # settles whether backward released them
+    return {"bytes": mem.bytes, "kind": mem.kind, "held": [list(h) for h in mem.held],
+            "unknown": mem.unknown, "reasons": mem.reasons, "released": mem.released}
+
+
+def from_dict(d: dict | None, nodes: int) -> Memory:
+    """The inverse of :func:`to_dict`, from a checked session (see session_schema.STORAGES)."""
+    if d is None:
+        return Memory.not_measured(nodes)
+    return Memory(bytes=d["bytes"], kind=d["kind"], held=[tuple(h) for h in d["held"]],
+                  unknown=d["unknown"], reasons=d["reasons"], released=d["released"])
+
+
+def export_dict(graph) -> dict | None:
+    """Totals, per module and the timeline, for the ``.json`` export (None: not measured)."""
+    if not graph.memory.measured:
+        return None
+    return {**graph.memory.totals(), "unknown": sum(graph.memory.unknown),
+            "unknown_reasons": graph.memory.reasons, "by_module": graph.memory_by_module(),
+            "timeline": graph.memory_timeline()}

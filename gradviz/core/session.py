@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from . import memory
 from .errors import GradvizError
 from .graph import Columns, GradGraph
 from .hooks import Capture
@@ -80,7 +81,8 @@ def save(graph: GradGraph, path) -> Path:
         doc = {"format": FORMAT, "version": VERSION, "cap": graph.cap, "nodes": nodes,
                "edges": [list(e) for e in graph.edges], "order": graph.capture.order,
                "ran": graph.capture.ran, "warnings": graph.warnings,
-               "info": {k: v for k, v in graph.info.items() if isinstance(v, (str, int, float))}}
+               "info": {k: v for k, v in graph.info.items() if isinstance(v, (str, int, float))},
+               "storages": memory.to_dict(graph)}
         zf.writestr("graph.json", json.dumps(doc))
     return path
 
@@ -287,5 +289,6 @@ def _build(doc: dict, r: _Reader, path: Path) -> GradGraph:
     graph = GradGraph(cols, doc["edges"], capture, capture.cap)
     graph.warnings = doc["warnings"]
     graph.info = doc["info"]
+    graph.memory = memory.from_dict(doc["storages"], len(nodes))
     graph.info.setdefault("session", str(path))
     return graph

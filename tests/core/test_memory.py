@@ -159,3 +159,39 @@ def test_tensors_without_storage_count_as_unknown_size():
     meta = torch.randn(3, 3, device="meta", requires_grad=True)
     g = gradviz.trace(meta.exp().sum())
     assert g.saved_bytes == 0 and sum(g.memory.unknown) == 1
+
+
+def test_sessions_and_json_export_keep_the_memory(tmp_path):
+    import json
+    import zipfile
+
+    from gradviz.core.jsonify import to_json
+    from gradviz.core.session import SessionError, load, save
+
+    model, forward = transformer()
+    with gradviz.record():
+        loss = forward()
+    g = gradviz.trace(loss)
+    loss.backward()
+    loaded = load(save(g, tmp_path / "run.gradviz"))
+    assert loaded.saved_bytes == g.saved_bytes > 0
+    assert loaded.memory_by_module() == g.memory_by_module()
+    assert loaded.memory_timeline() == g.memory_timeline()
+    assert [n.saved_bytes for n in loaded] == [n.saved_bytes for n in g]
+
+    doc = json.loads(to_json(g))
+    assert doc["memory"]["bytes"] == g.saved_bytes
+    assert doc["memory"]["timeline"][-1]["activation"] == 0
+    assert [n["saved_bytes"] for n in doc["nodes"]] == [n.saved_bytes for n in g]
+
+    # a storage index past the list is refused at load, naming the field
+    with zipfile.ZipFile(tmp_path / "run.gradviz") as zf:
+        entries = {name: zf.read(name) for name in zf.namelist()}
+    session = json.loads(entries["graph.json"])
+    session["storages"]["held"][3] = [len(session["storages"]["bytes"])]
+    entries["graph.json"] = json.dumps(session).encode()
+    with zipfile.ZipFile(tmp_path / "bad.gradviz", "w") as zf:
+        for name, data in entries.items():
+            zf.writestr(name, data)
+    with pytest.raises(SessionError, match=r"storages\.held\[3\]"):
+        load(tmp_path / "bad.gradviz")

@@ -45,8 +45,9 @@ def test_session_round_trip_keeps_structure_values_and_grads(tmp_path, captured)
 
 def test_json_export_follows_the_schema(tmp_path, captured):
     doc = json.loads(to_json(captured))  # strict JSON: allow_nan=False when written
-    assert set(doc) == {"nodes", "edges"}
-    keys = {"id", "kind", "op", "name", "shape", "dtype", "module", "source", "order", "value", "grad"}
+    assert set(doc) == {"nodes", "edges", "memory"}
+    keys = {"id", "kind", "op", "name", "shape", "dtype", "module", "source", "order", "value", "grad",
+            "saved_bytes"}
     for node in doc["nodes"]:
         assert set(node) == keys
         for snap in (node["value"], node["grad"]):
