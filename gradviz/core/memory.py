@@ -138,9 +138,10 @@ class Memory:
 
 # -- measuring a live graph --------------------------------------------------------------
 def _storage(t: torch.Tensor):
-    """(key, bytes) of the storage behind ``t``, or None when it has none to count."""
-    if (t.layout is not torch.strided or t.is_nested or t.device.type == "meta"
-            or not (type(t) is torch.Tensor or type(t) is torch.nn.Parameter)):
+    """(address, bytes) of the storage behind ``t``, or None when it has none to count. The
+    address alone is the key: devices' memory does not overlap in the address space."""
+    if (not (type(t) is torch.Tensor or type(t) is torch.nn.Parameter)
+            or t.layout is not torch.strided or t.is_nested or t.is_meta):
         return None
     try:
         s = t.untyped_storage()
@@ -149,14 +150,14 @@ def _storage(t: torch.Tensor):
         return None
     if n and not ptr:
         return None
-    return (ptr, t.device), n
+    return ptr, n
 
 
 class _Measure:
     def __init__(self, nodes: int):
         self.mem = Memory(held=[()] * nodes, unknown=[0] * nodes)
-        self.index: dict = {}  # storage key -> storage index
-        self.params: set = set()  # keys of leaf tensors' storages
+        self.index: dict = {}  # storage address -> storage index
+        self.params: set = set()  # addresses of leaf tensors' storages
         self.reasons: set[str] = set()
 
     def storage(self, key, n: int, kind: str) -> int:
@@ -165,7 +166,7 @@ class _Measure:
         if s is None:
             s = self.index[key] = len(mem.bytes)
             mem.bytes.append(n)
-            mem.address.append(key[0])
+            mem.address.append(key)
             mem.kind.append("parameter" if key in self.params else kind)
         elif kind == "parameter":
             mem.kind[s] = kind  # a view of this leaf was seen first

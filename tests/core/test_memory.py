@@ -195,3 +195,35 @@ def test_sessions_and_json_export_keep_the_memory(tmp_path):
             zf.writestr(name, data)
     with pytest.raises(SessionError, match=r"storages\.held\[3\]"):
         load(tmp_path / "bad.gradviz")
+
+
+class Blocks(nn.Module):
+    def __init__(self, checkpointed=()):
+        super().__init__()
+        torch.manual_seed(0)
+        self.blocks = nn.ModuleList(nn.Sequential(nn.Linear(32, 96), nn.GELU(), nn.Linear(96, 32),
+                                                  nn.Tanh()) for _ in range(3))
+        self.checkpointed = checkpointed
+
+    def forward(self, x):
+        for i, block in enumerate(self.blocks):
+            x = checkpoint.checkpoint(block, x, use_reentrant=False) if i in self.checkpointed else block(x)
+        return x.sum()
+
+
+def test_summary_names_the_heaviest_and_what_checkpointing_a_block_frees():
+    from gradviz.core.memory_report import checkpoint_saving, heaviest_nodes, summary_text
+
+    x = torch.randn(8, 32, requires_grad=True)
+    with gradviz.record():
+        plain = gradviz.trace(Blocks()(x))
+        ckpt = gradviz.trace(Blocks(checkpointed=(1,))(x))
+    own, inputs = checkpoint_saving(plain, "blocks.1")
+    # what checkpointing blocks.1 took out of the count, measured on a second run
+    assert own == plain.memory.totals()["activation"] - ckpt.memory.totals()["activation"] > 0
+    assert inputs == 8 * 32 * 4  # the block's input, which checkpoint keeps
+    text = summary_text(plain)
+    heaviest = heaviest_nodes(plain)[0]
+    assert max(n.saved_bytes or 0 for n in plain) == heaviest.saved_bytes
+    assert f"{heaviest.label}  {heaviest.module}" in text.split("Heaviest nodes:\n")[1].splitlines()[0]
+    assert "Suggestion: torch.utils.checkpoint on blocks." in text and "could free about" in text
