@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 import torch
 
 from . import internals
+from .contiguous import prefixes
 from .errors import GradvizError
 
 KINDS = ("activation", "parameter")
@@ -106,9 +107,7 @@ class Memory:
         for nid, module in enumerate(modules):
             if not module or not (self.held[nid] or self.unknown[nid]):
                 continue
-            parts = module.split(".")
-            for i in range(1, len(parts) + 1):
-                path = ".".join(parts[:i])
+            for path in prefixes(module):
                 inside.setdefault(path, set()).update(self.held[nid])
                 unknown[path] = unknown.get(path, 0) + self.unknown[nid]
         return {path: {**self.totals(sorted(s)), "unknown": unknown[path]}

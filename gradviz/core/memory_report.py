@@ -8,6 +8,7 @@ from collections import defaultdict
 import torch
 
 from .budget import format_bytes
+from .contiguous import prefixes
 from .graph import GradGraph
 
 TOP = 10
@@ -32,10 +33,8 @@ def _members(graph: GradGraph) -> dict[str, list[int]]:
     """Module path -> the node ids inside it (submodules included)."""
     out: dict[str, list[int]] = defaultdict(list)
     for nid, module in enumerate(graph.cols.module):
-        if module:
-            parts = module.split(".")
-            for i in range(1, len(parts) + 1):
-                out[".".join(parts[:i])].append(nid)
+        for path in _prefixes(module):
+            out[path].append(nid)
     return out
 
 
@@ -64,34 +63,70 @@ def _nbytes(meta) -> int:
     return count * itemsize
 
 
-def checkpoint_saving(graph: GradGraph, path: str) -> tuple[int, int]:
-    """(activation bytes held only by the ops inside ``path``, bytes of the tensors that enter
-    it from outside): what ``torch.utils.checkpoint`` on it would free, and keep instead."""
+def _prefixes(module: str | None) -> list[str]:
+    return prefixes(module) if module else []
+
+
+def _common(paths: list) -> str | None:
+    """The deepest module that holds every one of ``paths`` (None if one is None)."""
+    if not paths or any(p is None for p in paths):
+        return None
+    parts = paths[0].split(".")
+    for p in paths[1:]:
+        other = p.split(".")
+        n = 0
+        while n < min(len(parts), len(other)) and parts[n] == other[n]:
+            n += 1
+        parts = parts[:n]
+    return ".".join(parts) or None
+
+
+def savings(graph: GradGraph) -> dict[str, tuple[int, int]]:
+    """Per module path: (activation bytes held only by the ops inside it, bytes of the tensors
+    that enter it from outside): what ``torch.utils.checkpoint`` on it would free, and keep
+    instead. One pass over the storages and one over the edges, for every module at once."""
     mem = graph.memory
     mem.require()
-    inside = set(_members(graph)[path])
-    owners = mem.owners()
-    own = {s for i in inside for s in mem.held[i]
-           if mem.kind[s] == "activation" and all(o in inside for o in owners[s])}
-    entering = {(src, port) for src, dst, port in graph.edges
-                if dst in inside and src not in inside and graph.cols.kind[src] != "leaf"}
-    inputs = 0
-    for src, port in entering:
-        meta = graph.meta(src)
-        if port < len(meta):
-            inputs += _nbytes(meta[port])
-    return sum(mem.bytes[s] for s in own), inputs
+    modules = graph.cols.module
+    own: dict[str, int] = defaultdict(int)
+    for s, owners in enumerate(mem.owners()):
+        if mem.kind[s] == "activation":
+            for path in _prefixes(_common([modules[o] for o in owners])):
+                own[path] += mem.bytes[s]
+    entering: dict[str, set] = defaultdict(set)
+    for src, dst, port in graph.edges:
+        if graph.cols.kind[src] == "leaf":
+            continue
+        outside = set(_prefixes(modules[src]))
+        for path in _prefixes(modules[dst]):
+            if path not in outside:
+                entering[path].add((src, port))
+    out = {}
+    for path in set(own) | set(entering):
+        inputs = 0
+        for src, port in entering.get(path, ()):
+            meta = graph.meta(src)
+            inputs += _nbytes(meta[port]) if port < len(meta) else 0
+        out[path] = (own.get(path, 0), inputs)
+    return out
+
+
+def checkpoint_saving(graph: GradGraph, path: str) -> tuple[int, int]:
+    """:func:`savings` of one module."""
+    return savings(graph).get(path, (0, 0))
 
 
 def suggestion(graph: GradGraph) -> str | None:
     """What checkpointing the heaviest repeated block would save, as a suggestion."""
     best = None
+    saved = None
     for paths in repeated_blocks(graph):
-        savings = {p: checkpoint_saving(graph, p) for p in paths}
-        path = max(paths, key=lambda p: savings[p][0] - savings[p][1])
-        if best is None or savings[path][0] - savings[path][1] > best[1] - best[2]:
-            total = sum(max(0, own - inputs) for own, inputs in savings.values())
-            best = (path, *savings[path], len(paths), total)
+        saved = saved or savings(graph)
+        gain = {p: saved.get(p, (0, 0)) for p in paths}
+        path = max(paths, key=lambda p: gain[p][0] - gain[p][1])
+        if best is None or gain[path][0] - gain[path][1] > best[1] - best[2]:
+            total = sum(max(0, own - inputs) for own, inputs in gain.values())
+            best = (path, *gain[path], len(paths), total)
     if best is None or best[1] <= best[2]:
         return None
     path, own, inputs, copies, total = best

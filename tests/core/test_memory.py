@@ -227,3 +227,19 @@ def test_summary_names_the_heaviest_and_what_checkpointing_a_block_frees():
     assert max(n.saved_bytes or 0 for n in plain) == heaviest.saved_bytes
     assert f"{heaviest.label}  {heaviest.module}" in text.split("Heaviest nodes:\n")[1].splitlines()[0]
     assert "Suggestion: torch.utils.checkpoint on blocks." in text and "could free about" in text
+
+
+def test_fake_and_nested_tensors_count_as_unknown_size():
+    from torch._subclasses.fake_tensor import FakeTensorMode
+
+    with FakeTensorMode():
+        x = torch.randn(4, 4, requires_grad=True)
+        loss = x.exp().sum()
+    g = gradviz.trace(loss)
+    assert g.saved_bytes == 0 and sum(g.memory.unknown) == 1  # exp's result
+
+    nested = torch.nested.nested_tensor([torch.randn(2, 3), torch.randn(4, 3)],
+                                        requires_grad=True, layout=torch.jagged)
+    g = gradviz.trace(nested.exp().values().sum())
+    assert g.saved_bytes == 0 and sum(g.memory.unknown) >= 1
+    assert g.memory.reasons == [NO_STORAGE]
