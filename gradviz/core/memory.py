@@ -64,10 +64,10 @@ class Memory:
         """Bytes of the distinct storages node ``nid`` saved (shared ones included)."""
         return sum(self.bytes[s] for s in self.held[nid]) if self.measured else None
 
-    def shared_with(self, nid: int) -> dict[int, list[int]]:
+    def shared_with(self, nid: int, owners: list | None = None) -> dict[int, list[int]]:
         """Storage index -> the other nodes that saved it too, for each storage ``nid``
-        shares."""
-        owners = self.owners()
+        shares (``owners``: :meth:`owners`, when already at hand)."""
+        owners = self.owners() if owners is None else owners
         return {s: [o for o in owners[s] if o != nid] for s in self.held[nid]
                 if len(owners[s]) > 1}
 

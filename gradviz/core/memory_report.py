@@ -32,17 +32,21 @@ def heaviest_modules(graph: GradGraph, n: int = TOP) -> list[tuple[str, dict]]:
 def _members(graph: GradGraph) -> dict[str, list[int]]:
     """Module path -> the node ids inside it (submodules included)."""
     out: dict[str, list[int]] = defaultdict(list)
+    paths: dict = {}  # module -> its prefixes, worked out once per distinct module
     for nid, module in enumerate(graph.cols.module):
-        for path in _prefixes(module):
+        found = paths.get(module)
+        if found is None:
+            found = paths[module] = _prefixes(module)
+        for path in found:
             out[path].append(nid)
     return out
 
 
-def repeated_blocks(graph: GradGraph) -> list[list[str]]:
+def repeated_blocks(graph: GradGraph, members: dict | None = None) -> list[list[str]]:
     """Groups of alike blocks: siblings numbered like a ``ModuleList``'s children
     (``layers.0``, ``layers.1``...) with the same submodules. Their ops may differ a little
     (the first block's input often needs no gradient, which spares it a few nodes)."""
-    members = _members(graph)
+    members = _members(graph) if members is None else members
     modules = graph.cols.module
     groups: dict[tuple, list[str]] = defaultdict(list)
     for path, nids in members.items():
@@ -116,11 +120,11 @@ def checkpoint_saving(graph: GradGraph, path: str) -> tuple[int, int]:
     return savings(graph).get(path, (0, 0))
 
 
-def suggestion(graph: GradGraph) -> str | None:
+def suggestion(graph: GradGraph, members: dict | None = None) -> str | None:
     """What checkpointing the heaviest repeated block would save, as a suggestion."""
     best = None
     saved = None
-    for paths in repeated_blocks(graph):
+    for paths in repeated_blocks(graph, members):
         saved = saved or savings(graph)
         gain = {p: saved.get(p, (0, 0)) for p in paths}
         path = max(paths, key=lambda p: gain[p][0] - gain[p][1])
@@ -152,25 +156,26 @@ def summary_text(graph: GradGraph) -> str:
         lines.append(f"  and {unknown} saved tensor{'s' if unknown > 1 else ''} of unknown size: "
                      + "; ".join(mem.reasons))
     nodes = heaviest_nodes(graph)
+    owners = mem.owners()
     if nodes:
         lines.append("Heaviest nodes:")
         for node in nodes:
-            shared = mem.shared_with(node.id)
+            shared = mem.shared_with(node.id, owners)
             others = sorted({o for ids in shared.values() for o in ids})
             lines.append(f"  {format_bytes(node.saved_bytes):>10}  {node.label}"
                          + (f"  {node.module}" if node.module else "")
                          + (f"  {node.source}" if node.source else "")
                          + (f"  (shared with #{', #'.join(map(str, others[:3]))})" if others else ""))
     modules = heaviest_modules(graph)
+    members = _members(graph)
     if modules:
-        members = _members(graph)
         lines.append("Heaviest modules:")
         for path, totals in modules:
-            heavy = max(members[path], key=lambda i: mem.node_bytes(i) or 0)
+            heavy = max(members[path], key=lambda i: mem.node_bytes(i) if mem.held[i] else 0)
             source = graph.cols.source[heavy]
             lines.append(f"  {format_bytes(totals['bytes']):>10}  {path}"
                          + (f"  {source}" if source else ""))
-    advice = suggestion(graph)
+    advice = suggestion(graph, members)
     if advice:
         lines.append("Suggestion: " + advice)
     return "\n".join(lines)
