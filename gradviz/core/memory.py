@@ -214,18 +214,16 @@ def measure(fns: list, leaves: list) -> Memory:
     return m.mem
 
 
-def released(fns: list, order: list[int], mem: Memory) -> bool | None:
-    """Whether backward released the saved tensors: the nodes that ran (and held some)
-    now hold nothing. None when none of them can tell."""
-    looked = 0
-    for nid in order:
-        if mem.held[nid]:
-            if any(v is not None for _, v in internals.held_for_backward(fns[nid])):
-                return False
-            looked += 1
-            if looked >= 8:
-                break
-    return True if looked else None
+def released(fns: list, order: list[int]) -> bool | None:
+    """Whether backward released the saved tensors: the first nodes that ran (up to 256)
+    hold nothing now, although they have saved slots. None when none of them has any."""
+    slots = 0
+    for nid in order[:256]:
+        held = internals.held_for_backward(fns[nid])
+        if any(v is not None for _, v in held):
+            return False
+        slots += len(held)
+    return True if slots else None
 
 
 def of_graph(graph) -> Memory:
@@ -234,22 +232,10 @@ def of_graph(graph) -> Memory:
     fns = graph.cols.fn
     if not fns or fns[0] is None:
         return Memory.not_measured(len(graph))
-    order = graph.capture.order
-    if graph.capture.ran and _ran_empty(fns, order):
+    if graph.capture.ran and released(fns, graph.capture.order):
         return Memory.not_measured(len(fns))
     leaves = [fn.variable for fn, kind in zip(fns, graph.cols.kind) if kind == "leaf"]
     return measure(fns, leaves)
-
-
-def _ran_empty(fns: list, order: list[int]) -> bool:
-    """Whether the nodes that ran hold nothing now although they have saved slots (released)."""
-    slots = 0
-    for nid in order[:256]:
-        held = internals.held_for_backward(fns[nid])
-        if any(v is not None for _, v in held):
-            return False
-        slots += len(held)
-    return slots > 0
 
 
 def timeline(graph) -> list[dict]:
@@ -259,7 +245,7 @@ def timeline(graph) -> list[dict]:
     mem.require()
     fns = graph.cols.fn
     if mem.released is None and graph.capture.ran and fns and fns[0] is not None:
-        mem.released = released(fns, graph.capture.order, mem)
+        mem.released = released(fns, graph.capture.order)
     return mem.timeline(graph.capture.order)
 
 

@@ -243,3 +243,25 @@ def test_fake_and_nested_tensors_count_as_unknown_size():
     g = gradviz.trace(nested.exp().values().sum())
     assert g.saved_bytes == 0 and sum(g.memory.unknown) >= 1
     assert g.memory.reasons == [NO_STORAGE]
+
+
+def test_measuring_never_runs_an_unpack_hook_and_counts_what_the_pack_hook_kept():
+    calls = []
+
+    def pack(t):
+        calls.append("pack")
+        return t.detach().clone()  # what autograd now holds: a copy
+
+    def unpack(t):
+        calls.append("unpack")
+        return t
+
+    x = torch.randn(32, 32, requires_grad=True)
+    with torch.autograd.graph.saved_tensors_hooks(pack, unpack), gradviz.record():
+        loss = x.exp().sin().sum()
+    g = gradviz.trace(loss)
+    assert g.saved_bytes == 2 * 32 * 32 * 4  # exp's result and sin's input, each copied
+    assert g.memory.totals()["activation"] == g.saved_bytes  # copies: no leaf's storage
+    loss.backward()
+    g.memory_timeline()
+    assert calls.count("unpack") == 2  # backward's own, none of gradviz's
