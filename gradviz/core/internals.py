@@ -228,19 +228,17 @@ def _raw_attrs(fn) -> tuple[str, ...]:
     return attrs
 
 
-def held_for_backward(fn) -> list[tuple[str, object]]:
-    """(name, what autograd holds) per tensor the Node saved, never unpacked: the tensor itself
+def held_for_backward(fn) -> list:
+    """What autograd holds for each tensor the Node saved, never unpacked: the tensor itself
     (a saved output as a tensor without ``grad_fn``), what a saved-tensor hook packed it into
     (any object), or None once backward released it (or an optional input was not given)."""
     if "memory" in MISSING:
         return []
     out = []
     for attr in _raw_attrs(fn):
-        name = attr.removeprefix("_raw_saved_")
         raw = getattr(fn, attr, None)
         if type(raw) is list or type(raw) is tuple:
-            out.extend((f"{name}[{i}]", r.data if r is not None else None)
-                       for i, r in enumerate(raw))
+            out.extend(r.data if r is not None else None for r in raw)
         elif raw is not None:
-            out.append((name, raw.data))
+            out.append(raw.data)
     return out

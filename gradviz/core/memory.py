@@ -174,7 +174,7 @@ class _Measure:
     def node(self, nid: int, fn) -> None:
         held: list[int] = []
         unknown = 0
-        for name, value in internals.held_for_backward(fn):
+        for value in internals.held_for_backward(fn):
             if value is None:
                 continue
             if isinstance(value, torch.Tensor):
@@ -220,7 +220,7 @@ def released(fns: list, order: list[int]) -> bool | None:
     slots = 0
     for nid in order[:256]:
         held = internals.held_for_backward(fns[nid])
-        if any(v is not None for _, v in held):
+        if any(v is not None for v in held):
             return False
         slots += len(held)
     return True if slots else None
