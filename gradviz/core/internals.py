@@ -232,10 +232,13 @@ def held_for_backward(fn) -> list:
     """What autograd holds for each tensor the Node saved, never unpacked: the tensor itself
     (a saved output as a tensor without ``grad_fn``), what a saved-tensor hook packed it into
     (any object), or None once backward released it (or an optional input was not given)."""
-    if "memory" in MISSING:
+    attrs = _RAW.get(type(fn))
+    if attrs is None:
+        attrs = _raw_attrs(fn) if "memory" not in MISSING else ()
+    if not attrs:
         return []
     out = []
-    for attr in _raw_attrs(fn):
+    for attr in attrs:
         raw = getattr(fn, attr, None)
         if type(raw) is list or type(raw) is tuple:
             out.extend(r.data if r is not None else None for r in raw)
