@@ -163,7 +163,8 @@ def _tensors(value) -> tuple | None:
 
 def measure(fns: list, leaves: list) -> Memory:
     """The saved storages of a live graph's Nodes ``fns`` (index = node id); ``leaves``:
-    the graph's leaf tensors, whose storages (and views of them) count as parameters.
+    the graph's leaf tensors (every leaf an op saved is one of its inputs, so among them),
+    whose storages (and views of them) count as parameters.
     One tight loop: it runs inside ``trace`` under ``record()``, within 10% of its time."""
     mem = Memory(held=[()] * len(fns), unknown=[0] * len(fns))
     index: dict[int, int] = {}  # storage address -> storage index
@@ -197,16 +198,12 @@ def measure(fns: list, leaves: list) -> Memory:
                         reasons.add(NO_STORAGE)
                         continue
                     address, n = found
-                if t.requires_grad and t.is_leaf:
-                    params.add(address)
                 s = index.get(address)
                 if s is None:
                     s = index[address] = len(mem.bytes)
                     mem.bytes.append(n)
                     mem.address.append(address)
                     mem.kind.append("parameter" if address in params else "activation")
-                elif address in params:
-                    mem.kind[s] = "parameter"  # a view of this leaf was seen first
                 if s not in held:
                     held.append(s)
         mem.held[nid] = tuple(held)
