@@ -173,7 +173,8 @@ def trace(outputs, *, inputs=(), keep=(), budget=DEFAULT_BUDGET, cap: int | None
     if recording.ever_recorded:
         _apply_recording(graph)
         if not freed and graph.recorded:
-            graph.memory  # measured now, before backward releases the saved tensors
+            with gc_paused():  # its transient tensor wrappers would set off the collector
+                graph.memory  # measured now, before backward releases the saved tensors
 
     _serial += 1
     live_graphs[_serial] = graph
