@@ -11,6 +11,7 @@ from gradviz.core.contiguous import within
 from gradviz.core.explain import explain_node
 from gradviz.core.flows import describe as describe_flows
 from gradviz.core.graph import GradGraph, GradNode
+from gradviz.core.memory_report import summary_text as memory_summary
 from gradviz.core.select import summary
 
 from .tensor_panel import TensorPanel
@@ -133,7 +134,8 @@ class Inspector(QDockWidget):
         kinds = ", ".join(f"{n} {k if n == 1 else PLURAL[k]}" for k, n in s["kinds"].items())
         ops = "\n".join(f"  {n:>5}  {op}" for op, n in list(s["ops"].items())[:20])
         self._show_text("Graph", f"{s['nodes']} nodes ({kinds}), {s['edges']} edges\n"
-                                 f"Backward: {s['status']}\n\nOps:\n{ops}")
+                                 f"Backward: {s['status']}\n\n{memory_summary(graph)}\n\n"
+                                 f"Ops:\n{ops}")
 
     def _show_module(self, graph: GradGraph, path: str) -> None:
         inside = [m for m in graph.cols.module if within(m, path)]

@@ -188,6 +188,12 @@ class GradNode:
 
         return saved_tensors(self.graph.cols.fn[self.id])
 
+    @property
+    def saved_bytes(self) -> int | None:
+        """Bytes of the storages this op saved for backward (see :mod:`.memory`); None
+        when they were not measured before backward released them."""
+        return self.graph.memory.node_bytes(self.id)
+
     def explain(self) -> str:
         from .explain import explain_node
 
@@ -379,6 +385,30 @@ class GradGraph:
             else:
                 g.add_edge(src, dst, output_nr=port, count=1)
         return g
+
+    # -- memory saved for backward (gradviz/core/memory.py) ---------------------------
+    @cached_property
+    def memory(self):
+        """The storages the graph's ops saved for backward (measured when first asked, or by
+        ``trace`` under ``record()``), as :class:`~gradviz.core.memory.Memory`."""
+        from .memory import of_graph
+
+        return of_graph(self)
+
+    @property
+    def saved_bytes(self) -> int | None:
+        """Bytes saved for backward by the whole graph, each storage once; None: not measured."""
+        return self.memory.totals()["bytes"] if self.memory.measured else None
+
+    def memory_by_module(self) -> dict[str, dict]:
+        """Saved bytes per ``nn.Module`` path (nested), by kind, each storage once."""
+        return self.memory.by_module(self.cols.module)
+
+    def memory_timeline(self) -> list[dict]:
+        """Bytes autograd still holds, by kind, after each step of the captured backward."""
+        from .memory import timeline
+
+        return timeline(self)
 
     def successors(self) -> list[list[int]]:
         """Consumers of each node (forward direction), without building networkx."""

@@ -15,6 +15,9 @@ history, not checked here against old releases: the probe below decides, on the 
 - saved tensors read without running unpack hooks: ``SavedTensor.unpack_hook`` on
   ``fn._raw_saved_*`` (2.5, with compiled autograd's saved-tensor hooks) and
   ``torch._C._autograd._top_saved_tensors_default_hooks`` (2.1);
+- memory (bytes saved for backward): ``SavedTensor.data`` on ``fn._raw_saved_*`` (2.5, as
+  ``unpack_hook``): what autograd holds, read without unpacking (the tensor, or what a
+  saved-tensor hook packed it into, or None once backward released it);
 - output shapes and creation order: ``Node._input_metadata``, ``Node._sequence_nr()`` (2.1);
 - record() beside torch.compile: ``torch.compiler.is_compiling`` (public, 2.3).
 
@@ -55,6 +58,8 @@ def _probe() -> dict[str, str]:
     if not (hasattr(saved, "unpack_hook")
             and hasattr(torch._C._autograd, "_top_saved_tensors_default_hooks")):
         missing["saved tensors"] = "SavedTensor.unpack_hook"
+    if not hasattr(saved, "data"):
+        missing["memory"] = "SavedTensor.data"
     if not hasattr(torch.autograd.graph.Node, "_input_metadata"):
         missing["output shapes"] = "Node._input_metadata"
     if not hasattr(getattr(torch, "compiler", None), "is_compiling"):
@@ -207,3 +212,36 @@ def is_freed(fns) -> bool:
         if checked >= 3:
             break
     return False
+
+
+# -- memory: what each Node holds for backward, read without unpacking -----------------------
+_RAW: dict[type, tuple[str, ...]] = {}
+
+
+def _raw_attrs(fn) -> tuple[str, ...]:
+    """The ``_raw_saved_*`` attributes of this kind of Node (``_raw_saved_tensors`` for a
+    custom ``autograd.Function``)."""
+    kind = type(fn)
+    attrs = _RAW.get(kind)
+    if attrs is None:
+        attrs = _RAW[kind] = tuple(a for a in dir(fn) if a.startswith("_raw_saved_"))
+    return attrs
+
+
+def held_for_backward(fn) -> list:
+    """What autograd holds for each tensor the Node saved, never unpacked: the tensor itself
+    (a saved output as a tensor without ``grad_fn``), what a saved-tensor hook packed it into
+    (any object), or None once backward released it (or an optional input was not given)."""
+    attrs = _RAW.get(type(fn))
+    if attrs is None:
+        attrs = _raw_attrs(fn) if "memory" not in MISSING else ()
+    if not attrs:
+        return []
+    out = []
+    for attr in attrs:
+        raw = getattr(fn, attr, None)
+        if type(raw) is list or type(raw) is tuple:
+            out.extend(r.data if r is not None else None for r in raw)
+        elif raw is not None:
+            out.append(raw.data)
+    return out

@@ -10,6 +10,7 @@ import json
 import math
 
 from .graph import GradGraph
+from .memory import export_dict
 from .snapshot import Snapshot
 
 
@@ -47,9 +48,11 @@ def graph_dict(graph: GradGraph) -> dict:
             "module": n.module, "source": n.source, "order": n.order,
             "value": snapshot_dict(n.value_snapshot),
             "grad": snapshot_dict(n.grad_snapshot),
+            "saved_bytes": n.saved_bytes,
         })
     edges = sorted({(src, dst) for src, dst, _ in graph.edges})
-    return {"nodes": nodes, "edges": [list(e) for e in edges], "flows": flows_list(graph)}
+    return {"nodes": nodes, "edges": [list(e) for e in edges], "flows": flows_list(graph),
+            "memory": export_dict(graph)}
 
 
 def flows_list(graph: GradGraph) -> list[dict] | None:

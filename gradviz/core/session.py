@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from . import memory
 from .errors import GradvizError
 from .flows import FlowStore
 from .graph import Columns, GradGraph
@@ -82,7 +83,8 @@ def save(graph: GradGraph, path) -> Path:
                "edges": [list(e) for e in graph.edges], "order": graph.capture.order,
                "ran": graph.capture.ran, "warnings": graph.warnings,
                "info": {k: v for k, v in graph.info.items() if isinstance(v, (str, int, float))},
-               "flows": _saved_flows(graph, w)}
+               "flows": _saved_flows(graph, w),
+               "storages": memory.to_dict(graph)}
         zf.writestr("graph.json", json.dumps(doc))
     return path
 
@@ -305,5 +307,6 @@ def _build(doc: dict, r: _Reader, path: Path) -> GradGraph:
     graph = GradGraph(cols, doc["edges"], capture, capture.cap)
     graph.warnings = doc["warnings"]
     graph.info = doc["info"]
+    graph.memory = memory.from_dict(doc["storages"], len(nodes))
     graph.info.setdefault("session", str(path))
     return graph

@@ -18,6 +18,7 @@ import torch
 
 from .errors import GradvizError
 from .graph import KINDS
+from .memory import KINDS as MEMORY_KINDS
 from .snapshot import STAT_KEYS
 
 Check = Callable[[Any, str], Any]
@@ -344,12 +345,42 @@ def _flows_fit_edges(doc: dict, where: str) -> None:
                                  else f"output {nr} of a node with {len(meta)}"))
 
 
+# -- storages saved for backward (gradviz/core/memory.py) ---------------------------------
+def _storages_fit(mem: dict, where: str) -> None:
+    """One kind per storage, and every node's storages among them."""
+    if len(mem["kind"]) != len(mem["bytes"]):
+        raise SchemaError(f"{where}.kind: {len(mem['kind'])} kinds for "
+                          f"{len(mem['bytes'])} storages")
+    if len(mem["unknown"]) != len(mem["held"]):
+        raise SchemaError(f"{where}.unknown: {len(mem['unknown'])} counts for "
+                          f"{len(mem['held'])} nodes")
+    for nid, held in enumerate(mem["held"]):
+        for s in held:
+            if s >= len(mem["bytes"]):
+                raise SchemaError(f"{where}.held[{nid}]: storage {s}; the storages are 0 to "
+                                  f"{len(mem['bytes']) - 1}")
+
+
+STORAGES = then(record({"bytes": list_of(integer()), "kind": list_of(one_of(MEMORY_KINDS)),
+                      "held": list_of(list_of(integer())), "unknown": list_of(integer()),
+                      "reasons": list_of(text), "released": optional(boolean)}),
+              _storages_fit)
+
+
+def _memory_fits_nodes(doc: dict, where: str) -> None:
+    mem = doc["storages"]
+    if mem is not None and len(mem["held"]) != len(doc["nodes"]):
+        raise SchemaError(f"storages.held: {len(mem['held'])} entries for "
+                          f"{len(doc['nodes'])} nodes")
+
+
 DOCUMENT = then(record({"nodes": list_of(NODE, MAX_NODES), "edges": list_of(EDGE),
                         "order": list_of(integer())},
                        {"cap": (infinite_or(integer()), 0), "ran": (boolean, None),
                         "warnings": (list_of(text), []), "info": (INFO, {}),
-                        "flows": (optional(list_of(FLOW)), None)}),
-                _ids_in_range, _acyclic, _flows_fit_edges)
+                        "flows": (optional(list_of(FLOW)), None),
+                        "storages": (optional(STORAGES), None)}),
+                _ids_in_range, _acyclic, _flows_fit_edges, _memory_fits_nodes)
 
 
 def check_document(doc) -> dict:

@@ -176,6 +176,9 @@ def trace(outputs, *, inputs=(), keep=(), budget=DEFAULT_BUDGET, cap: int | None
     graph.capture.keep_full = variables | kept
     if recording.ever_recorded:
         _apply_recording(graph)
+        if not freed and graph.recorded:
+            with gc_paused():  # its transient tensor wrappers would set off the collector
+                graph.memory  # measured now, before backward releases the saved tensors
 
     _serial += 1
     live_graphs[_serial] = graph

@@ -45,11 +45,12 @@ def test_session_round_trip_keeps_structure_values_and_grads(tmp_path, captured)
 
 def test_json_export_follows_the_schema(tmp_path, captured):
     doc = json.loads(to_json(captured))  # strict JSON: allow_nan=False when written
-    assert set(doc) == {"nodes", "edges", "flows"}
+    assert set(doc) == {"nodes", "edges", "flows", "memory"}
     for flow in doc["flows"]:  # one per edge, each a snapshot like a node's gradient
         assert set(flow) == {"from", "to", "output_nr", "grad"}
         assert flow["grad"] is None or set(flow["grad"]) == {"shape", "dtype", "stats", "data"}
-    keys = {"id", "kind", "op", "name", "shape", "dtype", "module", "source", "order", "value", "grad"}
+    keys = {"id", "kind", "op", "name", "shape", "dtype", "module", "source", "order", "value", "grad",
+            "saved_bytes"}
     for node in doc["nodes"]:
         assert set(node) == keys
         for snap in (node["value"], node["grad"]):

@@ -64,8 +64,9 @@ def test_pdf_has_one_page(seed, tmp_path):
 
 def test_json_follows_the_design_schema_with_zs_gradient(seed, tmp_path):
     data = json.loads(gradviz.export(seed, tmp_path / "g.json").read_text())
-    assert set(data) == {"nodes", "edges", "flows"}  # edges keep their form; flows: one per edge
-    keys = {"id", "kind", "op", "name", "shape", "dtype", "module", "source", "order", "value", "grad"}
+    assert set(data) == {"nodes", "edges", "flows", "memory"}  # edges keep their form; flows: one per edge
+    keys = {"id", "kind", "op", "name", "shape", "dtype", "module", "source", "order", "value", "grad",
+            "saved_bytes"}
     assert all(set(n) == keys for n in data["nodes"])
     z = next(n for n in data["nodes"] if n["name"] == "Z")
     assert z["grad"]["data"] == [[1.0, 1.0], [1.0, 1.0]]
