@@ -60,6 +60,29 @@ def _reductions(t: torch.Tensor) -> torch.Tensor:
     return torch.stack([mn, mx, mean, std, norm, nan, inf, zeros])
 
 
+def _host_stats(t: torch.Tensor) -> dict | None:
+    """The stats of a CPU tensor whose values are all finite, in five passes over it instead of
+    :func:`_reductions`' twenty: the masks and float64 copies that keep NaN and Inf out of the
+    sums cost a recorded transformer's forward 6x its own time. None when ``t`` holds NaN or
+    Inf (or its float32 sums overflow): :func:`_reductions` handles those exactly. On the CPU,
+    reading the min and max to decide costs nothing; on a GPU it would stall the stream."""
+    r = _as_real(t.detach()).reshape(-1)
+    if r.dtype not in (torch.float32, torch.float64):
+        r = r.float()
+    n = r.numel()
+    lo, hi = (v.item() for v in torch.aminmax(r))
+    if not (math.isfinite(lo) and math.isfinite(hi)):  # NaN propagates; Inf is the min or max
+        return None
+    mean = r.sum().item() / n
+    norm = torch.linalg.vector_norm(r).item()
+    std = torch.linalg.vector_norm(r - mean).item() / math.sqrt(n)  # centred: no cancellation
+    # float32 counts ones exactly below 2**24 and is 3x faster than a float64 sum
+    nonzero = r.sign().abs_().sum(dtype=torch.float64 if n >= 1 << 24 else None).item()
+    stats = {"min": lo, "max": hi, "mean": mean, "std": std, "norm": norm, "nan": 0, "inf": 0,
+             "zeros": (n - nonzero) / n}
+    return stats if all(map(math.isfinite, (mean, std, norm))) else None
+
+
 def _sample(t: torch.Tensor, size: int = SAMPLE_SIZE) -> torch.Tensor:
     flat = t.detach().reshape(-1)
     step = max(1, flat.numel() // size)
@@ -117,7 +140,10 @@ class Snapshot:
             # clone, not .cpu(): on CPU .cpu() would alias memory that in-place ops change
             snap.data = t.clone() if t.device.type == "cpu" else t.to("cpu", non_blocking=True)
         else:
-            snap._reduced = _reductions(t)
+            if t.device.type == "cpu":
+                snap._stats = _host_stats(t)
+            if snap._stats is None:
+                snap._reduced = _reductions(t)
             snap._sample = _sample(t)
         return snap
 
