@@ -61,29 +61,39 @@ def _reductions(t: torch.Tensor) -> torch.Tensor:
 
 
 def _host_stats(t: torch.Tensor) -> dict | None:
-    """The stats of a CPU tensor whose values are all finite, in five passes over it instead of
-    :func:`_reductions`' twenty: the masks and float64 copies that keep NaN and Inf out of the
-    sums cost a recorded transformer's forward 6x its own time. None when ``t`` holds NaN or
-    Inf (or its float32 sums overflow): :func:`_reductions` handles those exactly. On the CPU,
-    reading the min and max to decide costs nothing; on a GPU it would stall the stream."""
+    """The stats of a CPU tensor in five passes over it instead of :func:`_reductions`' twenty:
+    the masks and float64 copies that keep NaN and Inf out of the sums cost a recorded
+    transformer's forward 6x its own time. On the CPU, reading the min and max to learn
+    whether there are NaN or Inf costs nothing (on a GPU it would stall the stream): only then
+    are they counted, and the stats taken over the finite values picked out. None when a
+    float32 sum overflows: :func:`_reductions` sums in float64."""
     r = _as_real(t.detach()).reshape(-1)
     if r.dtype not in (torch.float32, torch.float64):
         r = r.float()
     n = r.numel()
     lo, hi = (v.item() for v in torch.aminmax(r))
+    nan = inf = 0
     if not (math.isfinite(lo) and math.isfinite(hi)):  # NaN propagates; Inf is the min or max
-        return None
-    mean = r.sum().item() / n
+        finite = torch.isfinite(r)
+        nan = int(torch.isnan(r).sum())
+        r = r[finite]
+        inf = n - nan - r.numel()
+        if r.numel() == 0:
+            return {"min": math.nan, "max": math.nan, "mean": math.nan, "std": math.nan,
+                    "norm": 0.0, "nan": nan, "inf": inf, "zeros": 0.0}
+        lo, hi = (v.item() for v in torch.aminmax(r))
+    count = r.numel()
+    mean = r.sum().item() / count
     norm = torch.linalg.vector_norm(r).item()
-    var = norm * norm / n - mean * mean
+    var = norm * norm / count - mean * mean
     # Cancellation costs the difference at most a factor 2 of the norm's precision while the
     # mean is no larger than the spread; otherwise a centred pass.
     std = (math.sqrt(var) if var >= mean * mean
-           else torch.linalg.vector_norm(r - mean).item() / math.sqrt(n))
+           else torch.linalg.vector_norm(r - mean).item() / math.sqrt(count))
     # float32 counts ones exactly below 2**24 and is 3x faster than a float64 sum
-    nonzero = r.sign().abs_().sum(dtype=torch.float64 if n >= 1 << 24 else None).item()
-    stats = {"min": lo, "max": hi, "mean": mean, "std": std, "norm": norm, "nan": 0, "inf": 0,
-             "zeros": (n - nonzero) / n}
+    nonzero = r.sign().abs_().sum(dtype=torch.float64 if count >= 1 << 24 else None).item()
+    stats = {"min": lo, "max": hi, "mean": mean, "std": std, "norm": norm, "nan": nan,
+             "inf": inf, "zeros": (count - nonzero) / n}
     return stats if all(map(math.isfinite, (mean, std, norm))) else None
 
 

@@ -178,12 +178,16 @@ def test_large_values_with_nan_and_inf_count_them_and_keep_them_out_of_the_stats
     with gradviz.record():
         y = x * w  # NaN and Inf pass through the product
         z = (x.nan_to_num(0, 0, 0) * w).log()  # NaN where negative, -inf where zero
-        out = (y + z).sum()
+        lost = w * float("nan")  # no finite value at all
+        out = (y + z + lost).sum()
     g = gradviz.trace(out)
     for t in (y, z):
         snap = g.node_for(t).value_snapshot
         assert snap.data is None and snap.has_nonfinite
         _assert_stats(snap, t)
+    stats = g.node_for(lost).value_snapshot.stats
+    assert (stats["nan"], stats["inf"], stats["norm"]) == (1600, 0, 0.0)
+    assert all(stats[k] != stats[k] for k in ("min", "max", "mean", "std"))  # NaN: none finite
 
 
 def test_a_large_finite_value_is_summarised_without_many_full_size_temporaries():
