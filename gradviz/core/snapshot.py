@@ -154,11 +154,12 @@ class Snapshot:
             # clone, not .cpu(): on CPU .cpu() would alias memory that in-place ops change
             snap.data = t.clone() if t.device.type == "cpu" else t.to("cpu", non_blocking=True)
         else:
+            flat = t.reshape(-1)  # once: a transposed value (attention's q, k, v) copies here
             if t.device.type == "cpu":
-                snap._stats = _host_stats(t)
+                snap._stats = _host_stats(flat)
             if snap._stats is None:
-                snap._reduced = _reductions(t)
-            snap._sample = _sample(t)
+                snap._reduced = _reductions(flat)
+            snap._sample = _sample(flat)
         return snap
 
     @classmethod
