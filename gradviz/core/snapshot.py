@@ -2,8 +2,10 @@
 
 Taking a snapshot must be cheap because it happens inside backward hooks and forward
 recording: small tensors are cloned as they are, large ones keep only a handful of
-device-side reductions and a strided sample. Turning those into Python numbers (which
-would synchronise a GPU) waits until somebody reads :attr:`Snapshot.stats`.
+reductions and a strided sample. On a GPU the reductions stay device-side until somebody
+reads :attr:`Snapshot.stats` (turning them into Python numbers synchronises); on the CPU,
+where reading costs nothing, they are read at once, and the NaN/Inf masking is paid only
+by a tensor that holds some (:func:`_host_stats`).
 """
 
 from __future__ import annotations
