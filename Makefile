@@ -61,6 +61,7 @@ test: setup
 bench: setup
 	$(BIN)/python benchmarks/capture.py
 	$(BIN)/python benchmarks/memory.py
+	$(BIN)/python benchmarks/record.py
 	$(BIN)/python benchmarks/layout.py
 	QT_QPA_PLATFORM=offscreen $(BIN)/python benchmarks/app.py
 

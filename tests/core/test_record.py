@@ -128,3 +128,90 @@ def test_reading_a_non_leaf_grad_warns_at_the_users_line():
             grad = z.grad; line = sys._getframe().f_lineno  # noqa: E702 - the line read
     assert grad is None and len(caught) == 1
     assert (caught[0].filename, caught[0].lineno) == (__file__, line)
+
+
+def _torch_stats(t: torch.Tensor) -> dict:
+    """The stats a snapshot promises, computed here with plain torch calls."""
+    flat = t.detach().double().reshape(-1)
+    finite = flat[torch.isfinite(flat)]
+    return {"min": finite.min().item(), "max": finite.max().item(),
+            "mean": finite.mean().item(), "std": finite.std(unbiased=False).item(),
+            "norm": finite.norm().item(), "nan": int(flat.isnan().sum()),
+            "inf": int(flat.isinf().sum()), "zeros": (flat == 0).double().mean().item()}
+
+
+def _assert_stats(snap, t: torch.Tensor) -> None:
+    got, want = snap.stats, _torch_stats(t)
+    assert (got["nan"], got["inf"]) == (want["nan"], want["inf"])
+    for key in ("min", "max", "mean", "std", "norm", "zeros"):
+        assert got[key] == pytest.approx(want[key], rel=1e-5, abs=1e-6), key
+
+
+def test_large_values_keep_their_stats_as_produced_even_after_inplace_changes():
+    """Values over the cap keep only stats and a sample: those must be of the value the op
+    produced, whether the user changes the tensor in place inside the block or after it."""
+    torch.manual_seed(0)
+    lin = torch.nn.Linear(64, 64)
+    x = torch.randn(32, 64)
+    with gradviz.record():
+        h = torch.relu(lin(x))  # 2,048 elements, over RECORD_CAP; about half of them zeros
+        produced = h.detach().clone()
+        h2 = h * 3
+        h.add_(100)  # in the block: h's node is now the in-place add
+        out = (h2 + h).sum()
+    h2.mul_(-1)  # after the block
+    g = gradviz.trace(out)
+    relu = g.find("ReluBackward0").value_snapshot
+    assert relu.data is None and relu.stats["zeros"] > 0.3
+    _assert_stats(relu, produced)
+    _assert_stats(g.node_for(h).value_snapshot, produced + 100)
+    _assert_stats(g.find("MulBackward0").value_snapshot, produced * 3)
+    sample = relu.sample
+    assert torch.equal(sample, produced.reshape(-1)[::len(produced.reshape(-1)) // len(sample)]
+                       [:len(sample)])
+
+
+def test_large_values_with_nan_and_inf_count_them_and_keep_them_out_of_the_stats():
+    x = torch.randn(40, 40)
+    x[3, 4], x[7, 1], x[0, 0] = float("nan"), float("inf"), float("-inf")
+    w = torch.randn(40, 40, requires_grad=True)
+    with gradviz.record():
+        y = x * w  # NaN and Inf pass through the product
+        z = (x.nan_to_num(0, 0, 0) * w).log()  # NaN where negative, -inf where zero
+        lost = w * float("nan")  # no finite value at all
+        out = (y + z + lost).sum()
+    g = gradviz.trace(out)
+    for t in (y, z):
+        snap = g.node_for(t).value_snapshot
+        assert snap.data is None and snap.has_nonfinite
+        _assert_stats(snap, t)
+    stats = g.node_for(lost).value_snapshot.stats
+    assert (stats["nan"], stats["inf"], stats["norm"]) == (1600, 0, 0.0)
+    assert all(stats[k] != stats[k] for k in ("min", "max", "mean", "std"))  # NaN: none finite
+
+
+def test_a_large_finite_value_is_summarised_without_many_full_size_temporaries():
+    """The summary runs inside the user's forward, once per op: each full-size temporary is
+    a pass over the value and an allocation (the masks and float64 copies, eleven of them,
+    cost a recorded transformer six times its own forward). Counted, not timed."""
+    from torch.overrides import TorchFunctionMode
+
+    from gradviz.core.snapshot import RECORD_CAP, Snapshot
+
+    t = torch.randn(64, 64)
+
+    class FullSize(TorchFunctionMode):
+        storages: set = set()
+
+        def __torch_function__(self, func, types, args=(), kwargs=None):
+            out = func(*args, **(kwargs or {}))
+            if isinstance(out, torch.Tensor) and out.numel() == t.numel():
+                ptr = out.untyped_storage().data_ptr()
+                if ptr != t.untyped_storage().data_ptr():
+                    FullSize.storages.add(ptr)
+            return out
+
+    with FullSize():
+        snap = Snapshot.of(t, RECORD_CAP)
+    assert len(FullSize.storages) <= 3
+    _assert_stats(snap, t)
