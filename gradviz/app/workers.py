@@ -79,13 +79,22 @@ class Runner(QObject):
 
     def _work(self, task: Task, fn: JobFn) -> None:
         def progress(text: str = "", fraction=None) -> None:
-            self._report.emit(task, text, fraction)
+            self._send(self._report, task, text, fraction)
 
         try:
             result, error = fn(progress, task.should_stop), None
         except BaseException as exc:  # noqa: BLE001 - handed to the GUI thread, shown there
             result, error = None, exc
-        self._reply.emit(task, result, error)
+        self._send(self._reply, task, result, error)
+
+    @staticmethod
+    def _send(signal, *args) -> None:
+        """Emit from the worker thread; once the window has closed (and deleted this runner)
+        nobody waits for the result, which is dropped instead of a traceback at exit."""
+        try:
+            signal.emit(*args)
+        except RuntimeError:  # "Signal source has been deleted"
+            pass
 
     def _on_report(self, task: Task, text: str, fraction) -> None:
         if self._current.get(task.channel) is task:

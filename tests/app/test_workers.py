@@ -27,6 +27,25 @@ def test_stale_result_is_dropped(qtbot):
     assert got == ["fast"]
 
 
+def test_a_job_that_ends_after_its_window_closed_ends_quietly(qtbot, monkeypatch):
+    # the gallery's pictures were still loading when Ctrl+C closed the window: the job's
+    # reply went to a deleted runner and printed "Signal source has been deleted" at exit
+    import threading
+
+    from shiboken6 import delete
+
+    errors, release = [], threading.Event()
+    monkeypatch.setattr(threading, "excepthook", errors.append)
+    runner = Runner()
+    runner.submit("thumbnails", "pictures", lambda p, s: (release.wait(5), p("late", 1.0)),
+                  lambda result: None)
+    worker = next(t for t in threading.enumerate() if t.name == "gradviz-thumbnails")
+    delete(runner)
+    release.set()
+    worker.join(5)
+    assert not worker.is_alive() and errors == []
+
+
 def test_error_goes_to_handler_on_gui_thread(qtbot):
     runner = Runner()
     errors = []
