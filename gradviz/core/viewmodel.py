@@ -59,11 +59,13 @@ class UnknownColouring(GradvizError, ValueError):
 class PlayerState:
     """The lecture player's step in the keys of the picture as drawn (see
     ``gradviz.core.steps.on_view``): the current box, the boxes done before it, and the boxes
-    whose gradient may be shown (None: every one)."""
+    whose gradient may be shown (None: every one). ``step`` tells two steps apart that look
+    the same folded (both inside one box): each is still a new picture to follow."""
 
     current: Key | None = None
     done: frozenset = frozenset()
     show_grad: frozenset | None = None
+    step: int | None = None
 
     @classmethod
     def of(cls, state) -> PlayerState | None:
@@ -72,7 +74,7 @@ class PlayerState:
             return state
         show = state.get("show_grad")
         return cls(state.get("current"), frozenset(state.get("done") or ()),
-                   None if show is None else frozenset(show))
+                   None if show is None else frozenset(show), state.get("step"))
 
 
 #: The fields whose change moves boxes (a new layout); any other change only restyles.
