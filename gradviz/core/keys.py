@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import ClassVar
 
 from .errors import GradvizError
 
@@ -33,25 +34,31 @@ class NodeKey:
 
 
 @dataclass(frozen=True)
-class ModuleKey:
-    """A folded ``nn.Module``: every node below ``path`` in one box."""
+class _Folded:
+    """A box that holds several graph nodes, keyed by its prefix and a name."""
 
-    path: str
-
-    @property
-    def raw(self) -> str:
-        return f"{MODULE_PREFIX}{self.path}"
-
-
-@dataclass(frozen=True)
-class RunKey:
-    """A folded run of identical blocks, ``name`` being ``"<first path>..<last path>"``."""
-
+    PREFIX: ClassVar[str]
     name: str
 
     @property
     def raw(self) -> str:
-        return f"{RUN_PREFIX}{self.name}"
+        return f"{self.PREFIX}{self.name}"
+
+
+class ModuleKey(_Folded):
+    """A folded ``nn.Module``: every node below ``path`` (its name) in one box."""
+
+    PREFIX = MODULE_PREFIX
+
+    @property
+    def path(self) -> str:
+        return self.name
+
+
+class RunKey(_Folded):
+    """A folded run of identical blocks, named ``"<first path>..<last path>"``."""
+
+    PREFIX = RUN_PREFIX
 
 
 DrawnKey = NodeKey | ModuleKey | RunKey
