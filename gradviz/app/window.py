@@ -145,6 +145,8 @@ class MainWindow(QMainWindow):
     # -- what is shown ----------------------------------------------------------------
     def set_graph(self, graph: GradGraph, *, collapsed=None) -> None:
         """Show ``graph``: lay it out in the background (big graphs collapsed by module)."""
+        if graph is self.model.graph:  # chosen again: the player starts over, as on a new one
+            self.graph_changed.emit(graph)
         self.change(graph=graph, selection=None, state=None, collapsed=frozenset(
             default_collapsed(graph) if collapsed is None else collapsed))
 

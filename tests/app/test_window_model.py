@@ -53,3 +53,14 @@ def test_a_job_gets_a_frozen_copy(qtbot, window, seed_graph, monkeypatch):
     assert isinstance(model, ViewModel) and (model.theme, model.labels) == ("dark", "compact")
     with pytest.raises(FrozenInstanceError):
         model.theme = "light"
+
+
+def test_showing_the_same_graph_again_starts_the_player_over(qtbot, window, seed_graph):
+    draw(qtbot, window, seed_graph)
+    with qtbot.waitSignal(window.layout_applied, timeout=20_000):
+        window.player.next()
+    assert window.player.step == 0 and window.model.state is not None
+    with qtbot.waitSignal(window.layout_applied, timeout=20_000):
+        window.set_graph(seed_graph)  # the pass selector, choosing the pass shown
+    assert window.player.step is None and window.model.state is None
+    assert all(box.mark is None for box in window.layout_data.nodes.values())
