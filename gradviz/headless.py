@@ -22,7 +22,8 @@ import warnings
 from .core.budget import DEFAULT_BUDGET, BudgetError, parse_budget
 from .core.errors import GradvizError, GradvizWarning
 from .core.runner import ScriptError, on_big_stack
-from .layout.export import ExportError, check_path, export
+from .core.viewmodel import ViewModel
+from .layout.export import ExportError, check_path, export, model_for
 from .sources import open_source
 
 
@@ -77,15 +78,15 @@ def _pick(passes, number: int | None, output: str | None):
     return candidates[-1]
 
 
-def _options(args) -> dict:
+def _model(args, graph) -> ViewModel:
+    """The picture the command line asks for: folding, labels, theme and colouring."""
     collapsed = "auto"
     if args.expand:
         collapsed = ()
     elif args.collapse and args.collapse != ["auto"]:
         collapsed = [p for p in args.collapse if p != "auto"]
-    return {"labels": args.labels, "collapsed": collapsed, "theme": args.theme,
-            "color_by": "grad_norm" if args.grad_norm else None, "title": args.title,
-            "scale": args.scale}
+    return model_for(graph, labels=args.labels, collapsed=collapsed, theme=args.theme,
+                     color_by="grad_norm" if args.grad_norm else None)
 
 
 def _export(args, progress: Progress) -> None:
@@ -95,13 +96,13 @@ def _export(args, progress: Progress) -> None:
     result = open_source(args.source, args.args, progress=progress, budget=args.budget,
                          flows=args.flows)
     graph = _pick(result.passes, args.pass_number, args.output)
-    options = _options(args)
+    model, options = _model(args, graph), {"title": args.title, "scale": args.scale}
     if args.steps:
         from .layout.steps import export_steps
 
-        export_steps(graph, args.output_file, args.steps, progress=progress, **options)
+        export_steps(model, args.output_file, args.steps, progress=progress, **options)
     else:
-        export(graph, args.output_file, dpi=args.dpi, progress=progress, **options)
+        export(model, args.output_file, dpi=args.dpi, progress=progress, **options)
 
 
 def _one_line_warnings():

@@ -11,6 +11,7 @@ from gradviz.core.contiguous import within
 from gradviz.core.explain import explain_node
 from gradviz.core.flows import describe as describe_flows
 from gradviz.core.graph import GradGraph, GradNode
+from gradviz.core.keys import ModuleKey, NodeKey, RunKey, parse_key
 from gradviz.core.memory_report import summary_text as memory_summary
 from gradviz.core.select import summary
 
@@ -95,7 +96,8 @@ class Inspector(QDockWidget):
 
     def inspect(self, graph: GradGraph | None, key) -> None:
         self.key = key
-        node = key is not None and not isinstance(key, str)
+        typed = parse_key(key) if key is not None else None
+        node = isinstance(typed, NodeKey)
         for w in (self.value, self.grad, *self.fields.values()):
             w.setVisible(node)
         for i in range(self._form.rowCount()):
@@ -106,12 +108,10 @@ class Inspector(QDockWidget):
                             "Open a demo, a script or a saved session from the File menu.")
         elif key is None:
             self._show_summary(graph)
-        elif isinstance(key, str):
-            run = next((r for r in runs(graph) if r.key == key), None)
-            if run is None:
-                self._show_module(graph, key.removeprefix("module:"))
-            else:
-                self._show_run(graph, run)
+        elif isinstance(typed, ModuleKey):
+            self._show_module(graph, typed.path)
+        elif isinstance(typed, RunKey):  # its run is one of the graph's (see collapse.runs)
+            self._show_run(graph, next(r for r in runs(graph) if r.key == key))
         else:
             self._show_node(graph.node(key))
         self._fit_body()

@@ -2,36 +2,35 @@
 
 Each factory is called on the GUI thread with everything the job needs (so the job never
 reads window state that might change meanwhile) and returns ``fn(progress, should_stop)``.
+What to draw comes as the window's :class:`~gradviz.core.viewmodel.ViewModel`: frozen, so
+the window swapping in a changed one never changes what a running job sees.
 """
 
 from __future__ import annotations
 
 import threading
 
+from gradviz.core.viewmodel import ViewModel
+
 #: A training loop makes a backward pass per step: keep the newest this many.
 KEEP_PASSES = 20
 _ONE_RUN = threading.Lock()
 
 
-def layout_job(graph, collapsed: frozenset, options: dict):
-    options = dict(options)
-
+def layout_job(model: ViewModel):
     def job(progress, should_stop):
         from gradviz.layout import layout
 
-        return layout(graph, collapsed=collapsed, progress=progress, should_stop=should_stop,
-                      **options)
+        return layout(model, progress=progress, should_stop=should_stop)
 
     return job
 
 
-def restyle_job(placed, graph, options: dict):
-    style = {k: options[k] for k in ("state", "color_by", "theme")}
-
+def restyle_job(placed, model: ViewModel):
     def job(progress, should_stop):
         from gradviz.layout import restyle
 
-        return restyle(placed, graph, **style)
+        return restyle(placed, model)
 
     return job
 
@@ -50,12 +49,13 @@ def source_job(spec: str, argv=(), **run_options):
     return job
 
 
-def export_job(graph, path: str, collapsed: frozenset, options: dict):
-    options = {k: v for k, v in options.items() if k != "state"}
+def export_job(model: ViewModel, path: str):
+    """The whole graph as the window folds, labels, colours and themes it; no player marks."""
+    model = model.changed(state=None)
 
     def job(progress, should_stop):
         from gradviz.layout.export import export
 
-        return export(graph, path, collapsed=collapsed, **options)
+        return export(model, path)
 
     return job

@@ -5,7 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
-from PySide6.QtWidgets import QFileDialog, QMessageBox
+from PySide6.QtWidgets import QFileDialog, QMenu, QMessageBox
+
+from gradviz.core.viewmodel import Colouring
 
 from .recent import recent_files
 from .themes import icon
@@ -62,7 +64,7 @@ def build_menus(w) -> None:
     edit = bar.addMenu("&Edit")
     acts["find"] = _action(w, edit, "&Find…", w.search.open_bar, "Ctrl+F", "search")
     acts["first_nan"] = _action(w, edit, "Jump to first &NaN", w.jump_to_first_nan, "Ctrl+N", "nan")
-    acts["clear"] = _action(w, edit, "&Clear selection", lambda: w.view.select(None))
+    acts["clear"] = _action(w, edit, "&Clear selection", lambda: w.change(selection=None))
 
     view = bar.addMenu("&View")
     acts["fit"] = _action(w, view, "&Fit to window", w.view.fit, "F", "fit")
@@ -71,23 +73,34 @@ def build_menus(w) -> None:
     view.addSeparator()
     acts["lineage"] = _action(w, view, "Highlight &upstream and downstream", w.view.set_lineage,
                               "L", "lineage", checkable=True)
-    acts["health"] = _action(w, view, "Gradient &health colouring", w.set_health, "H", "health",
-                             checkable=True)
+    acts["health"] = _action(w, view, "Gradient &health colouring", lambda on: w.change(
+        colouring=Colouring.HEALTH if on else Colouring.NONE), "H", "health", checkable=True)
     labels = view.addMenu("&Labels")
     group = QActionGroup(w)
     for mode in ("compact", "full", "values"):
-        act = _action(w, labels, mode, lambda on, m=mode: on and w.set_labels(m), checkable=True)
-        act.setChecked(mode == w.options["labels"])
+        act = _action(w, labels, mode, lambda on, m=mode: on and w.change(labels=m),
+                      checkable=True)
+        act.setChecked(mode == w.model.labels)
         group.addAction(act)
     themes = view.addMenu("&Theme")
     group = QActionGroup(w)
     for name in ("light", "dark"):
-        act = _action(w, themes, name, lambda on, n=name: on and w.set_theme(n), checkable=True)
-        act.setChecked(name == w.options["theme"])
+        act = _action(w, themes, name, lambda on, n=name: on and w.change(theme=n),
+                      checkable=True)
+        act.setChecked(name == w.model.theme)
         group.addAction(act)
 
     help_ = bar.addMenu("&Help")
     _action(w, help_, "&Keyboard and mouse", lambda: QMessageBox.information(w, "gradviz", SHORTCUTS))
+
+
+def insert_action(w, name: str, act: QAction, after: str) -> None:
+    """Put ``act`` in the menu that holds the action ``after``, right after it, as ``name``."""
+    anchor = w.actions_by_name[after]
+    (menu,) = [m for m in anchor.associatedObjects() if isinstance(m, QMenu)]
+    following = menu.actions()
+    menu.insertAction(following[following.index(anchor) + 1], act)
+    w.actions_by_name[name] = act
 
 
 def _fill_recent(w, menu) -> None:

@@ -1,8 +1,8 @@
 """The lecture player: step through the forward or the backward pass, node by node.
 
 What each step shows is decided by :mod:`gradviz.core.steps` (Qt-free); this toolbar only
-moves the step, hands the step's state to the window's styling (``window.set_state``) and,
-once the window has drawn it, follows the current node with the view and the inspector.
+moves the step, hands the step's state to the window's view model (``window.change(state=…)``)
+and, once the window has drawn it, follows the current node with the view and the inspector.
 Keys: Space or → next, ← previous, Home/End first/last, P play/pause, S stop (the whole
 picture again), V value labels, F5 presenter mode (Esc leaves it), T light/dark.
 """
@@ -11,13 +11,14 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QComboBox, QFileDialog, QLabel, QMenu, QToolBar
+from PySide6.QtWidgets import QComboBox, QFileDialog, QLabel, QToolBar
 
-from gradviz.core.collapse import view as folded_view
 from gradviz.core.steps import MODES, Steps, on_view
+from gradviz.core.viewmodel import PlayerState
 
 from .errors import show_error
 from .presenter import Presenter
+from .window_api import Window
 
 #: Seconds per step when playing.
 SPEEDS = (0.5, 1.0, 2.0, 3.0)
@@ -28,22 +29,21 @@ START = "  press Space to start"
 STYLE = "QToolBar#player QToolButton:checked { border: 2px solid #e8590c; }"
 
 
-def install(window) -> None:
+def install(window: Window) -> None:
     """Called by ``MainWindow``: add the player toolbar and set ``window.player``."""
     window.player = Player(window)
 
 
 class Player(QToolBar):
-    def __init__(self, window):
+    def __init__(self, window: Window):
         super().__init__("Player", window, objectName="player")
         self.setStyleSheet(STYLE)
         self.window_ = window
         self.steps: Steps | None = None
         self.step: int | None = None  # None: the player is off, the whole picture shows
         self._follow = False  # a new step waits to be drawn, then the view and inspector follow
-        self._folded = (None, None, None)  # (graph, collapsed, its folded view): see _state
         self.timer = QTimer(self, timeout=self._on_tick)
-        self._plain_labels = window.options["labels"]
+        self._plain_labels = window.model.labels
 
         self.mode_box = QComboBox(toolTip="Forward: ops in creation order. Backward: nodes in "
                                   "the order the backward pass reached them.")
@@ -73,7 +73,7 @@ class Player(QToolBar):
         self.acts["presenter"] = self._act("Present", "Presenter mode (F5)", ["F5"],
                                            self.set_presenting, True)
         self.acts["theme"] = self._act("Dark", "Dark theme (T)", ["T"], self.set_dark, True)
-        self.acts["theme"].setChecked(window.options["theme"] == "dark")
+        self.acts["theme"].setChecked(window.model.theme == "dark")
         self.presenter = Presenter(window, self)
         # Esc leaves presenter mode; enabled only there, so the view keeps Esc otherwise
         self.leave = QAction("Leave presenter mode", window, shortcut=QKeySequence("Esc"),
@@ -82,9 +82,11 @@ class Player(QToolBar):
 
         window.addToolBar(Qt.TopToolBarArea, self)
         window.graph_changed.connect(self._on_graph)
-        window.view.module_toggled.connect(self._on_module_toggled)
+        window.model_changed.connect(self._on_model_changed)
         window.layout_applied.connect(self._on_drawn)
-        _add_export_action(window, self)
+        act = QAction("Export &steps as PDF…", window)
+        act.triggered.connect(lambda: _export_steps(window, self))
+        window.add_menu_action("export_steps", act, after="export_view")
 
     def _act(self, text, tip, keys, slot, checkable=False) -> QAction:
         act = QAction(text, self, toolTip=tip, checkable=checkable)
@@ -137,30 +139,24 @@ class Player(QToolBar):
         self.toggle_play(False)
         self.step = None
         self.caption.setText(START)
-        self.window_.set_state(None)
+        self.window_.change(state=None)
 
     def _show(self, step: int) -> None:
         self.step, self._follow = step, True
         self.caption.setText(f"  {self.steps.caption(step)}")
-        self.window_.set_state(self._state(step))
+        self.window_.change(state=self._state(step))
 
-    def _state(self, step: int) -> dict:
-        """The step's state in the keys of the picture as now folded.
-
-        The folded view is kept until the graph or the folding changes: building it for every
-        step took 40 ms of the GUI thread at 100,000 nodes."""
-        window = self.window_
-        graph, collapsed, view = self._folded
-        if graph is not window.graph or collapsed != window.collapsed:
-            view = folded_view(window.graph, window.collapsed)
-            self._folded = (window.graph, window.collapsed, view)
-        return on_view(self.steps.state(step), view)
+    def _state(self, step: int) -> PlayerState:
+        """The step's state in the keys of the picture as now folded. The model's folded view
+        is worked out once per graph and folding (building it for every step took 40 ms of
+        the GUI thread at 100,000 nodes)."""
+        return PlayerState.of(on_view(self.steps.state(step), self.window_.model.folded))
 
     @property
     def current_key(self):
         """The key the view draws the current node as (a folded module may hold it)."""
-        state = self.window_.options["state"]
-        return state["current"] if state else None
+        state = self.window_.model.state
+        return state.current if state else None
 
     # -- playing ----------------------------------------------------------------------
     def toggle_play(self, on: bool) -> None:
@@ -187,8 +183,8 @@ class Player(QToolBar):
     def set_values(self, on: bool) -> None:
         """Values mode labels, or back to the labels chosen before."""
         if on:
-            self._plain_labels = self.window_.options["labels"]
-        self.window_.set_labels("values" if on else self._plain_labels)
+            self._plain_labels = self.window_.model.labels
+        self.window_.change(labels="values" if on else self._plain_labels)
 
     def set_presenting(self, on: bool) -> None:
         self.acts["presenter"].setChecked(on)
@@ -196,7 +192,7 @@ class Player(QToolBar):
         self.presenter.set_on(on)
 
     def set_dark(self, on: bool) -> None:
-        self.window_.set_theme("dark" if on else "light")
+        self.window_.change(theme="dark" if on else "light")
 
     # -- window events ----------------------------------------------------------------
     def _on_mode_chosen(self) -> None:
@@ -206,18 +202,15 @@ class Player(QToolBar):
     def _on_graph(self, graph) -> None:
         self.toggle_play(False)
         self.steps, self.step = None, None
-        self._folded = (None, None, None)  # let the old graph go
         self.caption.setText(START)
-        self.window_.options["state"] = None  # the new graph's layout starts unmarked
         self.mode_box.setCurrentIndex(MODES.index("backward" if graph.has_grads else "forward"))
 
-    def _on_module_toggled(self) -> None:
-        """The window has just folded or unfolded a module and asked for a new layout: ask
-        again with the step's state in the new picture's keys (the newer request wins)."""
-        if self.step is not None:
+    def _on_model_changed(self, old, new) -> None:
+        """A module was folded or unfolded and the window asked for a new layout: ask again
+        with the step's state in the new picture's keys (the newer request wins)."""
+        if self.step is not None and new.graph is old.graph and new.collapsed != old.collapsed:
             self._follow = True
-            self.window_.options["state"] = self._state(self.step)
-            self.window_.relayout()
+            self.window_.change(state=self._state(self.step))
 
     def _on_drawn(self) -> None:
         """Drawn: restyle for the presenter; after a new step, follow and inspect its node."""
@@ -226,22 +219,9 @@ class Player(QToolBar):
         if key is None or not self._follow:
             return
         self._follow = False
-        view = self.window_.view
-        if view.selected is not None:
-            view.select(None)
+        self.window_.change(selection=None)
         self.window_.inspector.inspect(self.window_.graph, key)
         self.presenter.frame(key)
-
-
-def _add_export_action(window, player: Player) -> None:
-    """File ▸ Export steps as PDF…, after the window's own export actions."""
-    act = QAction("Export &steps as PDF…", window)
-    act.triggered.connect(lambda: _export_steps(window, player))
-    anchor = window.actions_by_name["export_view"]
-    (menu,) = [m for m in anchor.associatedObjects() if isinstance(m, QMenu)]
-    after = menu.actions()
-    menu.insertAction(after[after.index(anchor) + 1], act)
-    window.actions_by_name["export_steps"] = act
 
 
 def _export_steps(window, player: Player) -> None:
@@ -255,15 +235,13 @@ def _export_steps(window, player: Player) -> None:
 
 def export_steps_to(window, path: str, mode: str) -> None:
     """Write the steps PDF in the background, each page as the player shows that step:
-    the window's folded modules, labels, colouring and theme."""
-    graph, collapsed, options = window.graph, window.collapsed, dict(window.options)
+    the window's folded modules, labels, colouring and theme (its frozen view model)."""
+    model = window.model
 
     def job(progress, should_stop):
         from gradviz.layout.steps import export_steps
 
-        return export_steps(graph, path, mode, collapsed=collapsed, labels=options["labels"],
-                            color_by=options["color_by"], theme=options["theme"],
-                            progress=progress, should_stop=should_stop)
+        return export_steps(model, path, mode, progress=progress, should_stop=should_stop)
 
     window.runner.submit("export", f"Exporting {mode} steps to {path}…", job,
                          lambda _: window.statusBar().showMessage(f"Exported {path}", 5000),

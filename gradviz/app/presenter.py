@@ -18,6 +18,7 @@ from PySide6.QtWidgets import QDockWidget, QToolBar
 from gradviz.layout.geometry import Layout
 
 from .items import Z_EDGES, Z_HIGHLIGHT_EDGES, EdgeBundle
+from .window_api import Window
 
 #: Node text is 11-13 units high in the scene: at 2x, 22-26 px on a 1080p projector, which
 #: on a 4 m wide screen are 5 cm letters, readable from the back of a hall (about 20 m).
@@ -49,7 +50,7 @@ def high_contrast(layout: Layout) -> Layout:
 class Presenter(QObject):
     """Switches ``window`` in and out of presenter mode, keeping ``player`` on screen."""
 
-    def __init__(self, window, player: QToolBar):
+    def __init__(self, window: Window, player: QToolBar):
         super().__init__(player)
         self.window, self.player = window, player
         self.on = False
@@ -110,7 +111,7 @@ class Presenter(QObject):
                                 (lit, LIT_EDGE_WIDTH, Z_HIGHLIGHT_EDGES + 0.5)):
             if edges:
                 item = EdgeBundle(edges, width=width, z=z)
-                w.view.scene().addItem(item)
+                w.view.add_overlay(item)
                 self._overlays.append(item)
 
     def frame(self, key) -> None:

@@ -40,7 +40,7 @@ def show(graph, *, select: str | None = None, theme: str = "light", labels: str 
         app = QApplication(sys.argv[:1])
     window = MainWindow(theme=theme)
     window.setAttribute(Qt.WA_DeleteOnClose)
-    window.options["labels"] = labels
+    window.change(labels=labels)
     window.set_graph(graph, collapsed=collapsed)
     if select is not None:
         window.select_when_drawn(select)

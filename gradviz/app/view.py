@@ -11,6 +11,7 @@ from PySide6.QtCore import QEvent, QPoint, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QCursor, QPainter
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsScene, QGraphicsView, QToolTip
 
+from gradviz.core.keys import ModuleKey, RunKey, parse_key
 from gradviz.core.select import incident, reachable
 from gradviz.layout.geometry import Layout
 
@@ -151,6 +152,10 @@ class GraphView(QGraphicsView):
         self._apply_marks()
         self.selection_changed.emit(key)
 
+    def add_overlay(self, item) -> None:
+        """Draw ``item`` over the layout (the presenter's thick edges); its owner removes it."""
+        self.scene().addItem(item)
+
     def set_lineage(self, on: bool) -> None:
         self.lineage = on
         self._apply_marks()
@@ -285,8 +290,9 @@ class GraphView(QGraphicsView):
     def mouseDoubleClickEvent(self, event) -> None:
         pos = event.position().toPoint()
         key = self.key_at(pos)
-        if isinstance(key, str):  # a folded module, or a run of blocks
-            self.module_toggled.emit(key.removeprefix("module:"))
+        typed = parse_key(key) if key is not None else None
+        if isinstance(typed, (ModuleKey, RunKey)):  # a run's box is toggled by its key
+            self.module_toggled.emit(typed.path if isinstance(typed, ModuleKey) else key)
             return
         if key is None:
             for item in self.items(pos):

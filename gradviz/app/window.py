@@ -1,36 +1,12 @@
 """The main window: graph view in the middle, inspector dock beside it, menus and status bar.
 
-API for code that builds on the window (the lecture player, ``show``, ``launch``, tests)::
-
-    window = MainWindow(theme="light")
-    window.set_graph(graph)             # lay out off the GUI thread, then draw; returns at once
-    window.graph                        # the GradGraph shown, or None (gallery)
-    window.layout_data                  # the gradviz.layout.geometry.Layout drawn now, or None
-    window.view.select(key)             # key: node id (int) or "module:<path>"; None clears
-    window.view.center_on(key)          # scroll so that the node is in the middle
-    window.view.go_to(key)              # the same, zoomed in first where it is too small to read
-    window.view.selected                # the selected key, or None
-    window.inspector                    # dock; shows whatever view.select() picked
-    window.set_state(state)             # {"current", "done", "show_grad"}: passed to the layout's
-                                        # styling (state=...); colours update, positions stay
-    window.set_labels(mode)             # "compact" | "full" | "values"
-    window.addToolBar(toolbar)          # the place for a player toolbar (plain QMainWindow API)
-    window.runner                       # Runner: long work off the GUI thread with progress/cancel
-    window.select_when_drawn("Z")       # select by name or op once the next layout is drawn
-    window.player                       # None, or the lecture player: if the module
-                                        # gradviz/app/player.py exists, MainWindow calls its
-                                        # install(window), which sets window.player; `--step N`
-                                        # then calls window.player.go_to(N) and expects it to
-                                        # call window.set_state(...)
-    window.open_source(spec, argv)      # a script (run in the background, every backward
-                                        # traced), a demo name or a .gradviz session
-    window.screenshot(path)             # the whole window; export_view(path): the view as seen
-    window.export_graph(path)           # the whole graph through gradviz.layout.export
-
-Signals: ``graph_changed(object)`` when a new graph is set, ``layout_applied()`` each time
-a layout has been drawn (wait for it before selecting in a freshly opened graph),
-``source_failed(str)`` when a script or session could not be opened (after the error
-dialog), and ``view.selection_changed(object)`` with the selected key.
+The window owns one :class:`gradviz.core.viewmodel.ViewModel` (``window.model``): what is
+shown and how. Everything that changes the picture (the menus, the player, the presenter,
+search, ``show``) calls ``window.change(**fields)``, which swaps in a changed copy and emits
+``model_changed(old, new)``; the window redraws on that one signal, laying out again only
+when the graph, the folding or the labels changed and restyling otherwise. Background jobs
+get the (frozen) model itself. The window's interface for code that builds on it is
+:class:`.window_api.Window`.
 """
 
 from __future__ import annotations
@@ -42,15 +18,18 @@ from PySide6.QtWidgets import (QApplication, QComboBox, QLabel, QMainWindow, QSt
                                QVBoxLayout, QWidget)
 
 from gradviz.core.collapse import default_collapsed, toggled
-from gradviz.core.runs import RUN_PREFIX
 from gradviz.core.graph import GradGraph
+from gradviz.core.keys import NodeKey, RunKey, parse_key
 from gradviz.core.select import first_nonfinite, visible_key
+from gradviz.core.viewmodel import PLACING, ViewModel
+from gradviz.layout.geometry import Layout
 
 from . import jobs
 from .capture import save_widget
 from .errors import show_error
 from .gallery import Gallery
 from .inspector import Inspector
+from .menus import insert_action
 from .progress import ProgressStrip
 from .recent import add_recent
 from .search_bar import SearchBar
@@ -61,6 +40,7 @@ from .workers import Runner
 
 class MainWindow(QMainWindow):
     graph_changed = Signal(object)
+    model_changed = Signal(object, object)  # (old, new) ViewModel: the one the window redraws on
     layout_applied = Signal()
     source_failed = Signal(str)
 
@@ -70,11 +50,10 @@ class MainWindow(QMainWindow):
         self.setWindowIcon(icon("gradviz"))
         self.resize(1280, 800)
         self.runner = Runner(self)
-        self.graph: GradGraph | None = None
-        self.layout_data = None
+        self.model = ViewModel(theme=theme)
+        self.model_changed.connect(self._on_model_changed)
+        self.layout_data: Layout | None = None  # the Layout drawn now
         self.passes: list[GradGraph] = []
-        self.collapsed: frozenset = frozenset()
-        self.options = {"labels": "compact", "color_by": None, "theme": theme, "state": None}
         self.last_error = None  # the newest error dialog (tests read it)
         self.path = None  # the script, demo or session shown, for the title and recent files
 
@@ -118,7 +97,7 @@ class MainWindow(QMainWindow):
         from .menus import build_menus
 
         build_menus(self)
-        self.set_theme(theme)
+        self._apply_theme(theme)
         self.inspector.inspect(None, None)
         self.player = None
         if find_spec("gradviz.app.player") is not None:  # the lecture player, when installed
@@ -126,17 +105,50 @@ class MainWindow(QMainWindow):
 
             install(self)
 
+    # -- the view model: one way in, one signal out ---------------------------------------
+    @property
+    def graph(self) -> GradGraph | None:
+        return self.model.graph
+
+    def change(self, **fields) -> None:
+        """Swap in the model with ``fields`` changed and emit ``model_changed`` if it differs."""
+        old = self.model
+        new = old.changed(**fields)
+        if old.differs(new):
+            self.model = new
+            self.model_changed.emit(old, new)
+
+    def _on_model_changed(self, old: ViewModel, new: ViewModel) -> None:
+        changed = old.differs(new)
+        if "theme" in changed:
+            self._apply_theme(new.theme)
+        if "graph" in changed:
+            self.layout_data = None
+            self.stack.setCurrentIndex(1)
+            title = new.graph.info.get("title") or self.path or "graph"
+            self.setWindowTitle(f"gradviz — {title}")
+            self.inspector.inspect(new.graph, None)
+            self.graph_changed.emit(new.graph)
+        elif "selection" in changed:
+            if self.view.selected != new.selection:
+                self.view.select(new.selection)  # its signal comes back and inspects
+            else:
+                self.inspector.inspect(new.graph, new.selection)
+        if new.graph is not None and changed - {"selection"}:
+            self._redraw()
+
+    def _apply_theme(self, name: str) -> None:
+        self.setStyleSheet(style_sheet(name))
+        self.view.set_theme(name)
+        self.gallery.set_theme(name)
+
     # -- what is shown ----------------------------------------------------------------
     def set_graph(self, graph: GradGraph, *, collapsed=None) -> None:
         """Show ``graph``: lay it out in the background (big graphs collapsed by module)."""
-        self.graph = graph
-        self.collapsed = frozenset(default_collapsed(graph) if collapsed is None else collapsed)
-        self.layout_data = None
-        self.stack.setCurrentIndex(1)
-        self.setWindowTitle(f"gradviz — {graph.info.get('title') or self.path or 'graph'}")
-        self.inspector.inspect(graph, None)
-        self.graph_changed.emit(graph)
-        self.relayout()
+        if graph is self.model.graph:  # chosen again: the player starts over, as on a new one
+            self.graph_changed.emit(graph)
+        self.change(graph=graph, selection=None, state=None, collapsed=frozenset(
+            default_collapsed(graph) if collapsed is None else collapsed))
 
     def set_passes(self, passes: list[GradGraph]) -> None:
         """Several backward passes (a training loop): newest first in the selector, newest shown.
@@ -154,50 +166,23 @@ class MainWindow(QMainWindow):
         self.pass_bar.setVisible(len(passes) > 1)
         self.set_graph(passes[-1])
 
-    def set_state(self, state: dict | None) -> None:
-        """Player state ({"current", "done", "show_grad"}) for the layout's styling."""
-        self.options["state"] = state
-        self.restyle()
-
-    def set_labels(self, mode: str) -> None:
-        self.options["labels"] = mode
-        self.relayout()
-
-    def set_theme(self, name: str) -> None:
-        self.options["theme"] = name
-        self.setStyleSheet(style_sheet(name))
-        self.view.set_theme(name)
-        self.gallery.set_theme(name)
-        self.restyle()
-
-    def set_health(self, on: bool) -> None:
-        """Colour nodes by the log of their gradient norm (NaN/Inf red, zero grey); a legend."""
-        self.options["color_by"] = "grad_norm" if on else None
-        self.restyle()
-
-    def relayout(self) -> None:
-        if self.graph is None:
-            return
-        self.runner.submit("layout", "Laying out the graph…",
-                           jobs.layout_job(self.graph, self.collapsed, self.options),
-                           self._on_layout, self._on_layout_error)
-
-    def restyle(self) -> None:
-        """New colours and marks, same positions: no Graphviz run (falls back to a layout)."""
-        if self.layout_data is None:
-            self.relayout()
-            return
-        self.runner.submit("layout", "Restyling…",
-                           jobs.restyle_job(self.layout_data, self.graph, self.options),
-                           self._on_layout, self._on_layout_error)
+    def _redraw(self) -> None:
+        """Restyle what is drawn (no Graphviz run) when the model places boxes where they
+        are; lay out again when the graph, the folding or the labels differ from it."""
+        drawn = self.layout_data
+        if drawn is None or drawn.model.differs(self.model) & PLACING:
+            self.runner.submit("layout", "Laying out the graph…", jobs.layout_job(self.model),
+                               self._on_layout, self._on_layout_error)
+        else:
+            self.runner.submit("layout", "Restyling…", jobs.restyle_job(drawn, self.model),
+                               self._on_layout, self._on_layout_error)
 
     def _on_layout(self, layout) -> None:
         self.layout_data = layout
         self.view.set_layout(layout)
         self.banner.setText("\n".join(layout.warnings))
         self.banner.setVisible(bool(layout.warnings))
-        self.view.legend.set_entries("Gradient norm (log scale)",
-                                     layout.legend if self.options["color_by"] else [])
+        self.view.legend.set_entries("Gradient norm (log scale)", layout.legend)
         self.layout_applied.emit()
 
     def _on_layout_error(self, exc: BaseException) -> None:
@@ -210,7 +195,7 @@ class MainWindow(QMainWindow):
             return
         key = visible_key(self.layout_data.key_of, self.view.nodes, node_id)
         if key is not None:
-            self.view.select(key)
+            self.change(selection=key)
             self.view.go_to(key)
 
     def select_when_drawn(self, name: str) -> None:
@@ -229,11 +214,13 @@ class MainWindow(QMainWindow):
             self.select_node(nid)
 
     def _on_selection(self, key) -> None:
-        self.inspector.inspect(self.graph, key)
+        if key == self.model.selection:  # the view selected it again, after a redraw
+            self.inspector.inspect(self.graph, key)
+        else:
+            self.change(selection=key)
 
     def _on_module_toggled(self, path: str) -> None:
-        self.collapsed = toggled(self.collapsed, path)
-        self.relayout()
+        self.change(collapsed=toggled(self.model.collapsed, path))
 
     def _on_query(self, text: str) -> None:
         from gradviz.core.search import search
@@ -252,7 +239,7 @@ class MainWindow(QMainWindow):
             self._hit = 0 if delta > 0 else len(self._hits) - 1
         else:
             self._hit = (self._hit + delta) % len(self._hits)
-        self.view.select(self._hits[self._hit])
+        self.change(selection=self._hits[self._hit])
         self.view.go_to(self._hits[self._hit])
         self.search.set_position(self._hit, len(self._hits))
 
@@ -260,14 +247,19 @@ class MainWindow(QMainWindow):
         self.set_graph(self.passes[self.pass_box.itemData(row)])
 
     def _describe(self, key) -> str:
-        if isinstance(key, str):
-            kind = "repeated blocks" if key.startswith(RUN_PREFIX) else "collapsed module"
+        typed = parse_key(key)
+        if not isinstance(typed, NodeKey):
+            kind = "repeated blocks" if isinstance(typed, RunKey) else "collapsed module"
             return f"{self.view.nodes[key].box.lines[0]} ({kind}; double-click to expand)"
         node = self.graph.node(key)
         norm = node.grad_norm
         shape = list(node.shape) if node.shape is not None else "—"
         grad = "not captured" if norm is None else f"{norm:.4g}"
         return f"{node.label}\nop: {node.op}\nshape: {shape}\ngrad norm: {grad}"
+
+    def add_menu_action(self, name: str, act, *, after: str) -> None:
+        """Add ``act`` to the menus right after the action ``after`` (see ``actions_by_name``)."""
+        insert_action(self, name, act, after)
 
     # -- opening things ---------------------------------------------------------------
     def open_demo(self, name: str) -> None:
@@ -312,7 +304,7 @@ class MainWindow(QMainWindow):
     def export_graph(self, path: str) -> None:
         """The whole graph (every module as now collapsed), via the layout's exporter."""
         self.runner.submit("export", f"Exporting {path}…",
-                           jobs.export_job(self.graph, path, self.collapsed, self.options),
+                           jobs.export_job(self.model, path),
                            lambda _: self.statusBar().showMessage(f"Exported {path}", 5000),
                            lambda exc: show_error(self, f"Cannot export {path}", exc))
 

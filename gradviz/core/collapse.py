@@ -17,11 +17,8 @@ import networkx as nx
 
 from .contiguous import Flow, foldable_modules, prefixes
 from .graph import GradGraph
+from .keys import Key, module_key
 from .runs import Run, find_runs
-
-#: A visible node: a graph node id, ``"module:<path>"`` for a collapsed module, or a run's
-#: ``Run.key`` (``View.runs`` says which run).
-Key = int | str
 
 #: ``default_collapsed`` shows graphs up to this size whole: a lecture demo's eight layers are
 #: its point (``vanishing`` compares each layer's gradient), and they read at this size.
@@ -30,10 +27,6 @@ FOLD_RUNS_ABOVE = 150
 EXPAND_BELOW = 600
 #: ... and otherwise picks the most detailed module level that shows at most this many nodes.
 READABLE = 400
-
-
-def module_key(path: str) -> str:
-    return f"module:{path}"
 
 
 def module_paths(graph: GradGraph) -> list[str]:

@@ -18,9 +18,7 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from .contiguous import Flow, prefixes
-
-#: What a run's box key starts with (a module's starts with ``"module:"``).
-RUN_PREFIX = "run:"
+from .keys import RunKey
 #: Fewer identical blocks are shown as they are: folding two saves one box and hides one.
 MIN_RUN = 3
 
@@ -45,7 +43,7 @@ class Run:
 
     @cached_property
     def key(self) -> str:
-        return f"{RUN_PREFIX}{self.paths[0]}..{self.paths[-1]}"
+        return RunKey(f"{self.paths[0]}..{self.paths[-1]}").raw
 
     @property
     def title(self) -> str:

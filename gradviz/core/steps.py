@@ -133,6 +133,6 @@ def on_view(state: dict, view: View) -> dict:
     key_of, done = view.key_of, state["done"]
     return {**state,
             "current": key_of[state["current"]],
-            "done": {key_of[n] for n in done if isinstance(key_of[n], int)}
+            "done": {key_of[n] for n in done if key_of[n] == n}
             | {key for key, members in view.members.items() if done.issuperset(members)},
             "show_grad": {key_of[n] for n in state["show_grad"]}}

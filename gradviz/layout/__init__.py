@@ -1,4 +1,4 @@
-"""GradGraph -> plain geometry (Qt-free): where every node, edge and module box goes.
+"""A view model -> plain geometry (Qt-free): where every node, edge and module box goes.
 
 ``layout`` decides positions (Graphviz ``dot`` in a subprocess, or the layered layout for
 huge graphs and when Graphviz is missing; repeated blocks laid out once per distinct
@@ -7,14 +7,18 @@ structure, see :mod:`.blocks`) and styles; ``restyle`` changes only the styles
 runs ``dot`` again. In ``values`` mode a node's box is sized with its gradient shown, and a
 gradient the player has not reached yet reads ``grad ?``: the size never changes.
 
+Both take a :class:`gradviz.core.viewmodel.ViewModel`, or a graph and the public keyword
+options (``collapsed``, ``labels``, ``color_by``, ``theme``, ``state``) that make one. The
+model's folded view is worked out once and every step of the layout reads it.
+
 Both run in a worker thread in the app: ``progress(stage, fraction)`` reports, and
 ``should_stop()`` returning True raises :class:`Cancelled`.
 """
 
 from __future__ import annotations
 
-from gradviz.core.collapse import view
 from gradviz.core.graph import GradGraph
+from gradviz.core.viewmodel import ViewModel
 
 from . import blocks, cache, strategy
 from .dotsource import to_dot
@@ -27,19 +31,26 @@ from .scene import Scene, build
 from .style import theme as get_theme
 
 __all__ = ["Cancelled", "ClusterBox", "EdgePath", "GraphvizMissing", "Layout", "NodeBox",
-           "layout", "module_key", "restyle", "scene_of"]
+           "ViewModel", "layout", "model_of", "module_key", "restyle", "scene_of"]
 
 
-def scene_of(graph: GradGraph, collapsed=frozenset(), labels="compact", color_by=None,
-             theme="light", state=None) -> Scene:
-    return build(graph, view(graph, frozenset(collapsed)), labels, theme, color_by, state)
+def model_of(subject: GradGraph | ViewModel, collapsed=frozenset(), labels: str = "compact",
+             color_by=None, theme: str = "light", state=None) -> ViewModel:
+    """``subject`` if it is a view model, else the model of the graph with these options."""
+    if isinstance(subject, ViewModel):
+        return subject
+    return ViewModel.of(subject, collapsed=collapsed, labels=labels, color_by=color_by,
+                        theme=theme, state=state)
 
 
-def _dress(layout: Layout, collapsed, labels, color_by, theme, key_of: list) -> Layout:
-    th = get_theme(theme)
-    layout.collapsed, layout.labels, layout.color_by, layout.theme = (
-        frozenset(collapsed), labels, color_by, theme)
-    layout.key_of = key_of
+def scene_of(subject: GradGraph | ViewModel, collapsed=frozenset(), labels="compact",
+             color_by=None, theme="light", state=None) -> Scene:
+    return build(model_of(subject, collapsed, labels, color_by, theme, state))
+
+
+def _dress(layout: Layout, model: ViewModel) -> Layout:
+    th = get_theme(model.theme)
+    layout.model = model
     layout.background, layout.ink = th.background, th.ink
     for c in layout.clusters:
         c.fill, c.border = th.cluster_fill, th.cluster_border
@@ -89,34 +100,39 @@ def _lay(scene: Scene, chosen: tuple[str, dict], theme: str, timeout: float, pro
     return result
 
 
-def layout(graph: GradGraph, *, collapsed=frozenset(), labels: str = "compact",
+def layout(subject: GradGraph | ViewModel, *, collapsed=frozenset(), labels: str = "compact",
            color_by: str | None = None, theme: str = "light", state=None,
            timeout: float = DEFAULT_TIMEOUT, progress=None, should_stop=None) -> Layout:
-    """Positions and styles of ``graph`` as drawn with the modules in ``collapsed`` folded.
+    """Positions and styles of a view model, or of a graph drawn with the modules in
+    ``collapsed`` folded (the keyword options are then the model's; see :func:`model_of`).
 
     Node keys are graph node ids, and ``module_key(path)`` for collapsed modules. For the
     first picture of a big recorded graph pass ``gradviz.core.collapse.default_collapsed``.
     ``labels``: "compact" | "full" | "values"; ``color_by``: None | "grad_norm";
     ``state``: ``{"current": key, "done": keys, "show_grad": keys or None}`` for the player.
     """
+    model = model_of(subject, collapsed, labels, color_by, theme, state)
     report = progress or (lambda stage, fraction: None)
     report("building the scene", 0.0)
-    shown = view(graph, frozenset(collapsed))
-    scene = build(graph, shown, labels, theme, color_by, state)
-    result = _place(scene, theme, timeout, report, should_stop)
+    scene = build(model)
+    result = _place(scene, model.theme, timeout, report, should_stop)
     report("laid out", 1.0)
-    return _dress(result, collapsed, labels, color_by, theme, shown.key_of)
+    return _dress(result, model)
 
 
 _SAME = "same"
 
 
-def restyle(placed: Layout, graph: GradGraph, *, state=None, color_by=_SAME,
+def restyle(placed: Layout, subject: GradGraph | ViewModel, *, state=None, color_by=_SAME,
             theme: str | None = None) -> Layout:
-    """``placed`` with new styles (player state, colouring, theme) and the same positions;
-    colouring and theme stay as they were unless given."""
-    theme = theme or placed.theme
-    color_by = placed.color_by if color_by == _SAME else color_by
-    scene = scene_of(graph, placed.collapsed, placed.labels, color_by, theme, state)
-    result = cache.adopt(cache.placement(placed), scene)
-    return _dress(result, placed.collapsed, placed.labels, color_by, theme, placed.key_of)
+    """``placed`` with new styles and the same positions. ``subject``: the new view model
+    (its graph, folding and labels must be ``placed``'s), or the graph with a new player
+    ``state`` (colouring and theme stay as they were unless given)."""
+    if isinstance(subject, ViewModel):
+        model = subject
+    else:
+        model = placed.model.changed(
+            graph=subject, state=state, theme=theme or placed.theme,
+            colouring=placed.model.colouring if color_by == _SAME else color_by)
+    result = cache.adopt(cache.placement(placed), build(model))
+    return _dress(result, model)

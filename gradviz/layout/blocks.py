@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from gradviz.core.collapse import module_key
+from gradviz.core.keys import BoxKind, module_key
 from gradviz.core.contiguous import within
 from gradviz.core.runs import wiring
 
@@ -113,7 +113,7 @@ def _block_scene(scene: Scene, block: Block) -> tuple[Scene, dict]:
     ins = [_stub(i) for i in range(len(block.sources))]
     outs = [_stub(len(ins) + j) for j in range(len(block.exits))]
     for s in ins + outs:
-        nodes[s] = NodeBox(s, 0, 0, 0, 0, [], "stub", "point", cluster=block.path)
+        nodes[s] = NodeBox(s, 0, 0, 0, 0, [], BoxKind.STUB, "point", cluster=block.path)
     edges = [EdgePath(a, b, []) for a, b in
              ((block.keys[i], block.keys[j]) for i, j in block.signature[1])]
     edges += [EdgePath(ins[slot], block.keys[i], []) for slot, i in block.signature[2]]
@@ -131,7 +131,7 @@ def _top_scene(scene: Scene, blocks: list[Block], sizes: dict) -> tuple[Scene, d
     for b in blocks:
         key = module_key(b.path)
         width, height = sizes[b.signature]
-        boxes[key] = NodeBox(key, 0, 0, width, height, [], "block", "box",
+        boxes[key] = NodeBox(key, 0, 0, width, height, [], BoxKind.BLOCK, "box",
                              cluster=scene.parents[b.path])
         for k in b.keys:
             top_of[k] = key

@@ -6,7 +6,7 @@ fallback raster) draws them without knowing what they are.
 
 from __future__ import annotations
 
-from .geometry import Layout, NodeBox
+from .geometry import BoxKind, Layout, NodeBox
 
 TITLE_HEIGHT = 30.0
 LEGEND_HEIGHT = 26.0
@@ -24,11 +24,11 @@ def decorations(layout: Layout, title: str | None = None):
         x = PAD
         for colour, text in layout.legend:
             extra.append(NodeBox(f"legend:{text}", x + SWATCH / 2, y, SWATCH, SWATCH, [""],
-                                 "swatch", "box", colour, layout.ink, layout.ink))
+                                 BoxKind.SWATCH, "box", colour, layout.ink, layout.ink))
             x += SWATCH + 4
             width = len(text) * CHAR
             extra.append(NodeBox(f"legend-text:{text}", x + width / 2, y, width, SWATCH, [text],
-                                 "note", "plaintext", layout.background, layout.background,
+                                 BoxKind.NOTE, "plaintext", layout.background, layout.background,
                                  layout.ink))
             x += width + 12
         bottom = layout.height + LEGEND_HEIGHT
@@ -36,6 +36,6 @@ def decorations(layout: Layout, title: str | None = None):
     if title:
         top = -TITLE_HEIGHT
         extra.append(NodeBox("title", right / 2, -TITLE_HEIGHT / 2, max(len(title) * CHAR, 10),
-                             TITLE_HEIGHT, [title], "title", "plaintext", layout.background,
+                             TITLE_HEIGHT, [title], BoxKind.TITLE, "plaintext", layout.background,
                              layout.background, layout.ink))
     return extra, (0.0, top, right, bottom)

@@ -15,8 +15,7 @@ import math
 
 import graphviz
 
-from gradviz.core.collapse import module_key
-from gradviz.core.runs import RUN_PREFIX
+from gradviz.core.keys import BoxKind, ModuleKey, NodeKey, RunKey, parse_key
 
 from .scene import Scene
 from .style import text_on, theme as get_theme
@@ -30,11 +29,13 @@ CLUSTER_FONTSIZE = 10
 def node_name(key) -> str:
     """``n12`` for node 12, ``m.h.0`` for the collapsed module ``h.0``, ``r.h.0..h.11`` for a
     folded run of blocks (no ``:``, which DOT would read as a port in an edge)."""
-    if isinstance(key, int):
-        return f"n{key}"
-    if key.startswith(RUN_PREFIX):
-        return "r." + key.removeprefix(RUN_PREFIX)
-    return "m." + key.removeprefix(module_key(""))
+    match parse_key(key):
+        case NodeKey(nid):
+            return f"n{nid}"
+        case RunKey(name):
+            return f"r.{name}"
+        case ModuleKey(path):
+            return f"m.{path}"
 
 
 def key_of(name: str):
@@ -42,7 +43,7 @@ def key_of(name: str):
     if name[0] == "n":
         return int(name[1:])
     path = _unescaped(name[2:])
-    return module_key(path) if name[0] == "m" else RUN_PREFIX + path
+    return (ModuleKey(path) if name[0] == "m" else RunKey(path)).raw
 
 
 def cluster_name(path: str) -> str:
@@ -99,7 +100,7 @@ def _node_line(name: str, box, default: dict, sized: bool) -> str:
         attrs.update(fillcolor=box.fill, color=box.border, fontcolor=box.text)
         if box.pen != 1.0:
             attrs["penwidth"] = f"{box.pen:g}"
-    if box.kind == "block":  # a placed block (see .blocks): exactly its given size
+    if box.kind == BoxKind.BLOCK:  # a placed block (see .blocks): exactly its given size
         label, attrs["margin"] = _empty_table(box.width, box.height), "0"
     else:
         label = _placeholder(box.lines, FONTSIZE) if sized else _label(box.lines)

@@ -14,6 +14,7 @@ from gradviz.core.collapse import default_collapsed
 from gradviz.core.graph import GradGraph
 from gradviz.core.jsonify import to_json
 from gradviz.core.errors import GradvizError, GradvizWarning
+from gradviz.core.viewmodel import ViewModel
 
 from . import layout as make_layout, scene_of
 from .dotsource import to_dot
@@ -32,19 +33,29 @@ def resolve_collapsed(graph: GradGraph, collapsed):
     return default_collapsed(graph) if collapsed == "auto" else frozenset(collapsed or ())
 
 
-def file_bytes(graph: GradGraph, fmt: str, *, labels: str = "compact", collapsed="auto",
-               theme: str = "light", color_by: str | None = None, state=None,
-               title: str | None = None, dpi: float = 96.0, scale: float = 1.0,
-               progress=None, should_stop=None) -> bytes:
-    """The content of an export in ``fmt`` ("svg", "png", "pdf", "dot", "json")."""
+def model_for(graph: GradGraph | ViewModel, *, labels: str = "compact", collapsed="auto",
+              theme: str = "light", color_by: str | None = None, state=None) -> ViewModel:
+    """The view model an export draws: ``graph`` itself when it is one, else the graph with
+    these options (``collapsed`` as :func:`resolve_collapsed`)."""
+    if isinstance(graph, ViewModel):
+        return graph
+    return ViewModel.of(graph, collapsed=resolve_collapsed(graph, collapsed), labels=labels,
+                        color_by=color_by, theme=theme, state=state)
+
+
+def file_bytes(graph: GradGraph | ViewModel, fmt: str, *, title: str | None = None,
+               dpi: float = 96.0, scale: float = 1.0, progress=None, should_stop=None,
+               **options) -> bytes:
+    """The content of an export in ``fmt`` ("svg", "png", "pdf", "dot", "json") of a view
+    model, or of a graph with the model's ``options`` (``labels``, ``collapsed``, ``theme``,
+    ``color_by``, ``state``: see :func:`model_for`)."""
+    model = model_for(graph, **options)
     if fmt == "json":
-        return to_json(graph).encode()
-    collapsed = resolve_collapsed(graph, collapsed)
+        return to_json(model.graph).encode()
     if fmt == "dot":
-        return to_dot(scene_of(graph, collapsed, labels, color_by, theme, state), theme).encode()
+        return to_dot(scene_of(model), model.theme).encode()
     report = progress or (lambda stage, fraction: None)
-    placed = make_layout(graph, collapsed=collapsed, labels=labels, color_by=color_by,
-                         theme=theme, state=state, should_stop=should_stop,
+    placed = make_layout(model, should_stop=should_stop,
                          progress=lambda stage, fraction: report(stage, 0.9 * fraction))
     for message in placed.warnings:  # the app shows them in a banner; a file has no banner
         warnings.warn(message, GradvizWarning, stacklevel=3)
@@ -67,7 +78,7 @@ def check_path(path) -> Path:
     return path
 
 
-def export(graph: GradGraph, path, **options) -> Path:
+def export(graph: GradGraph | ViewModel, path, **options) -> Path:
     """Write ``graph`` to ``path`` (format by suffix); options as :func:`file_bytes`."""
     path = check_path(path)
     data = file_bytes(graph, path.suffix.lower()[1:], **options)

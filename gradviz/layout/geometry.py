@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-# A visible node is a graph node id (int) or a collapsed module (``"module:<path>"``).
-from gradviz.core.collapse import Key, module_key  # noqa: F401  (re-exported for the app)
+# A visible node is a graph node id (int), a folded module or run (see gradviz.core.keys).
+from gradviz.core.keys import BoxKind, Key, module_key  # noqa: F401  (re-exported for the app)
+from gradviz.core.viewmodel import ViewModel
 
 
 @dataclass
@@ -21,7 +22,7 @@ class NodeBox:
     width: float
     height: float
     lines: list[str]  # label text, one entry per line
-    kind: str  # "leaf" | "op" | "output" | "module"
+    kind: BoxKind  # a StrEnum: equal to "op", "leaf", "output", "module", "block", ...
     shape: str = "box"  # "box" | "ellipse" | "octagon" | "folder" ...: as in the DOT source
     fill: str = "#ffffff"
     border: str = "#000000"
@@ -79,12 +80,28 @@ class Layout:
     engine: str = "dot"  # what produced it: "dot", "layered", "dot+blocks" (see blocks.py) ...
     warnings: list[str] = field(default_factory=list)
     legend: list[tuple[str, str]] = field(default_factory=list)  # (colour, text), for colour modes
-    #: How it was styled; ``restyle`` changes these without moving anything.
-    labels: str = "compact"
-    collapsed: frozenset = frozenset()
-    theme: str = "light"
-    color_by: str | None = None
+    #: What it draws and how; ``restyle`` swaps it for one that moves nothing.
+    model: ViewModel = field(default_factory=ViewModel)
     background: str = "#ffffff"
     ink: str = "#000000"  # colour of cluster titles, title and legend text
-    #: Per graph node id, the key that draws it (itself, or the folded box that holds it).
-    key_of: list = field(default_factory=list)
+
+    @property
+    def labels(self) -> str:
+        return self.model.labels
+
+    @property
+    def collapsed(self) -> frozenset:
+        return self.model.collapsed
+
+    @property
+    def theme(self) -> str:
+        return self.model.theme
+
+    @property
+    def color_by(self) -> str | None:
+        return self.model.color_by
+
+    @property
+    def key_of(self) -> list:
+        """Per graph node id, the key that draws it (itself, or the folded box that holds it)."""
+        return self.model.folded.key_of if self.model.graph is not None else []

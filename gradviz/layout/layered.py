@@ -27,7 +27,7 @@ import networkx as nx
 from gradviz.core.contiguous import topological
 
 from .dotsource import FONTSIZE
-from .geometry import ClusterBox, Layout
+from .geometry import BoxKind, ClusterBox, Layout
 from .scene import Scene
 from .textsize import text_size
 
@@ -245,7 +245,7 @@ def layered_layout(scene: Scene, should_stop=None) -> Layout:
     keys, edges, turned, layer = _ranked(scene)
     n = len(keys)
     succ, pred, layer, spans, trunks = _with_lanes(n, edges, layer)
-    sizes = [(b.width, b.height) if b.kind == "block" else box_size(b.lines, b.shape)
+    sizes = [(b.width, b.height) if b.kind == BoxKind.BLOCK else box_size(b.lines, b.shape)
              for b in (scene.nodes[k] for k in keys)]
     sizes += [(LANE, 0.0)] * (len(layer) - n)
     widths = [s[0] for s in sizes]

@@ -8,18 +8,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from gradviz.core.collapse import View, module_key
+from gradviz.core.collapse import View
 from gradviz.core.contiguous import prefixes
 from gradviz.core.graph import GradGraph
+from gradviz.core.keys import BoxKind, ModuleKey, NodeKey, RunKey, parse_key
+from gradviz.core.viewmodel import Colouring, ViewModel
 
 from . import labels as label_text
 from .clusters import drawable
 from .geometry import EdgePath, NodeBox
 from .style import SHAPES, NormScale, grad_fill, text_on, theme as get_theme
-
-#: Player state: ``{"current": key | None, "done": set of keys, "show_grad": set | None}``.
-State = dict
-
 
 @dataclass
 class Scene:
@@ -49,46 +47,56 @@ def _stats_by_key(graph: GradGraph, view: View) -> dict:
     100,000 nodes), so only the grad-norm colouring asks for them."""
     if not graph.has_grads:
         return {}
-    return {key: (_module_stats(graph, view.members[key]) if isinstance(key, str)
-                  else _grad_stats(graph, key)) for key in view.keys}
+    return {key: (_grad_stats(graph, key) if isinstance(parse_key(key), NodeKey)
+                  else _module_stats(graph, view.members[key])) for key in view.keys}
 
 
 def node_cluster(graph: GradGraph, view: View, key) -> str | None:
     """Module path of the innermost cluster around ``key`` (None at top level)."""
-    if key in view.runs:
-        return view.runs[key].parent or None
-    if isinstance(key, str):
-        return key.removeprefix(module_key("")).rpartition(".")[0] or None
+    match parse_key(key):
+        case RunKey():
+            return view.runs[key].parent or None
+        case ModuleKey(path):
+            return path.rpartition(".")[0] or None
     return graph.cols.module[key] or None
 
 
 def _box(graph: GradGraph, view: View, key, mode: str, show_grad: bool) -> NodeBox:
-    if isinstance(key, str):
+    typed = parse_key(key)
+    if not isinstance(typed, NodeKey):
         run = view.runs.get(key)
-        paths = run.paths if run else [key.removeprefix(module_key(""))]
+        paths = run.paths if run else [typed.path]
         members = view.members[key]
         ops = [n for n in members if graph.cols.kind[n] != "leaf"]
         boxes = set(paths)
         glue = sum(1 for n in ops if boxes.isdisjoint(prefixes(graph.cols.module[n] or "")))
         lines = (label_text.run_lines(run.title, (len(ops) - glue) // run.count, glue) if run
                  else label_text.module_lines(paths[0], len(ops), glue))
-        return NodeBox(key, 0, 0, 0, 0, lines, "module", SHAPES["module"], members=len(members))
-    kind = graph.cols.kind[key]
+        return NodeBox(key, 0, 0, 0, 0, lines, BoxKind.MODULE, SHAPES["module"],
+                       members=len(members))
+    kind = BoxKind(graph.cols.kind[key])
     return NodeBox(key, 0, 0, 0, 0, label_text.node_lines(graph, key, mode, show_grad), kind,
                    SHAPES[kind])
 
 
-def build(graph: GradGraph, view: View, labels: str = "compact", theme: str = "light",
-          color_by: str | None = None, state: State | None = None) -> Scene:
+#: The colourings this layout draws; a new one adds its fill here (see docs/architecture.md).
+DRAWN = (Colouring.NONE, Colouring.HEALTH)
+
+
+def build(model: ViewModel) -> Scene:
+    """The model's picture before placement, from its folded view (worked out once)."""
+    graph, view, labels = model.graph, model.folded, model.labels
     label_text.check_mode(labels)
-    if color_by not in (None, "grad_norm"):
-        raise ValueError(f"unknown colouring {color_by!r}; use None or 'grad_norm'")
-    th = get_theme(theme)
-    state = state or {}
-    current, done = state.get("current"), state.get("done") or set()
-    show_grad = state.get("show_grad")
-    stats = _stats_by_key(graph, view) if color_by else {}
-    scale = NormScale(s["norm"] for s in stats.values() if s) if color_by else None
+    if model.colouring not in DRAWN:
+        raise ValueError(f"the {model.colouring.name.lower()} colouring is not drawn yet")
+    th = get_theme(model.theme)
+    state = model.state
+    current = state.current if state else None
+    done = state.done if state else frozenset()
+    show_grad = state.show_grad if state else None
+    coloured = model.colouring is Colouring.HEALTH
+    stats = _stats_by_key(graph, view) if coloured else {}
+    scale = NormScale(s["norm"] for s in stats.values() if s) if coloured else None
 
     nodes = {}
     for key in view.keys:

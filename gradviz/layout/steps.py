@@ -12,16 +12,16 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
-from gradviz.core.collapse import view
 from gradviz.core.graph import GradGraph
 from gradviz.core.steps import Steps, on_view
+from gradviz.core.viewmodel import ViewModel
 
 from . import layout, restyle
-from .export import ExportError, resolve_collapsed
+from .export import ExportError, model_for
 from .render import render
 
 
-def export_steps(graph: GradGraph, path, mode: str, *, labels: str = "values",
+def export_steps(graph: GradGraph | ViewModel, path, mode: str, *, labels: str = "values",
                  collapsed="auto", theme: str = "light", color_by: str | None = None,
                  title: str | None = None, scale: float = 1.0, progress=None,
                  should_stop=None) -> Path:
@@ -29,7 +29,8 @@ def export_steps(graph: GradGraph, path, mode: str, *, labels: str = "values",
 
     ``labels`` defaults to ``values``: data and gradient on each node, a gradient appearing
     only once backward has reached it. Other options as :func:`gradviz.layout.export.file_bytes`;
-    ``title`` goes before each page's caption.
+    ``title`` goes before each page's caption. ``graph`` may be a view model, whose
+    options then stand for these (its player state aside: each page has its own).
     """
     try:
         from pypdf import PdfReader, PdfWriter
@@ -39,20 +40,18 @@ def export_steps(graph: GradGraph, path, mode: str, *, labels: str = "values",
     if path.suffix.lower() != ".pdf":
         raise ExportError(f"steps are written as PDF, not {path.name!r}: use a .pdf name")
     report = progress or (lambda stage, fraction: None)
+    model = model_for(graph, labels=labels, collapsed=collapsed, theme=theme,
+                      color_by=color_by).changed(state=None)
     try:
-        steps = Steps.of(graph, mode)
+        steps = Steps.of(model.graph, mode)
     except ValueError as err:  # an unknown mode, or no backward captured
         raise ExportError(str(err)) from None
-    collapsed = resolve_collapsed(graph, collapsed)
-    shown = view(graph, collapsed)
     # no state: boxes are sized with every gradient shown, so the last page's text fits too
-    placed = layout(graph, collapsed=collapsed, labels=labels, color_by=color_by, theme=theme,
-                    should_stop=should_stop)
+    placed = layout(model, should_stop=should_stop)
     pages = PdfWriter()
     for step in range(len(steps)):
         report(f"page {step + 1} of {len(steps)}", step / len(steps))
-        picture = restyle(placed, graph, state=on_view(steps.state(step), shown),
-                          color_by=color_by)
+        picture = restyle(placed, model.changed(state=on_view(steps.state(step), model.folded)))
         heading = steps.caption(step)
         pdf = render(picture, "pdf", title=f"{title}: {heading}" if title else heading,
                      scale=scale, should_stop=should_stop)

@@ -146,7 +146,7 @@ def test_gallery_screenshots_both_themes(qtbot, window):
     gallery.list.setCurrentRow(1)
     window.screenshot(out("gallery_cards.png"))
     base = gallery.list.viewport().palette().base().color()
-    window.set_theme("dark")
+    window.change(theme="dark")
     qtbot.waitUntil(lambda: not gallery.runner.busy, timeout=10_000)
     dark = QImage(str(thumbnails.path("dark", ORDER[0])))
     assert pictures(gallery)[0].toImage().pixelColor(2, 2) == dark.pixelColor(2, 2)

@@ -64,7 +64,7 @@ def test_hover_shows_op_shape_and_grad_norm(qtbot, window, seed_graph):
 def test_dark_theme_and_small_zoom(qtbot, window, seed_graph):
     draw(qtbot, window, seed_graph)
     with qtbot.waitSignal(window.layout_applied, timeout=20_000):
-        window.set_theme("dark")
+        window.change(theme="dark")
     assert window.view.backgroundBrush().color().lightness() < 80
     click(qtbot, window.view, seed_graph.find("Z").id)
     window.screenshot(out("dark_theme.png"))
@@ -77,5 +77,5 @@ def test_theme_switch_recolours_the_selection(qtbot, window, seed_graph):
     z = window.view.nodes[seed_graph.find("Z").id]
     click(qtbot, window.view, z.key)
     with qtbot.waitSignal(window.layout_applied, timeout=20_000):
-        window.set_theme("dark")
+        window.change(theme="dark")
     assert z.marks["selected"] == QColor(window.view.theme.accent) == QColor("#ffa94d")

@@ -25,7 +25,7 @@ def press(qtbot, window, key: str):
 
 
 def current(window):
-    return window.options["state"]["current"]
+    return window.model.state.current
 
 
 def on_screen(view, key) -> bool:
@@ -40,7 +40,7 @@ def seed_window(qtbot, window, seed_graph):
 
 def test_keys_step_through_backward(qtbot, seed_window, seed_graph):
     window, (S, Z, W) = seed_window, (seed_graph.find(v).id for v in "SZW")
-    assert window.options["state"] is None  # the player starts off: the whole picture
+    assert window.model.state is None  # the player starts off: the whole picture
     press(qtbot, window, "next")
     assert current(window) == S and "backward 1/7: S" in window.player.caption.text()
     press(qtbot, window, "right")
@@ -55,7 +55,7 @@ def test_keys_step_through_backward(qtbot, seed_window, seed_graph):
     press(qtbot, window, "home")
     assert current(window) == S
     press(qtbot, window, "stop")
-    assert window.options["state"] is None and window.layout_data.nodes[S].mark is None
+    assert window.model.state is None and window.layout_data.nodes[S].mark is None
 
 
 def test_forward_mode_follows_creation_order(qtbot, seed_window, seed_graph):
@@ -66,7 +66,7 @@ def test_forward_mode_follows_creation_order(qtbot, seed_window, seed_graph):
     assert current(window) == user_t
     press(qtbot, window, "end")
     assert current(window) == seed_graph.find("S").id
-    assert not window.options["state"]["show_grad"]  # no gradient exists during forward
+    assert not window.model.state.show_grad  # no gradient exists during forward
 
 
 def test_view_follows_the_current_node(qtbot, seed_window, seed_graph):
@@ -82,7 +82,7 @@ def test_view_follows_the_current_node(qtbot, seed_window, seed_graph):
 def test_value_labels_reveal_gradients_as_reached(qtbot, seed_window, seed_graph):
     window, (Z, W) = seed_window, (seed_graph.find(v).id for v in "ZW")
     press(qtbot, window, "values")
-    assert window.options["labels"] == "values"
+    assert window.model.labels == "values"
     press(qtbot, window, "next")
     press(qtbot, window, "next")
     boxes = window.layout_data.nodes
@@ -90,7 +90,7 @@ def test_value_labels_reveal_gradients_as_reached(qtbot, seed_window, seed_graph
     assert "grad [[1, 1], [1, 1]]" in boxes[Z].lines
     window.screenshot(out("player_values_step2.png"))
     press(qtbot, window, "values")
-    assert window.options["labels"] == "compact"
+    assert window.model.labels == "compact"
 
 
 def test_play_advances_on_each_tick_and_stops_at_the_end(qtbot, seed_window):
@@ -145,16 +145,16 @@ def test_folding_a_module_keeps_the_step(qtbot, window):
     assert graph.cols.module[current(window)] == "fc2"
     with qtbot.waitSignal(window.layout_applied, timeout=30_000):
         window.view.module_toggled.emit("fc2")
-    assert window.collapsed == {"fc2"} and current(window) == "module:fc2"
+    assert window.model.collapsed == {"fc2"} and current(window) == "module:fc2"
     assert window.layout_data.nodes["module:fc2"].mark == "current"
     assert window.inspector.key == "module:fc2"
 
 
 def test_steps_fold_the_graph_once_per_picture(qtbot, window, monkeypatch):
-    from gradviz.app import player
+    from gradviz.core import viewmodel
 
-    folded, fold = [], player.folded_view
-    monkeypatch.setattr(player, "folded_view", lambda g, c: folded.append(set(c)) or fold(g, c))
+    folded, fold = [], viewmodel.view
+    monkeypatch.setattr(viewmodel, "view", lambda g, c: folded.append(set(c)) or fold(g, c))
     graph = open_source("mlp").passes[0]
     draw(qtbot, window, graph)
     for _ in range(3):

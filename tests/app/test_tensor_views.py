@@ -77,7 +77,7 @@ def test_small_tensor_is_one_tinted_table(qtbot, window, seed_graph):
     assert "captured its gradient during backward (shown above)" in text and "tensor(" not in text
     window.screenshot(out("inspector_table.png"))
     with qtbot.waitSignal(window.layout_applied, timeout=20_000):
-        window.set_theme("dark")
+        window.change(theme="dark")
     cell = window.inspector.value.table.item(0, 0)  # 2.15 of 2.91: a light red, dark ink
     assert cell.foreground().color() == QColor("black") and cell.background().color().red() > 200
     window.screenshot(out("inspector_table_dark.png"))
@@ -128,7 +128,7 @@ def test_matrix_heat_map_zero_white_values_on_hover(qtbot, window):
     scroll_to_end(window)
     window.screenshot(out("inspector_heatmap.png"))
     with qtbot.waitSignal(window.layout_applied, timeout=20_000):
-        window.set_theme("dark")
+        window.change(theme="dark")
     scroll_to_end(window)
     assert pixel(heat, 3, 15) == QColor("white")  # the scale does not follow the theme
     assert heat.backgroundBrush().color().lightness() < 60  # but the space around it does
