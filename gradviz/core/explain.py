@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 
 from .graph import GradNode
-from .trace import live_graphs
+from .livegraph import live_graphs
 
 
 def _fmt(t: torch.Tensor) -> str:
