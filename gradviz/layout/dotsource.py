@@ -18,13 +18,10 @@ import graphviz
 from gradviz.core.collapse import module_key
 from gradviz.core.runs import RUN_PREFIX
 
+from .drawspec import ARROW_SIZE, CLUSTER_FONTSIZE, FONT, FONTSIZE
 from .scene import Scene
 from .style import text_on, theme as get_theme
 from .textsize import text_size
-
-FONT = "Helvetica"
-FONTSIZE = 11
-CLUSTER_FONTSIZE = 10
 
 
 def node_name(key) -> str:
@@ -125,7 +122,7 @@ def to_dot(scene: Scene, theme: str = "light", settings: dict | None = None,
         default.update(fillcolor=th.fills["op"], color=th.ink, fontcolor=text_on(th.fills["op"]))
     g.attr("node", fontsize=str(FONTSIZE), margin="0.1,0.04", height="0.3", **node_look,
            **default)
-    g.attr("edge", arrowsize="0.7", **({} if sized else {"color": th.edge}))
+    g.attr("edge", arrowsize=f"{ARROW_SIZE:g}", **({} if sized else {"color": th.edge}))
 
     by_cluster: dict[str | None, list] = {}
     for key, box in scene.nodes.items():

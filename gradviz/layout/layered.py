@@ -26,12 +26,12 @@ import networkx as nx
 
 from gradviz.core.contiguous import topological
 
-from .dotsource import FONTSIZE
+from .drawspec import ARROW_LENGTH, FONTSIZE
 from .geometry import ClusterBox, Layout
 from .scene import Scene
 from .textsize import text_size
 
-NODESEP, RANKSEP, MARGIN, ARROW = 18.0, 25.0, 8.0, 7.0
+NODESEP, RANKSEP, MARGIN, ARROW = 18.0, 25.0, 8.0, ARROW_LENGTH
 LANE = 4.0  # width of an edge's dummy vertex: edges pass each other NODESEP apart
 
 

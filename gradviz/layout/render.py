@@ -9,7 +9,8 @@ draws the same boxes with Pillow.
 from __future__ import annotations
 
 from .decorate import decorations
-from .dotsource import FONT, FONTSIZE, _label, _quoted as _q
+from .dotsource import _label, _quoted as _q
+from .drawspec import ARROW_SIZE, FONT, FONTSIZE
 from .geometry import Layout, NodeBox
 from .graphviz_run import DEFAULT_TIMEOUT, GraphvizMissing, have_graphviz, run_graphviz
 from .parse import POINTS_PER_INCH, flip
@@ -38,7 +39,7 @@ def positioned_dot(layout: Layout, title: str | None = None) -> str:
         f'graph [bgcolor={_q(layout.background)} bb="{x0:.2f},0,{x1:.2f},{y1 + shift:.2f}" '
         f'pad="0.05"];',
         f'node [style=filled fixedsize=true fontname={_q(FONT)} fontsize={FONTSIZE}];',
-        "edge [arrowsize=0.7];",
+        f"edge [arrowsize={ARROW_SIZE:g}];",
     ]
     for i, c in enumerate(layout.clusters):
         box = NodeBox(f"c{i}", c.x + c.width / 2, c.y + c.height / 2, c.width, c.height, [c.label],
