@@ -21,6 +21,7 @@ from .core.budget import DEFAULT_BUDGET, BudgetError, parse_budget
 from .core.errors import GradvizError, GradvizWarning
 from .core.runner import ScriptError, on_big_stack
 from .layout.export import ExportError, check_path, export
+from .layout.steps import export_steps
 from .sources import open_source
 
 
@@ -95,8 +96,6 @@ def _export(args, progress: Progress) -> None:
     graph = _pick(result.passes, args.pass_number, args.output)
     options = _options(args)
     if args.steps:
-        from .layout.steps import export_steps
-
         export_steps(graph, args.output_file, args.steps, progress=progress, **options)
     else:
         export(graph, args.output_file, dpi=args.dpi, progress=progress, **options)

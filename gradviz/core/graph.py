@@ -16,7 +16,9 @@ import networkx as nx
 import torch
 
 from .captured import Captured
-from .errors import GradvizError
+from .errors import SummarisedGradError
+from .explain import explain_node
+from .flows import flow, flows_into
 from .snapshot import DEFAULT_CAP, RECORD_CAP, Snapshot
 
 KINDS = ("leaf", "op", "output")
@@ -24,11 +26,6 @@ KINDS = ("leaf", "op", "output")
 #: Draws a graph as SVG text for Jupyter's ``_repr_svg_``. The core cannot import the layout,
 #: which sits above it: ``gradviz/__init__.py`` sets it to the layout's SVG exporter.
 svg_renderer: Callable[["GradGraph"], str] | None = None
-
-
-class SummarisedGradError(GradvizError, LookupError):
-    """A gradient that was captured, but kept only as a summary (exact norm and a sample):
-    reading it as a tensor says so instead of returning None, which means "no gradient"."""
 
 
 @dataclass
@@ -187,8 +184,6 @@ class GradNode:
         return self.graph.saved_of(self.id)
 
     def explain(self) -> str:
-        from .explain import explain_node
-
         return explain_node(self)
 
 
@@ -321,14 +316,10 @@ class GradGraph:
     def flow(self, src, dst, which: int | None = None) -> torch.Tensor | None:
         """The gradient ``dst``'s backward sent to ``src`` along ``src -> dst`` (nodes,
         names or tensors); None: none was sent. ``which``: one of several such edges."""
-        from .flows import flow
-
         return flow(self, src, dst, which)
 
     def flows_into(self, node, output_nr: int | None = None) -> list:
         """``[(consumer, gradient), ...]``: the terms autograd summed into ``node``'s gradient."""
-        from .flows import flows_into
-
         return flows_into(self, node, output_nr)
 
     # -- networkx view ----------------------------------------------------------------

@@ -6,7 +6,6 @@ costs little more than the bare ``grad_fn`` walk; shapes and saved tensors are r
 
 from __future__ import annotations
 
-import weakref
 from functools import cached_property
 
 import torch
@@ -16,10 +15,6 @@ from .graph import Columns, GradGraph
 from .hooks import Capture
 from .saved import saved_tensors
 from .walk import columns, edges_of, leaves_of
-
-#: Every live graph by trace number, newest last, for ``explain`` to find a tensor's graph.
-live_graphs: "weakref.WeakValueDictionary[int, GradGraph]" = weakref.WeakValueDictionary()
-
 
 class LiveGraph(GradGraph):
     """Reads autograd while the Nodes live; ``capture`` hooks the next backward pass."""

@@ -16,10 +16,11 @@ from .flows import DEFAULT_MAX_NODES, FlowStore
 from .graph import GradGraph
 from .hooks import Capture
 from .internals import is_freed
-from .livegraph import LiveGraph, live_graphs
+from .livegraph import LiveGraph
 from .names import find_names
 from .record import ever_recording, recorded_roots, tag_of
 from .snapshot import DEFAULT_CAP
+from .traced import live_graphs
 from .userframe import caller_locals, user_frame
 from .walk import walk
 

@@ -28,6 +28,7 @@ from gradviz.core.contiguous import topological
 
 from .drawspec import ARROW_LENGTH, FONTSIZE
 from .geometry import ClusterBox, Layout
+from .graphviz_errors import Cancelled
 from .scene import Scene
 from .textsize import text_size
 
@@ -256,8 +257,6 @@ def layered_layout(scene: Scene, should_stop=None) -> Layout:
     _sweep(rows, pred, range(len(rows)))
     _sweep(rows, succ, range(len(rows) - 1, -1, -1))
     if should_stop is not None and should_stop():
-        from .graphviz_run import Cancelled
-
         raise Cancelled("layout cancelled")
     x = _coordinates(rows, pred, succ, widths, n)
 

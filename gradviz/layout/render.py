@@ -89,7 +89,7 @@ def render(layout: Layout, fmt: str, *, title: str | None = None, dpi: float = 9
     if fmt == "png":
         factor = min(scale * dpi / 72.0, MAX_PIXELS / max(x1 - x0, y1 - y0, 1.0))
     if not have_graphviz():
-        from .raster import raster
+        from .raster import raster  # lazy: Pillow loads only when Graphviz cannot draw
 
         return raster(layout, fmt, title=title, factor=factor)
     args = ["-n2", f"-Gdpi={72.0 * factor:.3f}"] if fmt == "png" else ["-n2"]
@@ -97,6 +97,6 @@ def render(layout: Layout, fmt: str, *, title: str | None = None, dpi: float = 9
         return run_graphviz(positioned_dot(layout, title), fmt, engine="neato", args=args,
                             timeout=timeout, should_stop=should_stop)
     except GraphvizMissing:  # dot present but not neato: an unusual install
-        from .raster import raster
+        from .raster import raster  # lazy: as above
 
         return raster(layout, fmt, title=title, factor=factor)
