@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 # The CPU build of torch used for development (on this project's machines it lies on disk).
 TORCH  ?= torch==2.13.0
 
-.PHONY: run test setup system bench clean
+.PHONY: run test test-oldest-torch setup system bench clean
 
 setup: $(STAMP) system
 
@@ -58,6 +58,28 @@ test: setup
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest
 	$(BIN)/lint-imports
 
+# The core's tests on the oldest torch that pyproject.toml admits (its "torch>=X.Y" floor), in a
+# venv of its own. PyPI's x86_64 wheels of old torch are CUDA builds: about 4 GB, once.
+OLDEST      ?= .venv-oldest
+TORCH_FLOOR ?= $(shell sed -n 's/^ *"torch>=\([0-9.]*\)".*/\1/p' pyproject.toml)
+
+$(OLDEST)/.installed: pyproject.toml
+	test -n "$(TORCH_FLOOR)" || { echo "no torch>=X.Y floor in pyproject.toml"; exit 1; }
+	test -x $(OLDEST)/bin/python || $(PYTHON) -m venv $(OLDEST)
+	$(OLDEST)/bin/python -m pip install -q --upgrade pip
+	$(OLDEST)/bin/python -m pip install -q "torch==$(TORCH_FLOOR).*"
+	$(OLDEST)/bin/python -m pip install -q -e '.[test]'
+	touch $@
+
+# The session fuzz test caps its child's address space at 2 GiB, which a CUDA build of torch
+# (all that PyPI has for x86_64) passes just loading its libraries: left out for those builds.
+FUZZ_AS := tests/core/test_session_fuzz.py::test_mutated_sessions_load_or_fail_with_one_line_within_bounds
+
+test-oldest-torch: $(OLDEST)/.installed
+	$(OLDEST)/bin/python -c 'import torch; print("torch", torch.__version__)'
+	$(OLDEST)/bin/python -m pytest -q -p no:cacheprovider tests/core $$($(OLDEST)/bin/python -c \
+	  'import torch; print("--deselect $(FUZZ_AS)" if torch.version.cuda else "")')
+
 bench: setup
 	$(BIN)/python benchmarks/capture.py
 	$(BIN)/python benchmarks/memory.py
@@ -66,4 +88,4 @@ bench: setup
 	QT_QPA_PLATFORM=offscreen $(BIN)/python benchmarks/app.py
 
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) $(OLDEST) build *.egg-info

@@ -8,6 +8,8 @@
 from .core import (GradGraph, GradNode, GradvizError, GradvizWarning, SessionError, Snapshot,
                    SummarisedGradError, TraceError, explain, load, record, save, trace)
 
+from .core import graph as _graph
+
 __version__ = "0.1.0"
 __all__ = ["GradGraph", "GradNode", "GradvizError", "GradvizWarning", "SessionError", "Snapshot",
            "SummarisedGradError", "TraceError", "explain", "export", "load", "record", "save",
@@ -16,6 +18,7 @@ __all__ = ["GradGraph", "GradNode", "GradvizError", "GradvizWarning", "SessionEr
 
 def export(graph: GradGraph, path, **options):
     """Write ``graph`` to ``path``; the suffix picks the format (.svg .png .pdf .dot .json)."""
+    # lazy: the layout (and PIL, Graphviz's runner) load only when something is drawn
     from .layout.export import export as _export
 
     return _export(graph, path, **options)
@@ -23,6 +26,17 @@ def export(graph: GradGraph, path, **options):
 
 def show(graph: GradGraph, **options):
     """Open the desktop window on ``graph`` (blocks in a script, not where an event loop runs)."""
+    # lazy: Qt loads only when a window opens, never on ``import gradviz``
     from .app.show import show as _show
 
     return _show(graph, **options)
+
+
+def _repr_svg(graph: GradGraph) -> str:
+    # lazy like export(): drawing needs the layout, which ``import gradviz`` leaves unloaded
+    from .layout.export import to_svg
+
+    return to_svg(graph)
+
+
+_graph.svg_renderer = _repr_svg  # the core cannot import the layout above it

@@ -53,6 +53,34 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def run_options() -> set[str]:
+    """``gradviz run``'s own options, read from its parser (``--screenshot``, ...)."""
+    defaults = vars(build_parser().parse_args(["run", "script.py"]))
+    return {"--" + k.replace("_", "-") for k in defaults if k not in ("command", "script", "args")}
+
+
+def misplaced_hint(args) -> str | None:
+    """``put gradviz's options before the script: gradviz run ...`` when the script's
+    arguments hold gradviz's window options; None when they hold none."""
+    if getattr(args, "command", None) != "run":
+        return None
+    options = run_options()
+    ours, theirs, rest = [], [], list(args.args)
+    while rest:
+        arg = rest.pop(0)
+        name = arg.partition("=")[0]
+        if name not in options:
+            theirs.append(arg)
+        elif "=" in arg or not rest:
+            ours.append(arg)
+        else:
+            ours += [arg, rest.pop(0)]
+    if not ours:
+        return None
+    command = " ".join(["gradviz run", *ours, args.script, *theirs])
+    return f"put gradviz's options before the script: {command}"
+
+
 def _parse(argv: list[str]) -> argparse.Namespace:
     """``gradviz export`` passes everything after ``--`` to the script untouched."""
     script_args: list[str] = []
@@ -70,9 +98,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "export":
         return export_command(args)
     try:
-        from .app.launch import launch
+        from .app.launch import launch  # lazy: Qt loads for the window only, not for export
 
-        return launch(args)
+        return launch(args, misplaced_hint(args))
     except KeyboardInterrupt:  # Ctrl+C before the window's event loop took over
         print("gradviz: interrupted", file=sys.stderr)
         return 130

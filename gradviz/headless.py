@@ -24,6 +24,7 @@ from .core.errors import GradvizError, GradvizWarning
 from .core.runner import ScriptError, on_big_stack
 from .core.viewmodel import ViewModel
 from .layout.export import ExportError, check_path, export, model_for
+from .layout.steps import export_steps
 from .sources import open_source
 
 
@@ -98,8 +99,6 @@ def _export(args, progress: Progress) -> None:
     graph = _pick(result.passes, args.pass_number, args.output)
     model, options = _model(args, graph), {"title": args.title, "scale": args.scale}
     if args.steps:
-        from .layout.steps import export_steps
-
         export_steps(model, args.output_file, args.steps, progress=progress, **options)
     else:
         export(model, args.output_file, dpi=args.dpi, progress=progress, **options)

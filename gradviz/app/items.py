@@ -10,12 +10,13 @@ smaller bundle drawn on top.
 
 from __future__ import annotations
 
-import math
-
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPainterPath, QPen, QPolygonF
 from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem
 
+from gradviz.layout.drawspec import (CLUSTER_FONTSIZE, CLUSTER_RADIUS, CLUSTER_TITLE_X,
+                                     CLUSTER_TITLE_Y, FONTSIZE, LINE_HEIGHT, arrowhead, folder,
+                                     line_centres, octagon)
 from gradviz.layout.geometry import ClusterBox, EdgePath, NodeBox
 
 #: Below this on-screen scale nodes are filled rectangles (:class:`NodeOverview`), edges one
@@ -23,11 +24,12 @@ from gradviz.layout.geometry import ClusterBox, EdgePath, NodeBox
 LOD_PLAIN = 0.25
 #: Text is drawn only when a line would be at least this many pixels high.
 READABLE_PX = 5.0
+# Graphviz sized each box for FONTSIZE-point text, and a scene unit is one point: size the font
+# in scene units (pixels at zoom 1), not in screen points, or the text outgrows its box.
 FONT = QFont("Sans Serif")
-# Graphviz sized each box for 11-point text, and a scene unit is one point: size the font in
-# scene units (pixels at zoom 1), not in screen points, or the text outgrows its box.
-FONT.setPixelSize(11)
-LINE_HEIGHT = 14.0
+FONT.setPixelSize(FONTSIZE)
+CLUSTER_FONT = QFont("Sans Serif")
+CLUSTER_FONT.setPixelSize(CLUSTER_FONTSIZE)
 
 Z_CLUSTER, Z_EDGES, Z_HIGHLIGHT_EDGES, Z_NODES = -2, -1, 1, 2
 EDGES_PER_BUNDLE = 200
@@ -42,17 +44,14 @@ def _outline(shape: str, rect: QRectF) -> QPainterPath:
     path = QPainterPath()
     if shape in ("ellipse", "oval", "circle"):
         path.addEllipse(rect)
-    elif shape in ("octagon", "doubleoctagon"):
-        dx, dy = rect.width() * 0.15, rect.height() * 0.3
-        path.addPolygon(QPolygonF([
-            QPointF(rect.left() + dx, rect.top()), QPointF(rect.right() - dx, rect.top()),
-            QPointF(rect.right(), rect.top() + dy), QPointF(rect.right(), rect.bottom() - dy),
-            QPointF(rect.right() - dx, rect.bottom()), QPointF(rect.left() + dx, rect.bottom()),
-            QPointF(rect.left(), rect.bottom() - dy), QPointF(rect.left(), rect.top() + dy)]))
+    elif shape in ("octagon", "doubleoctagon", "folder"):
+        corners = (folder if shape == "folder" else octagon)(rect.left(), rect.top(),
+                                                             rect.width(), rect.height())
+        path.addPolygon(_polygon(corners))
         path.closeSubpath()
     elif shape in ("box", "rect", "rectangle", "square"):
         path.addRect(rect)
-    else:  # rounded box for anything else (folder, component, Mrecord ...)
+    else:  # rounded box for anything else (component, Mrecord ...)
         path.addRoundedRect(rect, 6, 6)
     return path
 
@@ -102,7 +101,11 @@ class NodeItem(QGraphicsItem):
         if LINE_HEIGHT * lod >= READABLE_PX and self.box.lines:
             painter.setPen(self._text)
             painter.setFont(FONT)
-            painter.drawText(self._rect, Qt.AlignCenter, "\n".join(self.box.lines))
+            left, width = self._rect.left(), self._rect.width()
+            for line, y in zip(self.box.lines, line_centres(self.box.y, len(self.box.lines))):
+                if line:
+                    painter.drawText(QRectF(left, y - LINE_HEIGHT / 2, width, LINE_HEIGHT),
+                                     Qt.AlignCenter | Qt.TextDontClip, line)
 
 
 class NodeOverview(QGraphicsItem):
@@ -155,12 +158,13 @@ class ClusterItem(QGraphicsItem):
         lod = _lod(option, painter)
         painter.setBrush(self._fill)
         painter.setPen(QPen(self._border, 0, Qt.DashLine))
-        painter.drawRoundedRect(self._rect, 8, 8)
+        painter.drawRoundedRect(self._rect, CLUSTER_RADIUS, CLUSTER_RADIUS)
         if LINE_HEIGHT * lod >= READABLE_PX:
             painter.setPen(self._border.darker(160))
-            painter.setFont(FONT)
-            painter.drawText(self._rect.adjusted(8, 4, -8, -4), Qt.AlignLeft | Qt.AlignTop,
-                             self.label)
+            painter.setFont(CLUSTER_FONT)
+            painter.drawText(self._rect.adjusted(CLUSTER_TITLE_X, CLUSTER_TITLE_Y,
+                                                 -CLUSTER_TITLE_X, -CLUSTER_TITLE_Y),
+                             Qt.AlignLeft | Qt.AlignTop, self.label)
 
 
 def _spline(points: list[tuple[float, float]]) -> QPainterPath:
@@ -173,12 +177,8 @@ def _spline(points: list[tuple[float, float]]) -> QPainterPath:
     return path
 
 
-def _arrowhead(base: tuple[float, float], tip: tuple[float, float]) -> QPolygonF:
-    (bx, by), (tx, ty) = base, tip
-    dx, dy = tx - bx, ty - by
-    length = math.hypot(dx, dy) or 1.0
-    nx, ny = -dy / length * 3.5, dx / length * 3.5
-    return QPolygonF([QPointF(tx, ty), QPointF(bx + nx, by + ny), QPointF(bx - nx, by - ny)])
+def _polygon(corners: list[tuple[float, float]]) -> QPolygonF:
+    return QPolygonF([QPointF(x, y) for x, y in corners])
 
 
 class EdgeBundle(QGraphicsItem):
@@ -227,7 +227,7 @@ class EdgeBundle(QGraphicsItem):
             if len(e.points) >= 2:
                 lines.addPath(_spline(e.points))
             if e.arrow is not None:
-                heads.addPolygon(_arrowhead(*e.arrow))
+                heads.addPolygon(_polygon(arrowhead(*e.arrow)))
                 heads.closeSubpath()
         return [(QColor(name), lines, heads) for name, (lines, heads) in groups.items()]
 

@@ -19,6 +19,8 @@ import sys
 from contextlib import contextmanager
 from pathlib import Path
 
+from gradviz.demos import catalog, find
+
 from .capture import FORMATS
 from .display import display_problem
 
@@ -27,8 +29,6 @@ UNDRAWN_GRACE_S = 10.0
 
 
 def _list_demos() -> int:
-    from gradviz.demos import catalog
-
     demos = catalog()
     width = max(len(d.name) for d in demos)
     for d in demos:
@@ -41,42 +41,12 @@ def _fail(message: str, code: int = 2) -> int:
     return code
 
 
-def run_options() -> set[str]:
-    """``gradviz run``'s own options, read from its parser (``--screenshot``, ...)."""
-    from gradviz.cli import build_parser
-
-    defaults = vars(build_parser().parse_args(["run", "script.py"]))
-    return {"--" + k.replace("_", "-") for k in defaults if k not in ("command", "script", "args")}
-
-
-def misplaced_hint(args) -> str | None:
-    """``put gradviz's options before the script: gradviz run ...`` when the script's
-    arguments hold gradviz's window options; None when they hold none."""
-    if getattr(args, "command", None) != "run":
-        return None
-    options = run_options()
-    ours, theirs, rest = [], [], list(args.args)
-    while rest:
-        arg = rest.pop(0)
-        name = arg.partition("=")[0]
-        if name not in options:
-            theirs.append(arg)
-        elif "=" in arg or not rest:
-            ours.append(arg)
-        else:
-            ours += [arg, rest.pop(0)]
-    if not ours:
-        return None
-    command = " ".join(["gradviz run", *ours, args.script, *theirs])
-    return f"put gradviz's options before the script: {command}"
-
-
-def launch(args) -> int:
+def launch(args, hint: str | None = None) -> int:
+    """Open the window that ``args`` ask for; ``hint``: where gradviz's options misplaced
+    after the script belong (:func:`gradviz.cli.misplaced_hint`), said if the script fails."""
     if args.command == "demo" and args.list:
         return _list_demos()
     if args.command == "demo":
-        from gradviz.demos import find
-
         try:
             find(args.name)
         except KeyError as exc:
@@ -94,6 +64,7 @@ def launch(args) -> int:
         print(problem, file=sys.stderr)
         return 2
 
+    # lazy: Qt and the whole window load only once the arguments and the display are good
     from PySide6.QtWidgets import QApplication
 
     from .window import MainWindow
@@ -101,7 +72,7 @@ def launch(args) -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("gradviz")
     window = MainWindow(theme=getattr(args, "theme", None) or "light")
-    session = _Session(app, window, args)
+    session = _Session(app, window, args, hint)
     with _ctrl_c_closes(session):  # before the script starts, which may be interrupted at once
         if args.command == "demo":
             window.open_demo(args.name)
@@ -137,13 +108,13 @@ class _Session:
     """What happens once the graph is drawn (--select, --step, --screenshot), or when it
     cannot be: a failed script, nothing left running, no screen to show it on."""
 
-    def __init__(self, app, window, args):
+    def __init__(self, app, window, args, hint: str | None):
         self.app, self.window, self.args = app, window, args
         self.code = None
         self.stepped = False
         self.drawn = False
         self.off_screen = app.platformName() in ("offscreen", "minimal")
-        self.hint = misplaced_hint(args)
+        self.hint = hint
         unattended = getattr(args, "screenshot", None) or self.off_screen
         if getattr(args, "select", None) or getattr(args, "step", None) is not None \
                 or unattended:

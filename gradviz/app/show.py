@@ -31,7 +31,7 @@ def show(graph, *, select: str | None = None, theme: str = "light", labels: str 
 
     ``block`` None decides by itself (see the module docstring). Returns the window.
     """
-    from .window import MainWindow
+    from .window import MainWindow  # lazy: the whole app loads when a window opens
 
     app = QApplication.instance()
     if app is None:

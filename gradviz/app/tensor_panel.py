@@ -118,7 +118,7 @@ class TensorPanel(QWidget):
 
     def _heatmap(self):
         if self.heatmap is None:
-            from .heatmap import HeatMap
+            from .heatmap import HeatMap  # lazy: pyqtgraph loads on the first heat map
 
             self.heatmap = HeatMap()
             self._lay.insertWidget(self._lay.indexOf(self.table) + 1, self.heatmap)

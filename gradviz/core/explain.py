@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import torch
 
-from .graph import GradNode
-from .trace import live_graphs
+from .traced import live_graphs
+
+if TYPE_CHECKING:
+    from .graph import GradNode
 
 
 def _fmt(t: torch.Tensor) -> str:

@@ -24,8 +24,7 @@ from typing import TYPE_CHECKING
 import torch
 
 from . import internals
-from .errors import GradvizError
-from .graph import SummarisedGradError
+from .errors import GradvizError, SummarisedGradError
 
 if TYPE_CHECKING:
     from .graph import GradGraph, GradNode
@@ -210,9 +209,7 @@ def _store(graph: "GradGraph") -> FlowStore:
 
 def _resolve(graph: "GradGraph", key, role: str) -> tuple[int, int | None]:
     """(node id, output number or None) of a node, a name or a tensor."""
-    from .graph import GradNode
-
-    if isinstance(key, GradNode):
+    if hasattr(key, "graph") and hasattr(key, "id"):  # a GradNode (graph.py imports this module)
         if key.graph is not graph:
             raise FlowError(f"the {role} {key!r} belongs to another graph than this one")
         return key.id, None

@@ -10,21 +10,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Iterator
+from typing import Callable, Iterator
 
 import networkx as nx
 import torch
 
-from . import internals
-from .errors import GradvizError
+from .captured import Captured
+from .errors import SummarisedGradError
+from .explain import explain_node
+from .flows import flow, flows_into
 from .snapshot import DEFAULT_CAP, RECORD_CAP, Snapshot
 
 KINDS = ("leaf", "op", "output")
 
-
-class SummarisedGradError(GradvizError, LookupError):
-    """A gradient that was captured, but kept only as a summary (exact norm and a sample):
-    reading it as a tensor says so instead of returning None, which means "no gradient"."""
+#: Draws a graph as SVG text for Jupyter's ``_repr_svg_``. The core cannot import the layout,
+#: which sits above it: ``gradviz/__init__.py`` sets it to the layout's SVG exporter.
+svg_renderer: Callable[["GradGraph"], str] | None = None
 
 
 @dataclass
@@ -115,8 +116,7 @@ class GradNode:
     @property
     def tensor(self) -> torch.Tensor | None:
         """The leaf tensor itself (parameters included); None for ops."""
-        fn = self.graph.cols.fn[self.id]
-        return getattr(fn, "variable", None) if self.kind == "leaf" else None
+        return self.graph.leaf_tensor(self.id)
 
     @property
     def value_snapshots(self) -> tuple[Snapshot | None, ...]:
@@ -181,12 +181,7 @@ class GradNode:
     @property
     def saved(self) -> list[tuple[str, tuple | None, str | None]]:
         """Tensors the op saved for backward: (name, shape, dtype)."""
-        recorded = self.graph.cols.saved[self.id]
-        if recorded is not None:
-            return recorded
-        from .saved import saved_tensors
-
-        return saved_tensors(self.graph.cols.fn[self.id])
+        return self.graph.saved_of(self.id)
 
     @property
     def saved_bytes(self) -> int | None:
@@ -195,52 +190,31 @@ class GradNode:
         return self.graph.memory.node_bytes(self.id)
 
     def explain(self) -> str:
-        from .explain import explain_node
-
         return explain_node(self)
 
 
 class GradGraph:
-    """The autograd graph reached from one or more outputs, plus what backward captured."""
+    """The autograd graph reached from one or more outputs, plus what backward captured.
 
-    def __init__(self, cols: Columns, edges: list[tuple[int, int, int]], capture, cap: int = DEFAULT_CAP):
-        self.cols = cols
-        #: (src, dst, output_nr of src): data flows src -> dst, as in the forward pass.
-        self.edges = edges
+    The one read interface that the layout, the exporters, the app and ``explain`` use. Two
+    kinds implement it: :class:`~gradviz.core.livegraph.LiveGraph` (a trace over live
+    autograd Nodes, which reads torch lazily) and :class:`~gradviz.core.loaded.LoadedGraph`
+    (a saved session: plain columns, no autograd). Subclasses set :attr:`cols`,
+    :attr:`edges`, :attr:`index` and :attr:`leaf_index`.
+    """
+
+    cols: Columns
+    #: (src, dst, output_nr of src): data flows src -> dst, as in the forward pass.
+    edges: list[tuple[int, int, int]]
+    index: dict  # autograd Node -> node id (empty once loaded)
+    leaf_index: dict  # leaf tensor -> node id (empty once loaded)
+
+    def __init__(self, capture: Captured, cap: int = DEFAULT_CAP):
         self.capture = capture
         self.cap = cap
-        self.index: dict = {}  # autograd Node -> node id
-        self.leaf_index: dict = {}  # leaf tensor -> node id
         self.warnings: list[str] = []
         #: Free-form facts about where the graph came from (script, pass number, ...).
         self.info: dict = {}
-
-    @classmethod
-    def live(cls, fns: list, index: dict, outputs: int, capture, cap: int) -> "GradGraph":
-        """A graph over live autograd Nodes: columns, edges and leaves are read when first used."""
-        graph = cls.__new__(cls)
-        graph._fns, graph.index, graph._outputs = fns, index, outputs
-        graph._names = {}  # node id -> name, found by trace; applied when the columns are built
-        graph.capture, graph.cap, graph.warnings, graph.info = capture, cap, [], {}
-        return graph
-
-    @cached_property
-    def cols(self) -> Columns:  # noqa: F811 (live graphs only; loaded ones set it in __init__)
-        from .walk import columns
-
-        return columns(self._fns, self._outputs, self._names)
-
-    @cached_property
-    def edges(self) -> list[tuple[int, int, int]]:  # noqa: F811
-        from .walk import edges_of
-
-        return edges_of(self._fns, self.index)
-
-    @cached_property
-    def leaf_index(self) -> dict:  # noqa: F811
-        from .walk import leaves_of
-
-        return leaves_of(self._fns)
 
     def __len__(self) -> int:
         return len(self.cols.kind)
@@ -250,10 +224,9 @@ class GradGraph:
         status = "captured" if self.has_grads else "backward not run yet"
         return f"<GradGraph {len(self)} nodes ({counts['leaf']} leaves, {counts['op']} ops, {counts['output']} outputs), {status}>"
 
-    def _repr_svg_(self) -> str:
-        from gradviz.layout.export import to_svg
-
-        return to_svg(self)
+    def _repr_svg_(self) -> str | None:
+        """Jupyter's picture of the graph, drawn by :data:`svg_renderer` (None: not set)."""
+        return svg_renderer(self) if svg_renderer is not None else None
 
     # -- nodes ------------------------------------------------------------------------
     @cached_property
@@ -280,30 +253,20 @@ class GradGraph:
         return any(v is not None for v in self.cols.values)
 
     def meta(self, node_id: int) -> tuple:
-        """(shape, dtype, device) per output, read from autograd lazily and kept."""
-        meta = self.cols.meta[node_id]
-        if meta is None:
-            fn = self.cols.fn[node_id]
-            if self.cols.kind[node_id] == "leaf" and fn is not None:
-                t = fn.variable
-                meta = ((tuple(t.shape), str(t.dtype).removeprefix("torch."), str(t.device)),)
-            elif fn is not None:
-                meta = tuple(
-                    (tuple(m.shape), str(m.dtype).removeprefix("torch."), str(m.device))
-                    for m in internals.input_metadata(fn)
-                )
-            else:
-                meta = ()
-            self.cols.meta[node_id] = meta
-        return meta
+        """(shape, dtype, device) per output."""
+        return self.cols.meta[node_id]
 
     def sequence_nr(self, node_id: int) -> int | None:
         """When autograd created this node (it numbers Nodes in creation order); kept in sessions."""
-        seq = self.cols.seq[node_id]
-        fn = self.cols.fn[node_id]
-        if seq is None and fn is not None:
-            seq = self.cols.seq[node_id] = internals.sequence_nr(fn)
-        return seq
+        return self.cols.seq[node_id]
+
+    def saved_of(self, node_id: int) -> list[tuple[str, tuple | None, str | None]]:
+        """Tensors the op saved for backward: (name, shape, dtype)."""
+        return self.cols.saved[node_id] or []
+
+    def leaf_tensor(self, node_id: int) -> torch.Tensor | None:
+        """The leaf tensor itself (parameters included); None for ops and loaded graphs."""
+        return None
 
     # -- lookups ----------------------------------------------------------------------
     def find(self, key: str) -> GradNode:
@@ -359,14 +322,10 @@ class GradGraph:
     def flow(self, src, dst, which: int | None = None) -> torch.Tensor | None:
         """The gradient ``dst``'s backward sent to ``src`` along ``src -> dst`` (nodes,
         names or tensors); None: none was sent. ``which``: one of several such edges."""
-        from .flows import flow
-
         return flow(self, src, dst, which)
 
     def flows_into(self, node, output_nr: int | None = None) -> list:
         """``[(consumer, gradient), ...]``: the terms autograd summed into ``node``'s gradient."""
-        from .flows import flows_into
-
         return flows_into(self, node, output_nr)
 
     # -- networkx view ----------------------------------------------------------------

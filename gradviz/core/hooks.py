@@ -18,6 +18,7 @@ import torch
 
 from . import internals
 from .budget import DEFAULT_BUDGET, Budget, address, format_bytes
+from .captured import Captured
 from .errors import GradvizWarning
 from .sketchbook import SketchBook
 from .snapshot import DEFAULT_CAP, Snapshot
@@ -37,18 +38,16 @@ class _EndOfPass:
         self.capture._end_of_pass()
 
 
-class Capture:
+class Capture(Captured):
     """Gradients seen during one backward pass, by node id and output number."""
 
     def __init__(self, cap: int | None = None, budget: int = DEFAULT_BUDGET):
-        #: The old rule, for whoever passes it: gradients over ``cap`` elements are summarised
-        #: and the budget is not used. None: gradients are kept whole within ``budget`` bytes.
-        self.cap = cap
+        #: ``cap``, the old rule, for whoever passes it: gradients over ``cap`` elements are
+        #: summarised and the budget is not used. None: they are kept whole within ``budget``.
+        #: ``keep_full``: the tensors the user named or passed as ``trace(keep=...)``.
+        super().__init__(cap)
         self.budget = Budget(budget)
-        #: Nodes whose gradients are kept whole whatever their size and the budget: the
-        #: tensors the user named or passed as ``trace(keep=...)``.
-        self.keep_full: set[int] = set()
-        self.ran = False
+        self._ran = False
         #: The first error met while summarising a gradient (shown once, at the end of the pass)
         self.error: Exception | None = None
         self._handles: list = []  # removes the Node pre-hooks and tensor hooks
@@ -59,13 +58,9 @@ class Capture:
         # or its number in the sketch book. A dict keeps its keys in the order they came:
         # the order the engine ran the nodes in, with no list of its own to append to.
         self._raw: dict = {}
-        self._loaded_order: list[int] | None = None  # a saved session's, which has no _raw
         self._sketches = SketchBook()
         self._snaps: dict[int, tuple] = {}
-        self._order_index: dict[int, int] | None = None
         self._index: dict = {}  # autograd Node -> node id, for the shared pre-hook
-        #: The flows along edges (:class:`~gradviz.core.flows.FlowStore`), None: not captured
-        self.flows = None
 
     # -- arming -----------------------------------------------------------------------
     def arm(self, fns: list, index: dict, inputs=()) -> None:
@@ -161,7 +156,7 @@ class Capture:
         return grad.detach() if grad.requires_grad else grad
 
     def _end_of_pass(self) -> None:
-        self.ran = True
+        self._ran = True
         self.disarm()
         try:
             self._sketches.finish()
@@ -174,20 +169,12 @@ class Capture:
 
     # -- reading ----------------------------------------------------------------------
     @property
-    def order(self) -> list[int]:
-        """Node ids in the order the backward pass reached them."""
-        return list(self._reached)
+    def ran(self) -> bool:
+        return self._ran
 
-    def order_of(self, nid: int) -> int | None:
-        if self._order_index is None or len(self._order_index) != len(self._reached):
-            # a copy: list() takes the dict's keys in one step, even while hooks add to it
-            self._order_index = {n: i for i, n in enumerate(self.order)}
-        return self._order_index.get(nid)
-
-    @property
     def _reached(self):
-        """The node ids reached, in order: the live dict's keys, or a saved session's list."""
-        return self._raw if self._loaded_order is None else self._loaded_order
+        # the dict keeps its keys in the order the hooks added them: the run order
+        return self._raw
 
     def kept(self, nid: int) -> tuple:
         """What the hooks kept for ``nid``, one item per output (empty when nothing ran)."""
@@ -207,16 +194,7 @@ class Capture:
             self._snaps[nid] = snaps
         return snaps
 
-    def set_loaded(self, order: list[int], snaps: dict[int, tuple]) -> None:
-        """Fill from a saved session: no hooks, no autograd."""
-        self._loaded_order = list(order)
-        self._snaps = dict(snaps)
-        self.ran = bool(order) or bool(snaps)
-
     def why_summarised(self) -> str:
-        """Why a gradient was kept only as a summary, and how to keep it whole."""
-        if self._loaded_order is not None:
-            return "the saved session holds only its summary"
         if self.cap is not None:
             return (f"gradients over cap={self.cap} elements are summarised; to keep it whole, "
                     "pass keep=[tensor] to gradviz.trace, or leave cap out")

@@ -6,14 +6,15 @@ below says at import which gradviz features an installed torch cannot support, i
 failing deep inside the user's backward pass.
 
 What each feature uses, and the torch release believed to have brought it (from torch's
-history, not checked here against old releases: the probe below decides, on the torch at hand):
+history; only the saved-tensor one was checked, by ``make test-oldest-torch``: the probe below
+decides, on the torch at hand):
 
 - capture: ``torch._C._current_autograd_node`` (2.1; one shared pre-hook finds its Node),
   ``torch._C._current_graph_task_id`` (2.1; a hook fired by a later pass after a failed one),
   ``Variable._execution_engine.queue_callback`` (1.x; the end of the pass), a leaf tensor's
   ``_backward_hooks`` dict (1.x);
 - saved tensors read without running unpack hooks: ``SavedTensor.unpack_hook`` on
-  ``fn._raw_saved_*`` (2.5, with compiled autograd's saved-tensor hooks) and
+  ``fn._raw_saved_*`` (2.10: 2.5.1, 2.6.0, 2.7.1, 2.8.0 and 2.9.1 lack it) and
   ``torch._C._autograd._top_saved_tensors_default_hooks`` (2.1);
 - memory (bytes saved for backward): ``SavedTensor.data`` on ``fn._raw_saved_*`` (2.5, as
   ``unpack_hook``): what autograd holds, read without unpacking (the tensor, or what a
@@ -21,9 +22,9 @@ history, not checked here against old releases: the probe below decides, on the 
 - output shapes and creation order: ``Node._input_metadata``, ``Node._sequence_nr()`` (2.1);
 - record() beside torch.compile: ``torch.compiler.is_compiling`` (public, 2.3).
 
-So gradviz supports torch 2.5 and later (:data:`FLOOR`, as pyproject requires); it is
-developed and tested on 2.13 only. An older torch still imports gradviz, with one
-GradvizWarning naming what is missing; without the capture APIs ``trace`` then raises a clear
+So gradviz supports torch 2.10 and later (:data:`FLOOR`, as pyproject requires); it is
+developed on 2.13, and ``make test-oldest-torch`` runs the core's tests on the floor. An
+older torch still imports gradviz, with one GradvizWarning naming what is missing; without the capture APIs ``trace`` then raises a clear
 error before arming anything, and the user's backward runs as without gradviz.
 """
 
@@ -38,7 +39,7 @@ import torch
 
 from .errors import GradvizError, GradvizWarning
 
-FLOOR = (2, 5)
+FLOOR = (2, 10)
 
 
 class TorchTooOldError(GradvizError, RuntimeError):

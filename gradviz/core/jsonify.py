@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import math
 
+from .flows import captured, flow_snapshot
 from .graph import GradGraph
 from .memory import export_dict
 from .snapshot import Snapshot
@@ -58,8 +59,6 @@ def graph_dict(graph: GradGraph) -> dict:
 def flows_list(graph: GradGraph) -> list[dict] | None:
     """The gradient sent along each edge, one entry per edge (``x * x`` has two):
     ``{"from", "to", "output_nr", "grad": SNAP|null}``; None where flows were not captured."""
-    from .flows import captured, flow_snapshot
-
     if not captured(graph):
         return None
     return [{"from": src, "to": dst, "output_nr": nr,

@@ -115,6 +115,11 @@ class _Recorder(TorchFunctionMode):
             self.stack.pop()
 
 
+def ever_recording() -> bool:
+    """Whether any recording happened: ``trace`` only looks for tags then."""
+    return ever_recorded
+
+
 @contextmanager
 def record(cap: int = RECORD_CAP):
     """Keep each op's output value, its ``nn.Module`` path and source line for ``trace``."""

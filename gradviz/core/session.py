@@ -24,7 +24,7 @@ from . import memory
 from .errors import GradvizError
 from .flows import FlowStore
 from .graph import Columns, GradGraph
-from .hooks import Capture
+from .loaded import LoadedCapture, LoadedGraph
 from .session_schema import DTYPES, SchemaError, brief, check_document
 from .snapshot import Snapshot
 
@@ -98,7 +98,7 @@ def _saved_flows(graph: GradGraph, w: _Writer) -> list | None:
     return [[e, w.snapshot(store.snapshot(e, graph))] for e in store.kept_edges(graph)]
 
 
-def _loaded_flows(doc: dict, r: "_Reader", capture: Capture) -> None:
+def _loaded_flows(doc: dict, r: "_Reader", capture: LoadedCapture) -> None:
     if doc["flows"] is not None:
         capture.flows = FlowStore.loaded([
             (e, r.snapshot(snap, f"flows[{i}][1]")) for i, (e, snap) in enumerate(doc["flows"])])
@@ -299,12 +299,9 @@ def _build(doc: dict, r: _Reader, path: Path) -> GradGraph:
         if n["grads"]:
             snaps[nid] = tuple(r.snapshot(s, f"nodes[{nid}].grads[{i}]")
                                for i, s in enumerate(n["grads"]))
-    capture = Capture(doc["cap"])
-    capture.set_loaded(doc["order"], snaps)
-    if doc["ran"] is not None:
-        capture.ran = doc["ran"]
+    capture = LoadedCapture(doc["cap"], doc["order"], snaps, doc["ran"])
     _loaded_flows(doc, r, capture)
-    graph = GradGraph(cols, doc["edges"], capture, capture.cap)
+    graph = LoadedGraph(cols, doc["edges"], capture)
     graph.warnings = doc["warnings"]
     graph.info = doc["info"]
     graph.memory = memory.from_dict(doc["storages"], len(nodes))

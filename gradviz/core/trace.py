@@ -10,20 +10,21 @@ from collections.abc import Sequence
 
 import torch
 
-from . import record as recording
 from .budget import DEFAULT_BUDGET, parse_budget
 from .errors import GradvizError, GradvizWarning
 from .flows import DEFAULT_MAX_NODES, FlowStore
 from .graph import GradGraph
 from .hooks import Capture
 from .internals import is_freed
+from .livegraph import LiveGraph
 from .names import find_names
+from .record import ever_recording, recorded_roots, tag_of
 from .snapshot import DEFAULT_CAP
+from .traced import live_graphs
 from .userframe import caller_locals, user_frame
+from .walk import walk
 
-#: Graphs alive in this process, newest last, so ``explain`` can report captured gradients.
-live_graphs: "weakref.WeakValueDictionary[int, GradGraph]" = weakref.WeakValueDictionary()
-_serial = 0
+_serial = 0  # numbers the traces, newest last (the keys of live_graphs)
 
 
 class TraceError(GradvizError, ValueError):
@@ -65,7 +66,7 @@ def _apply_recording(graph: GradGraph) -> None:
     for nid, fn in enumerate(c.fn):
         if c.kind[nid] == "leaf":
             continue
-        tag = recording.tag_of(fn)
+        tag = tag_of(fn)
         if tag is not None:
             seen[nid] = True
             c.module[nid], c.source[nid], c.saved[nid] = tag["module"] or None, tag["source"], tag["saved"]
@@ -141,14 +142,12 @@ def trace(outputs, *, inputs=(), keep=(), budget=DEFAULT_BUDGET, cap: int | None
     None: on for graphs of up to ``DEFAULT_MAX_NODES`` autograd nodes (5,000).
     """
     global _serial
-    from .walk import walk
-
     tensors = _roots(outputs)
     limit = parse_budget(budget)
     with gc_paused():
         fns, index, n_outputs = walk([t.grad_fn for t in tensors])
-        graph = GradGraph.live(fns, index, n_outputs, Capture(cap, limit),
-                               DEFAULT_CAP if cap is None else cap)
+        graph = LiveGraph(fns, index, n_outputs, Capture(cap, limit),
+                          DEFAULT_CAP if cap is None else cap)
         kept = _kept_nodes(graph, keep)
         freed = is_freed(fns)
         if not freed:
@@ -165,16 +164,16 @@ def trace(outputs, *, inputs=(), keep=(), budget=DEFAULT_BUDGET, cap: int | None
         warnings.warn(message, GradvizWarning, stacklevel=2)
 
     if namespace is not None:
-        names, variables = find_names(graph, [namespace], modules=list(recording.recorded_roots))
+        names, variables = find_names(graph, [namespace], modules=list(recorded_roots))
     else:
         frame = user_frame(2)
         with caller_locals(frame) as local:
             names, variables = find_names(graph, [local, frame.f_globals] if frame else [],
-                                          modules=list(recording.recorded_roots))
+                                          modules=list(recorded_roots))
         del frame
-    graph._names = names
+    graph.names = names
     graph.capture.keep_full = variables | kept
-    if recording.ever_recorded:
+    if ever_recording():
         _apply_recording(graph)
         if not freed and graph.recorded:
             with gc_paused():  # its transient tensor wrappers would set off the collector

@@ -10,10 +10,9 @@ from types import FrameType
 
 import torch
 
-import gradviz
-
 _TORCH = os.path.dirname(os.path.abspath(torch.__file__)) + os.sep
-_GRADVIZ = os.path.dirname(os.path.abspath(gradviz.__file__)) + os.sep
+# the gradviz package: two levels up from this file (gradviz/core/userframe.py)
+_GRADVIZ = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 _DEMOS = _GRADVIZ + "demos" + os.sep  # the lecture demos are user code
 
 

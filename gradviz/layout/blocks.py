@@ -28,7 +28,7 @@ from gradviz.core.contiguous import within
 from gradviz.core.runs import wiring
 
 from . import clusters as cluster_rules
-from .dotsource import FONTSIZE
+from .drawspec import FONTSIZE
 from .geometry import ClusterBox, EdgePath, Layout, NodeBox
 from .scene import Scene
 from .textsize import text_size

@@ -17,13 +17,10 @@ import graphviz
 
 from gradviz.core.keys import BoxKind, ModuleKey, NodeKey, RunKey, parse_key
 
+from .drawspec import ARROW_SIZE, CLUSTER_FONTSIZE, FONT, FONTSIZE
 from .scene import Scene
 from .style import text_on, theme as get_theme
 from .textsize import text_size
-
-FONT = "Helvetica"
-FONTSIZE = 11
-CLUSTER_FONTSIZE = 10
 
 
 def node_name(key) -> str:
@@ -126,7 +123,7 @@ def to_dot(scene: Scene, theme: str = "light", settings: dict | None = None,
         default.update(fillcolor=th.fills["op"], color=th.ink, fontcolor=text_on(th.fills["op"]))
     g.attr("node", fontsize=str(FONTSIZE), margin="0.1,0.04", height="0.3", **node_look,
            **default)
-    g.attr("edge", arrowsize="0.7", **({} if sized else {"color": th.edge}))
+    g.attr("edge", arrowsize=f"{ARROW_SIZE:g}", **({} if sized else {"color": th.edge}))
 
     by_cluster: dict[str | None, list] = {}
     for key, box in scene.nodes.items():

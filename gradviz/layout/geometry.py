@@ -37,13 +37,6 @@ class NodeBox:
         """(left, top, width, height)."""
         return self.x - self.width / 2, self.y - self.height / 2, self.width, self.height
 
-    def octagon(self) -> list[tuple[float, float]]:
-        """Corners of the octagon an output is drawn as, clockwise from the top left."""
-        left, top, w, h = self.rect
-        dx, dy = w * 0.15, h * 0.3
-        return [(left + dx, top), (left + w - dx, top), (left + w, top + dy),
-                (left + w, top + h - dy), (left + w - dx, top + h), (left + dx, top + h),
-                (left, top + h - dy), (left, top + dy)]
 
 
 @dataclass

@@ -8,27 +8,11 @@ import subprocess
 import threading
 import time
 
-from gradviz.core.errors import GradvizError
+# the layout package takes INSTALL_HINT from here
+from .graphviz_errors import INSTALL_HINT, Cancelled, GraphvizFailed, GraphvizMissing  # noqa: F401
+from .resident import layout_json
 
-INSTALL_HINT = ("Graphviz's `dot` program is not installed (gradviz needs the program, not only "
-                "the Python package). Install it: Debian/Ubuntu `sudo apt-get install graphviz`, "
-                "macOS `brew install graphviz`, conda `conda install graphviz`.")
 DEFAULT_TIMEOUT = 60.0
-
-
-class GraphvizMissing(GradvizError, RuntimeError):
-    """``dot`` is not on PATH."""
-
-    def __init__(self):
-        super().__init__(INSTALL_HINT)
-
-
-class GraphvizFailed(GradvizError, RuntimeError):
-    """``dot`` ran but failed, or ran past its timeout."""
-
-
-class Cancelled(GradvizError):
-    """``should_stop`` asked to stop."""
 
 
 def have_graphviz() -> bool:
@@ -48,8 +32,6 @@ def run_graphviz(source: str, fmt: str, *, engine: str = "dot", args=(),
     if exe is None:
         raise GraphvizMissing()
     if (engine, fmt, tuple(args)) == ("dot", "json0", ()):  # a layout: see .resident
-        from .resident import layout_json
-
         out = layout_json(exe, source, timeout, should_stop)
         if out is not None:
             return out

@@ -26,12 +26,13 @@ import networkx as nx
 
 from gradviz.core.contiguous import topological
 
-from .dotsource import FONTSIZE
+from .drawspec import ARROW_LENGTH, FONTSIZE
 from .geometry import BoxKind, ClusterBox, Layout
+from .graphviz_errors import Cancelled
 from .scene import Scene
 from .textsize import text_size
 
-NODESEP, RANKSEP, MARGIN, ARROW = 18.0, 25.0, 8.0, 7.0
+NODESEP, RANKSEP, MARGIN, ARROW = 18.0, 25.0, 8.0, ARROW_LENGTH
 LANE = 4.0  # width of an edge's dummy vertex: edges pass each other NODESEP apart
 
 
@@ -256,8 +257,6 @@ def layered_layout(scene: Scene, should_stop=None) -> Layout:
     _sweep(rows, pred, range(len(rows)))
     _sweep(rows, succ, range(len(rows) - 1, -1, -1))
     if should_stop is not None and should_stop():
-        from .graphviz_run import Cancelled
-
         raise Cancelled("layout cancelled")
     x = _coordinates(rows, pred, succ, widths, n)
 

@@ -12,7 +12,8 @@ import io
 from PIL import Image, ImageDraw, ImageFont
 
 from .decorate import decorations
-from .dotsource import FONTSIZE
+from .drawspec import (CLUSTER_FONTSIZE, CLUSTER_RADIUS, CLUSTER_TITLE_X, CLUSTER_TITLE_Y,
+                       FONTSIZE, arrowhead, folder, line_centres, octagon)
 from .geometry import Layout, NodeBox
 
 STEPS = 8  # straight pieces per Bezier segment
@@ -51,17 +52,16 @@ def raster(layout: Layout, fmt: str, *, title: str | None = None, factor: float 
         return ((x - x0) * factor, (y - y0) * factor)
 
     for c in layout.clusters:
-        draw.rounded_rectangle([at(c.x, c.y), at(c.x + c.width, c.y + c.height)], 4 * factor,
-                               fill=c.fill, outline=c.border)
-        draw.text(at(c.x + 6, c.y + 3), c.label, fill=layout.ink, font=_font(10 * factor))
+        draw.rounded_rectangle([at(c.x, c.y), at(c.x + c.width, c.y + c.height)],
+                               CLUSTER_RADIUS * factor, fill=c.fill, outline=c.border)
+        draw.text(at(c.x + CLUSTER_TITLE_X, c.y + CLUSTER_TITLE_Y), c.label, fill=layout.ink,
+                  font=_font(CLUSTER_FONTSIZE * factor))
     for e in layout.edges:
         if e.points:
             draw.line([at(*p) for p in _bezier(e.points)], fill=e.color,
                       width=max(int(e.pen * factor), 1))
         if e.arrow:
-            (bx, by), (tx, ty) = e.arrow
-            nx, ny = -(ty - by) * 0.45, (tx - bx) * 0.45
-            draw.polygon([at(tx, ty), at(bx + nx, by + ny), at(bx - nx, by - ny)], fill=e.color)
+            draw.polygon([at(*p) for p in arrowhead(*e.arrow)], fill=e.color)
     for b in [*layout.nodes.values(), *extra]:
         _node(draw, b, at, factor, font)
     buf = io.BytesIO()
@@ -78,9 +78,11 @@ def _node(draw, b: NodeBox, at, factor: float, font) -> None:
     style = {"fill": b.fill, "outline": b.border, "width": max(int(b.pen * factor), 1)}
     if b.shape == "ellipse":
         draw.ellipse(box, **style)
-    elif b.shape == "octagon":
-        draw.polygon([at(*p) for p in b.octagon()], **style)
+    elif b.shape in ("octagon", "folder"):
+        corners = (octagon if b.shape == "octagon" else folder)(left, top, w, h)
+        draw.polygon([at(*p) for p in corners], **style)
     elif b.shape != "plaintext":
         draw.rectangle(box, **style)
-    draw.multiline_text(at(b.x, b.y), "\n".join(b.lines), fill=b.text, font=font, anchor="mm",
-                        align="center")
+    for line, y in zip(b.lines, line_centres(b.y, len(b.lines))):
+        if line:
+            draw.text(at(b.x, y), line, fill=b.text, font=font, anchor="mm")

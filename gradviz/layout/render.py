@@ -9,7 +9,8 @@ draws the same boxes with Pillow.
 from __future__ import annotations
 
 from .decorate import decorations
-from .dotsource import FONT, FONTSIZE, _label, _quoted as _q
+from .dotsource import _label, _quoted as _q
+from .drawspec import ARROW_SIZE, FONT, FONTSIZE
 from .geometry import Layout, NodeBox
 from .graphviz_run import DEFAULT_TIMEOUT, GraphvizMissing, have_graphviz, run_graphviz
 from .parse import POINTS_PER_INCH, flip
@@ -38,7 +39,7 @@ def positioned_dot(layout: Layout, title: str | None = None) -> str:
         f'graph [bgcolor={_q(layout.background)} bb="{x0:.2f},0,{x1:.2f},{y1 + shift:.2f}" '
         f'pad="0.05"];',
         f'node [style=filled fixedsize=true fontname={_q(FONT)} fontsize={FONTSIZE}];',
-        "edge [arrowsize=0.7];",
+        f"edge [arrowsize={ARROW_SIZE:g}];",
     ]
     for i, c in enumerate(layout.clusters):
         box = NodeBox(f"c{i}", c.x + c.width / 2, c.y + c.height / 2, c.width, c.height, [c.label],
@@ -88,7 +89,7 @@ def render(layout: Layout, fmt: str, *, title: str | None = None, dpi: float = 9
     if fmt == "png":
         factor = min(scale * dpi / 72.0, MAX_PIXELS / max(x1 - x0, y1 - y0, 1.0))
     if not have_graphviz():
-        from .raster import raster
+        from .raster import raster  # lazy: Pillow loads only when Graphviz cannot draw
 
         return raster(layout, fmt, title=title, factor=factor)
     args = ["-n2", f"-Gdpi={72.0 * factor:.3f}"] if fmt == "png" else ["-n2"]
@@ -96,6 +97,6 @@ def render(layout: Layout, fmt: str, *, title: str | None = None, dpi: float = 9
         return run_graphviz(positioned_dot(layout, title), fmt, engine="neato", args=args,
                             timeout=timeout, should_stop=should_stop)
     except GraphvizMissing:  # dot present but not neato: an unusual install
-        from .raster import raster
+        from .raster import raster  # lazy: as above
 
         return raster(layout, fmt, title=title, factor=factor)

@@ -21,7 +21,7 @@ import subprocess
 import threading
 import time
 
-from .graphviz_run import Cancelled, GraphvizFailed
+from .graphviz_errors import Cancelled, GraphvizFailed
 
 END = b"\n}\n"
 _lock = threading.Lock()

@@ -6,16 +6,14 @@ Graphviz's own SVG, so tools that read those keep working.
 
 from __future__ import annotations
 
-import math
 import re
 from xml.sax import saxutils
 
 from .decorate import decorations
-from .dotsource import FONT, FONTSIZE
+from .drawspec import (CLUSTER_FONTSIZE, CLUSTER_RADIUS, CLUSTER_TITLE_X, CLUSTER_TITLE_Y, FONT,
+                       FONTSIZE, arrowhead, folder, line_centres, octagon)
 from .geometry import Layout, NodeBox
 
-LINE = FONTSIZE * 1.2
-ARROW_HALF_WIDTH = 3.2
 #: Characters XML 1.0 does not allow in a document at all, escaped or not: control
 #: characters (a module key or a name from a session may hold them) and lone surrogates.
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
@@ -43,33 +41,29 @@ def _outline(b: NodeBox, pen: str) -> str:
     if b.shape == "ellipse":
         return '<ellipse cx="%.1f" cy="%.1f" rx="%.1f" ry="%.1f"%s/>' % (b.x, b.y, w / 2, h / 2,
                                                                        pen)
-    if b.shape == "octagon":
-        return f'<polygon points="{" ".join(f"{_f(x)},{_f(y)}" for x, y in b.octagon())}"{pen}/>'
-    if b.shape == "folder":
-        tab = min(w * 0.3, 30.0)
-        d = (f"M{_f(left)},{_f(top + 5)} h{_f(tab)} l3,-5 h{_f(w - tab - 3)} "
-             f"v{_f(h - 5)} h{_f(-w)} z")
-        return f'<path d="{d}"{pen}/>'
+    if b.shape in ("octagon", "folder"):
+        corners = (octagon if b.shape == "octagon" else folder)(left, top, w, h)
+        return f'<polygon points="{_points(corners)}"{pen}/>'
     return '<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f"%s/>' % (left, top, w, h, pen)
 
 
 def _node(b: NodeBox, role: str = "node") -> str:
     pen = f' fill="{b.fill}" stroke="{b.border}" stroke-width="{_f(b.pen)}"'
-    first = b.y - (len(b.lines) - 1) * LINE / 2 + FONTSIZE * 0.35
-    text = "".join('<text x="%.1f" y="%.1f">%s</text>' % (b.x, first + i * LINE, escape(line))
-                   for i, line in enumerate(b.lines) if line)
+    # a baseline 0.35 em below the line's centre centres the line's capitals and x-height
+    text = "".join('<text x="%.1f" y="%.1f">%s</text>' % (b.x, y + FONTSIZE * 0.35, escape(line))
+                   for line, y in zip(b.lines, line_centres(b.y, len(b.lines))) if line)
     mark = f' data-mark="{b.mark}"' if b.mark else ""
     return (f'<g class="{role} {b.kind}" id={quoteattr(f"{role}-{b.key}")}{mark}>'
             f'<title>{escape(str(b.key))}</title>{_outline(b, pen)}'
             f'<g fill="{b.text}">{text}</g></g>')
 
 
+def _points(corners) -> str:
+    return " ".join("%.1f,%.1f" % p for p in corners)
+
+
 def _arrow(base, tip) -> str:
-    (bx, by), (tx, ty) = base, tip
-    length = math.hypot(tx - bx, ty - by) or 1.0
-    nx, ny = -(ty - by) / length * ARROW_HALF_WIDTH, (tx - bx) / length * ARROW_HALF_WIDTH
-    return '<polygon points="%.1f,%.1f %.1f,%.1f %.1f,%.1f"/>' % (tx, ty, bx + nx, by + ny,
-                                                                 bx - nx, by - ny)
+    return '<polygon points="%s"/>' % _points(arrowhead(base, tip))
 
 
 def _edge(e) -> str:
@@ -100,9 +94,10 @@ def to_svg_text(layout: Layout, *, title: str | None = None, scale: float = 1.0)
     for c in layout.clusters:
         out.append(
             f'<g class="cluster" id={quoteattr(f"cluster-{c.path}")}><rect x="{_f(c.x)}" '
-            f'y="{_f(c.y)}" width="{_f(c.width)}" height="{_f(c.height)}" rx="4" '
-            f'fill="{c.fill}" stroke="{c.border}"/><text x="{_f(c.x + 6)}" '
-            f'y="{_f(c.y + 12)}" text-anchor="start" font-size="10" fill="{layout.ink}">'
+            f'y="{_f(c.y)}" width="{_f(c.width)}" height="{_f(c.height)}" rx="{CLUSTER_RADIUS:g}" '
+            f'fill="{c.fill}" stroke="{c.border}"/><text x="{_f(c.x + CLUSTER_TITLE_X)}" '
+            f'y="{_f(c.y + CLUSTER_TITLE_Y + CLUSTER_FONTSIZE * 0.9)}" text-anchor="start" '
+            f'font-size="{CLUSTER_FONTSIZE}" fill="{layout.ink}">'
             f'{escape(c.label)}</text></g>')
     out.extend(_edge(e) for e in layout.edges)
     out.extend(_node(b) for b in layout.nodes.values())

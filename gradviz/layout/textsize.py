@@ -19,6 +19,8 @@ from __future__ import annotations
 import math
 from functools import lru_cache
 
+from .drawspec import LINE_SPACING
+
 UNITS_PER_EM = 2048
 #: Advance widths of the characters " " (32) to "~" (126).
 ASCII_WIDTHS = (
@@ -31,7 +33,6 @@ ASCII_WIDTHS = (
 )
 _WIDTH = {chr(32 + i): w for i, w in enumerate(ASCII_WIDTHS)}
 PIXELS_PER_POINT = 96 / 72
-LINE_SPACING = 1.1
 SLACK = 1.0  # points
 
 

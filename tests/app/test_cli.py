@@ -209,7 +209,7 @@ def test_ctrl_c_closes_the_window_with_one_line_and_exit_130(tmp_path):
 
 
 def test_the_hint_knows_every_option_of_gradviz_run():
-    from gradviz.app.launch import misplaced_hint, run_options
+    from gradviz.cli import misplaced_hint, run_options
 
     args = build_parser().parse_args(["run", "train.py", "--lr", "1", "--theme=dark",
                                       "--select", "Z"])

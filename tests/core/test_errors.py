@@ -9,7 +9,7 @@ import torch
 import gradviz
 
 MODULES = ("gradviz.core.runner", "gradviz.core.session", "gradviz.core.trace",
-           "gradviz.layout.export", "gradviz.layout.graphviz_run", "gradviz.sources")
+           "gradviz.layout.export", "gradviz.layout.graphviz_errors", "gradviz.sources")
 
 
 def test_every_error_class_derives_from_gradviz_error():
