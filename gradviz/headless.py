@@ -92,8 +92,7 @@ def _export(args, progress: Progress) -> None:
     if not args.steps:
         check_path(args.output_file)
     progress("running " + args.source, None)
-    result = open_source(args.source, args.args, progress=progress, budget=args.budget,
-                         flows=args.flows)
+    result = open_source(args.source, args.args, progress=progress, **run_options(args))
     graph = _pick(result.passes, args.pass_number, args.output)
     options = _options(args)
     if args.steps:
@@ -186,6 +185,23 @@ def add_export_options(p) -> None:
     p.set_defaults(args=[])  # the script's own arguments: everything after `--`
 
 
+def _count(least: int):
+    def count(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+        if value < least:
+            raise argparse.ArgumentTypeError(f"must be at least {least}, not {value}")
+        return value
+    return count
+
+
+def run_options(args) -> dict:
+    """What ``gradviz run`` and ``gradviz export`` pass on to the script runner."""
+    return {"budget": args.budget, "flows": args.flows, "every": args.every, "first": args.first}
+
+
 def add_budget_option(p) -> None:
     """``--budget SIZE`` for ``gradviz run`` and ``gradviz export``: as ``trace(budget=...)``."""
     def size(text: str) -> int:
@@ -197,6 +213,11 @@ def add_budget_option(p) -> None:
     p.add_argument("--budget", type=size, default=DEFAULT_BUDGET, metavar="SIZE",
                    help="memory for whole gradients per pass, e.g. 1GiB (default 256MiB); "
                         "past it, gradients are kept as norm and sample")
+    p.add_argument("--every", type=_count(1), default=1, metavar="K",
+                   help="trace every K-th backward pass, the first included (default 1); the "
+                        "others run with no hooks and no recording")
+    p.add_argument("--first", type=_count(0), metavar="N",
+                   help="stop tracing after N traced passes; the script runs on untouched")
     p.add_argument("--flows", action="store_true", default=None,
                    help="capture the gradient along every edge on any graph (default: on "
                         "graphs of up to 5,000 autograd nodes)")

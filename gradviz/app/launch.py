@@ -19,6 +19,8 @@ import sys
 from contextlib import contextmanager
 from pathlib import Path
 
+from gradviz.headless import run_options
+
 from .capture import FORMATS
 from .display import display_problem
 
@@ -106,7 +108,7 @@ def launch(args) -> int:
         if args.command == "demo":
             window.open_demo(args.name)
         elif args.command == "run":
-            window.open_source(args.script, args.args, budget=args.budget, flows=args.flows)
+            window.open_source(args.script, args.args, **run_options(args))
         window.show()
         code = app.exec()
     return session.code if session.code is not None else code
