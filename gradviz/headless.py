@@ -21,6 +21,7 @@ import warnings
 
 from .core.budget import DEFAULT_BUDGET, BudgetError, parse_budget
 from .core.errors import GradvizError, GradvizWarning
+from .core.ranks import RanksError, parse_ranks, rank_path, traced_here
 from .core.runner import ScriptError, on_big_stack
 from .layout.export import ExportError, check_path, export
 from .sources import open_source
@@ -88,6 +89,11 @@ def _options(args) -> dict:
             "scale": args.scale}
 
 
+def _run_untraced(args, progress: Progress) -> None:
+    """A rank left out of ``--ranks``: the script runs as without gradviz."""
+    open_source(args.source, args.args, first=0)
+
+
 def _export(args, progress: Progress) -> None:
     if not args.steps:
         check_path(args.output_file)
@@ -117,13 +123,21 @@ def _one_line_warnings():
     return show
 
 
+def untraced_rank_command(args) -> int:
+    """``gradviz run|export`` on a rank that ``--ranks`` leaves out: the script alone."""
+    args.source, args.quiet = getattr(args, "source", None) or args.script, True
+    return export_command(args)
+
+
 def export_command(args) -> int:
     progress = Progress(args.quiet)
-    args.output_file = os.path.abspath(args.output_file)
+    traced = traced_here(args.ranks)
+    if traced:
+        args.output_file = os.path.abspath(rank_path(args.output_file))
     try:
         with warnings.catch_warnings():
             warnings.showwarning = _one_line_warnings()
-            on_big_stack(_export, args, progress)
+            on_big_stack(_export if traced else _run_untraced, args, progress)
     except KeyboardInterrupt:
         progress.finish()
         print("gradviz: interrupted", file=sys.stderr)
@@ -139,7 +153,7 @@ def export_command(args) -> int:
         print(f"gradviz: error: {err}", file=sys.stderr)
         return 1
     progress.finish()
-    if not args.quiet:
+    if traced and not args.quiet:
         print(f"wrote {args.output_file}", file=sys.stderr)
     return 0
 
@@ -197,6 +211,13 @@ def _count(least: int):
     return count
 
 
+def _ranks(text: str):
+    try:
+        return parse_ranks(text)
+    except RanksError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+
+
 def run_options(args) -> dict:
     """What ``gradviz run`` and ``gradviz export`` pass on to the script runner."""
     return {"budget": args.budget, "flows": args.flows, "every": args.every, "first": args.first}
@@ -218,6 +239,10 @@ def add_budget_option(p) -> None:
                         "others run with no hooks and no recording")
     p.add_argument("--first", type=_count(0), metavar="N",
                    help="stop tracing after N traced passes; the script runs on untouched")
+    p.add_argument("--ranks", type=_ranks, default=frozenset({0}), metavar="LIST",
+                   help="under torchrun: the ranks that trace, e.g. 0,1 or all (default 0); "
+                        "the others run the script untouched. Files get the rank in their "
+                        "name: out.rank1.json")
     p.add_argument("--flows", action="store_true", default=None,
                    help="capture the gradient along every edge on any graph (default: on "
                         "graphs of up to 5,000 autograd nodes)")
