@@ -98,7 +98,7 @@ def _export(args, progress: Progress) -> None:
     if not args.steps:
         check_path(args.output_file)
     progress("running " + args.source, None)
-    result = open_source(args.source, args.args, progress=progress, **run_options(args))
+    result = open_source(args.source, args.args, progress=progress, **runner_options(args))
     graph = _pick(result.passes, args.pass_number, args.output)
     options = _options(args)
     if args.steps:
@@ -218,7 +218,7 @@ def _ranks(text: str):
         raise argparse.ArgumentTypeError(str(err)) from None
 
 
-def run_options(args) -> dict:
+def runner_options(args) -> dict:
     """What ``gradviz run`` and ``gradviz export`` pass on to the script runner."""
     return {"budget": args.budget, "flows": args.flows, "every": args.every, "first": args.first}
 

@@ -19,7 +19,7 @@ import sys
 from contextlib import contextmanager
 from pathlib import Path
 
-from gradviz.headless import run_options
+from gradviz.headless import runner_options
 
 from .capture import FORMATS
 from .display import display_problem
@@ -108,7 +108,7 @@ def launch(args) -> int:
         if args.command == "demo":
             window.open_demo(args.name)
         elif args.command == "run":
-            window.open_source(args.script, args.args, **run_options(args))
+            window.open_source(args.script, args.args, **runner_options(args))
         window.show()
         code = app.exec()
     return session.code if session.code is not None else code
