@@ -15,16 +15,11 @@ import torch.multiprocessing as mp
 
 from gradviz.cli import main
 from gradviz.core.ranks import RanksError, parse_ranks, rank_path
+from tests.core.test_qt_free import NO_QT
 
 SCRIPTS = Path(__file__).parent / "scripts"
 
-EXPORT_AS_RANK_WITHOUT_QT = """
-import sys
-class NoQt:
-    def find_spec(self, name, path=None, target=None):
-        if name.split('.')[0] in ('PySide6', 'shiboken6', 'PyQt5', 'PyQt6'):
-            raise ImportError('Qt is blocked in this test: ' + name)
-sys.meta_path.insert(0, NoQt())
+EXPORT_AS_RANK_WITHOUT_QT = NO_QT + """
 from gradviz.cli import main
 code = main(sys.argv[1:])
 assert not any(m.startswith(('PySide6', 'shiboken6')) for m in sys.modules)
