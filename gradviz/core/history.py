@@ -20,6 +20,9 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+import torch
+
+from .snapshot import Snapshot
 
 #: Rows allocated at a time: at most this many passes' worth of memory is unused.
 CHUNK = 64
@@ -65,6 +68,26 @@ def _stats(snap) -> dict:
     return snap.stats if snap is not None else {}
 
 
+def _whole(tensor) -> bool:
+    """Whether one norm op reads this tensor (a snapshot's stats take a dozen)."""
+    return tensor is not None and (tensor.is_floating_point() or tensor.is_complex()) \
+        and tensor.layout is torch.strided and not tensor.is_meta
+
+
+def _norms(tensors: list) -> list[float]:
+    """The norm of each tensor, one device-to-host copy per device."""
+    out = [math.nan] * len(tensors)
+    by_device: dict = {}
+    for i, t in enumerate(tensors):
+        by_device.setdefault(t.device, []).append(i)
+    for where in by_device.values():
+        norms = torch.stack([torch.linalg.vector_norm(tensors[i].detach()).double()
+                             for i in where]).tolist()
+        for i, n in zip(where, norms):
+            out[i] = n
+    return out
+
+
 def _count(value) -> int:
     return min(int(value or 0), _COUNT_MAX)
 
@@ -96,11 +119,33 @@ class History:
         value = np.full(len(keys), np.nan, np.float64)
         nan = np.zeros(len(keys), np.int64)
         inf = np.zeros(len(keys), np.int64)
+        # A whole tensor's norm is one op; a snapshot's stats (NaN and Inf counts, the norm
+        # of the finite values) only where it is not finite, or not whole.
+        quick, slow = [], []  # (array, nid, tensor), (array, nid, snapshot)
         for nid, node in enumerate(graph.nodes):
-            g = _stats(node.grad_snapshot)
-            grad[nid] = g.get("norm", math.nan)
-            nan[nid], inf[nid] = _count(g.get("nan")), _count(g.get("inf"))
-            value[nid] = _stats(node.value_snapshot).get("norm", math.nan)
+            g = node.grad_snapshot
+            if g is not None and _whole(g.data):
+                quick.append((grad, nid, g.data))
+            else:
+                slow.append((grad, nid, g))
+            tensor = node.tensor
+            if tensor is None:
+                v = node.value_snapshot
+                tensor = v.data if v is not None else None
+            if _whole(tensor):
+                quick.append((value, nid, tensor))
+            else:
+                slow.append((value, nid, node.value_snapshot))
+        for (array, nid, tensor), norm in zip(quick, _norms([t for _, _, t in quick])):
+            if math.isfinite(norm):
+                array[nid] = norm
+            else:
+                slow.append((array, nid, Snapshot.of(tensor, 0)))
+        for array, nid, snap in slow:
+            stats = _stats(snap)
+            array[nid] = stats.get("norm", math.nan)
+            if array is grad:
+                nan[nid], inf[nid] = _count(stats.get("nan")), _count(stats.get("inf"))
         chunk = self._chunks[-1]
         for name, array in (("grad_norm", grad), ("value_norm", value), ("nan", nan),
                             ("inf", inf)):
