@@ -52,9 +52,10 @@ class Progress:
             self.stream.write("\n")
 
 
-def _pick(passes, number: int | None, output: str | None):
+def _pick(passes, number: int | None, output: str | None, calls: int | None = None):
     """The pass to export: the newest, ``--pass N`` (N-th backward call; negative counts
-    from the newest kept), and/or the newest whose output is named ``--output``."""
+    from the newest kept), and/or the newest whose output is named ``--output``. ``calls``:
+    the backward calls the script made, traced or not (``--every``)."""
     candidates = passes
     if number is not None:
         if number < 0:
@@ -63,9 +64,12 @@ def _pick(passes, number: int | None, output: str | None):
             candidates = [g for g in passes if g.info.get("index", 1) == number]
         if not candidates:
             kept = [g.info.get("index", 1) for g in passes]
-            made = f"the script made {max(kept)} backward pass{'es' if max(kept) > 1 else ''}"
-            if min(kept) > 1:
-                made += f", of which passes {min(kept)} to {max(kept)} are kept"
+            total = calls or max(kept)
+            made = f"the script made {total} backward pass{'es' if total > 1 else ''}"
+            if len(kept) < total:
+                which = (f"passes {min(kept)} to {max(kept)}" if len(kept) > 2 and
+                         max(kept) - min(kept) + 1 == len(kept) else ", ".join(map(str, kept)))
+                made += f", of which {which} are kept"
             raise ExportError(f"there is no pass {number}: {made}")
     if output is not None:
         named = [g for g in candidates
@@ -99,7 +103,7 @@ def _export(args, progress: Progress) -> None:
         check_path(args.output_file)
     progress("running " + args.source, None)
     result = open_source(args.source, args.args, progress=progress, **runner_options(args))
-    graph = _pick(result.passes, args.pass_number, args.output)
+    graph = _pick(result.passes, args.pass_number, args.output, result.calls)
     options = _options(args)
     if args.steps:
         from .layout.steps import export_steps
