@@ -7,12 +7,13 @@
 
 from .core import (GradGraph, GradNode, GradvizError, GradvizWarning, SessionError, Snapshot,
                    SummarisedGradError, TraceError, explain, load, record, save, trace)
+from .core.passes import Run
 
 from .core import graph as _graph
 
 __version__ = "0.1.0"
-__all__ = ["GradGraph", "GradNode", "GradvizError", "GradvizWarning", "SessionError", "Snapshot",
-           "SummarisedGradError", "TraceError", "explain", "export", "load", "record", "save",
+__all__ = ["GradGraph", "GradNode", "GradvizError", "GradvizWarning", "Run", "SessionError",
+           "Snapshot", "SummarisedGradError", "TraceError", "explain", "export", "load", "record", "save",
            "show", "trace"]
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .headless import add_budget_option, add_export_options, export_command
+from .core.ranks import traced_here
+from .headless import add_budget_option, add_export_options, export_command, untraced_rank_command
 
 EPILOG = """\
 examples:
@@ -97,6 +98,8 @@ def main(argv: list[str] | None = None) -> int:
     args = _parse(sys.argv[1:] if argv is None else list(argv))
     if args.command == "export":
         return export_command(args)
+    if args.command == "run" and not traced_here(args.ranks):
+        return untraced_rank_command(args)
     try:
         from .app.launch import launch  # lazy: Qt loads for the window only, not for export
 

@@ -21,11 +21,12 @@ import warnings
 
 from .core.budget import DEFAULT_BUDGET, BudgetError, parse_budget
 from .core.errors import GradvizError, GradvizWarning
+from .core.ranks import RanksError, parse_ranks, rank_path, traced_here
 from .core.runner import ScriptError, on_big_stack
 from .core.viewmodel import ViewModel
 from .layout.export import ExportError, check_path, export, model_for
 from .layout.steps import export_steps
-from .sources import open_source
+from .sources import open_source, runner_options
 
 
 class Progress:
@@ -53,9 +54,10 @@ class Progress:
             self.stream.write("\n")
 
 
-def _pick(passes, number: int | None, output: str | None):
+def _pick(passes, number: int | None, output: str | None, calls: int | None = None):
     """The pass to export: the newest, ``--pass N`` (N-th backward call; negative counts
-    from the newest kept), and/or the newest whose output is named ``--output``."""
+    from the newest kept), and/or the newest whose output is named ``--output``. ``calls``:
+    the backward calls the script made, traced or not (``--every``)."""
     candidates = passes
     if number is not None:
         if number < 0:
@@ -64,9 +66,12 @@ def _pick(passes, number: int | None, output: str | None):
             candidates = [g for g in passes if g.info.get("index", 1) == number]
         if not candidates:
             kept = [g.info.get("index", 1) for g in passes]
-            made = f"the script made {max(kept)} backward pass{'es' if max(kept) > 1 else ''}"
-            if min(kept) > 1:
-                made += f", of which passes {min(kept)} to {max(kept)} are kept"
+            total = calls or max(kept)
+            made = f"the script made {total} backward pass{'es' if total > 1 else ''}"
+            if len(kept) < total:
+                which = (f"passes {min(kept)} to {max(kept)}" if len(kept) > 2 and
+                         max(kept) - min(kept) + 1 == len(kept) else ", ".join(map(str, kept)))
+                made += f", of which {which} are kept"
             raise ExportError(f"there is no pass {number}: {made}")
     if output is not None:
         named = [g for g in candidates
@@ -90,13 +95,17 @@ def _model(args, graph) -> ViewModel:
                      color_by="grad_norm" if args.grad_norm else None)
 
 
+def _run_untraced(args, progress: Progress) -> None:
+    """A rank left out of ``--ranks``: the script runs as without gradviz."""
+    open_source(args.source, args.args, first=0)
+
+
 def _export(args, progress: Progress) -> None:
     if not args.steps:
         check_path(args.output_file)
     progress("running " + args.source, None)
-    result = open_source(args.source, args.args, progress=progress, budget=args.budget,
-                         flows=args.flows)
-    graph = _pick(result.passes, args.pass_number, args.output)
+    result = open_source(args.source, args.args, progress=progress, **runner_options(args))
+    graph = _pick(result.passes, args.pass_number, args.output, result.calls)
     model, options = _model(args, graph), {"title": args.title, "scale": args.scale}
     if args.steps:
         export_steps(model, args.output_file, args.steps, progress=progress, **options)
@@ -118,13 +127,21 @@ def _one_line_warnings():
     return show
 
 
+def untraced_rank_command(args) -> int:
+    """``gradviz run|export`` on a rank that ``--ranks`` leaves out: the script alone."""
+    args.source, args.quiet = getattr(args, "source", None) or args.script, True
+    return export_command(args)
+
+
 def export_command(args) -> int:
     progress = Progress(args.quiet)
-    args.output_file = os.path.abspath(args.output_file)
+    traced = traced_here(args.ranks)
+    if traced:
+        args.output_file = os.path.abspath(rank_path(args.output_file))
     try:
         with warnings.catch_warnings():
             warnings.showwarning = _one_line_warnings()
-            on_big_stack(_export, args, progress)
+            on_big_stack(_export if traced else _run_untraced, args, progress)
     except KeyboardInterrupt:
         progress.finish()
         print("gradviz: interrupted", file=sys.stderr)
@@ -140,7 +157,7 @@ def export_command(args) -> int:
         print(f"gradviz: error: {err}", file=sys.stderr)
         return 1
     progress.finish()
-    if not args.quiet:
+    if traced and not args.quiet:
         print(f"wrote {args.output_file}", file=sys.stderr)
     return 0
 
@@ -186,6 +203,25 @@ def add_export_options(p) -> None:
     p.set_defaults(args=[])  # the script's own arguments: everything after `--`
 
 
+def _count(least: int):
+    def count(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+        if value < least:
+            raise argparse.ArgumentTypeError(f"must be at least {least}, not {value}")
+        return value
+    return count
+
+
+def _ranks(text: str):
+    try:
+        return parse_ranks(text)
+    except RanksError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+
+
 def add_budget_option(p) -> None:
     """``--budget SIZE`` for ``gradviz run`` and ``gradviz export``: as ``trace(budget=...)``."""
     def size(text: str) -> int:
@@ -197,6 +233,15 @@ def add_budget_option(p) -> None:
     p.add_argument("--budget", type=size, default=DEFAULT_BUDGET, metavar="SIZE",
                    help="memory for whole gradients per pass, e.g. 1GiB (default 256MiB); "
                         "past it, gradients are kept as norm and sample")
+    p.add_argument("--every", type=_count(1), default=1, metavar="K",
+                   help="trace every K-th backward pass, the first included (default 1); the "
+                        "others run with no hooks and no recording")
+    p.add_argument("--first", type=_count(0), metavar="N",
+                   help="stop tracing after N traced passes; the script runs on untouched")
+    p.add_argument("--ranks", type=_ranks, default=frozenset({0}), metavar="LIST",
+                   help="under torchrun: the ranks that trace, e.g. 0,1 or all (default 0); "
+                        "the others run the script untouched. Files get the rank in their "
+                        "name: out.rank1.json")
     p.add_argument("--flows", action="store_true", default=None,
                    help="capture the gradient along every edge on any graph (default: on "
                         "graphs of up to 5,000 autograd nodes)")

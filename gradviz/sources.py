@@ -57,3 +57,8 @@ def open_source(spec, argv=(), **run_options) -> RunResult:
         names = ", ".join(d.name for d in demos.catalog())
         raise SourceError(f"{spec!r} is neither a file nor a demo (demos: {names})") from None
     return run_script(demo.path, argv, **run_options)
+
+
+def runner_options(args) -> dict:
+    """What ``gradviz run`` and ``gradviz export`` pass on to the script runner."""
+    return {"budget": args.budget, "flows": args.flows, "every": args.every, "first": args.first}

@@ -20,6 +20,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from gradviz.demos import catalog, find
+from gradviz.sources import runner_options
 
 from .capture import FORMATS
 from .display import display_problem
@@ -77,7 +78,7 @@ def launch(args, hint: str | None = None) -> int:
         if args.command == "demo":
             window.open_demo(args.name)
         elif args.command == "run":
-            window.open_source(args.script, args.args, budget=args.budget, flows=args.flows)
+            window.open_source(args.script, args.args, **runner_options(args))
         window.show()
         code = app.exec()
     return session.code if session.code is not None else code

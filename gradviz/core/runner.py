@@ -16,7 +16,6 @@ import sys
 import threading
 import tokenize
 import traceback
-from collections import deque
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,16 +28,15 @@ try:
 except ImportError:
     resource = None
 
+from . import internals
 from .budget import DEFAULT_BUDGET
 from .errors import GradvizError
 from .graph import GradGraph
+from .passes import KEEP, Run
 from .record import record
 from .snapshot import DEFAULT_CAP
-from .trace import TraceError, trace
+from .trace import TraceError
 from .userframe import caller_locals, user_frame
-
-#: Passes kept by default: a training loop's newest ones.
-KEEP = 20
 
 
 class ScriptError(GradvizError, RuntimeError):
@@ -63,6 +61,7 @@ class RunResult:
     passes: list[GradGraph] = field(default_factory=list)  # newest last
     script: str = ""
     calls: int = 0  # backward calls seen, including passes no longer kept
+    run: Run | None = None  # every traced pass's history (None for a saved session)
 
 
 def _namespace(frame) -> dict:
@@ -93,14 +92,43 @@ class _StopCheck(TorchFunctionMode):
         return func(*args, **(kwargs or {}))
 
 
+class _Recording:
+    """``record()`` around the forward passes of the steps that will be traced, and only
+    those: an untraced step runs with no mode and no module hooks. It is switched only while
+    its mode is the innermost (a script's own TorchFunctionMode above it would be popped
+    instead), and back on only under the modes it was switched off under."""
+
+    def __init__(self, cap: int):
+        self.cap = cap
+        self._on = None  # the record() context while recording
+        self._recorder = None
+        self._below: list | None = None  # the modes under it when it was switched off
+
+    def switch(self, on: bool) -> None:
+        if on == (self._on is not None):
+            return
+        modes = internals.function_modes()
+        if on and (self._below is None or len(modes) == len(self._below) and all(
+                a is b for a, b in zip(modes, self._below))):
+            self._on = record(self.cap)
+            self._recorder = self._on.__enter__()
+        elif not on and modes and modes[-1] is self._recorder:
+            self._below = modes[:-1]
+            self.close()
+
+    def close(self) -> None:
+        if self._on is not None:
+            on, self._on, self._recorder = self._on, None, None
+            on.__exit__(None, None, None)
+
+
 class _Tracer:
     """The three patched entry points; one trace per user call (``Tensor.backward`` calls
     ``torch.autograd.backward`` inside: the guard keeps that from tracing twice)."""
 
-    def __init__(self, result: RunResult, keep: int, cap: int | None, budget, progress,
-                 should_stop, flows: bool | None = None):
-        self.result, self.cap, self.budget, self.flows = result, cap, budget, flows
-        self.passes: deque[GradGraph] = deque(maxlen=keep)
+    def __init__(self, result: RunResult, run: Run, recording: _Recording, progress,
+                 should_stop):
+        self.result, self.run, self.recording = result, run, recording
         self.progress, self.should_stop = progress, should_stop
         self.local = threading.local()
         self.originals = (torch.Tensor.backward, torch.autograd.backward, torch.autograd.grad)
@@ -114,9 +142,11 @@ class _Tracer:
             self.local.inside = True
             try:
                 self._trace(tensors(args, kwargs))
-                return original(*args, **kwargs)
+                out = original(*args, **kwargs)
             finally:
                 self.local.inside = False
+            self.recording.switch(self.run.tracing_next)
+            return out
         return call
 
     def _trace(self, tensors) -> None:
@@ -124,15 +154,14 @@ class _Tracer:
             tensors = [tensors]
         tensors = [t for t in tensors if isinstance(t, torch.Tensor) and t.grad_fn is not None]
         self.result.calls += 1
-        if not tensors:
+        if not tensors or not self.run.tracing_next:
+            self.run.skip()
             return
         try:
-            graph = trace(tensors, cap=self.cap, budget=self.budget, flows=self.flows,
-                          namespace=_namespace(user_frame(2)))
+            graph = self.run.trace(tensors, namespace=_namespace(user_frame(2)))
         except TraceError:
             return
         graph.info.update(script=self.result.script, index=self.result.calls)
-        self.passes.append(graph)
         if self.progress is not None:
             self.progress(f"traced backward pass {self.result.calls}", None)
 
@@ -181,11 +210,14 @@ def _check_source(script: str) -> None:
 
 
 def run_script(path, argv=(), *, keep: int = KEEP, cap: int | None = None, budget=DEFAULT_BUDGET,
-               progress=None, should_stop=None, flows: bool | None = None) -> RunResult:
+               progress=None, should_stop=None, flows: bool | None = None, every: int = 1,
+               first: int | None = None) -> RunResult:
     """Run the script at ``path`` with ``argv`` as ``sys.argv[1:]``; trace its backward passes.
 
-    ``keep``: how many passes to keep (the newest); ``cap``, ``budget``, ``flows``: as in
-    ``trace``.
+    ``keep``: how many passes to keep whole (the newest); ``every``, ``first``: trace every
+    ``every``-th backward call (the first included), at most ``first`` of them (0: none, the
+    script runs as without gradviz); the others run with no hooks and no recording (see
+    :class:`~gradviz.core.passes.Run`). ``cap``, ``budget``, ``flows``: as in ``trace``.
     ``progress(stage, fraction)`` is told about each pass; ``should_stop()`` returning True
     stops the script at its next torch call and raises :class:`Stopped`. Safe to call from a
     worker thread, one run at a time (``sys.argv`` and ``sys.path`` are process-wide).
@@ -194,16 +226,22 @@ def run_script(path, argv=(), *, keep: int = KEEP, cap: int | None = None, budge
     if not os.path.isfile(script):
         raise FileNotFoundError(f"no such script: {path}")
     _check_source(script)
-    result = RunResult(script=script)
-    tracer = _Tracer(result, keep, cap, budget, progress, should_stop, flows)
+    run = Run(every=every, first=first, keep=keep, budget=budget, cap=cap, flows=flows)
+    result = RunResult(script=script, run=run)
+    recording = _Recording(DEFAULT_CAP if cap is None else cap)
+    tracer = _Tracer(result, run, recording, progress, should_stop)
     saved_argv, saved_path = sys.argv, list(sys.path)
     sys.argv = [script, *argv]
     sys.path.insert(0, os.path.dirname(script))
-    tracer.install()
+    if run.tracing_next:
+        tracer.install()
     try:
-        with record(DEFAULT_CAP if cap is None else cap), (
-                _StopCheck(should_stop) if should_stop else nullcontext()):
-            runpy.run_path(script, run_name="__main__")
+        with _StopCheck(should_stop) if should_stop else nullcontext():
+            recording.switch(run.tracing_next)  # innermost: switched off between steps
+            try:
+                runpy.run_path(script, run_name="__main__")
+            finally:
+                recording.close()
     except (Stopped, KeyboardInterrupt):
         raise
     except SystemExit as exit_:
@@ -216,8 +254,8 @@ def run_script(path, argv=(), *, keep: int = KEEP, cap: int | None = None, budge
     finally:
         tracer.uninstall()
         sys.argv, sys.path[:] = saved_argv, saved_path
-    result.passes = list(tracer.passes)
-    if not result.passes:
+    result.passes = run.passes
+    if not result.passes and run.first != 0:
         raise NoBackwardError(
             f"{Path(script).name} finished without a backward pass: gradviz traces each "
             "loss.backward(), torch.autograd.backward() and torch.autograd.grad() the script "

@@ -3,13 +3,17 @@
 import subprocess
 import sys
 
-BLOCK_QT = """
+#: Python code that makes any Qt import fail from then on.
+NO_QT = """
 import sys
 class NoQt:
     def find_spec(self, name, path=None, target=None):
         if name.split('.')[0] in ('PySide6', 'shiboken6', 'PyQt5', 'PyQt6'):
             raise ImportError('Qt is blocked in this test: ' + name)
 sys.meta_path.insert(0, NoQt())
+"""
+
+BLOCK_QT = NO_QT + """
 import torch, gradviz, gradviz.core, gradviz.layout
 X = torch.ones(2, requires_grad=True)
 Z = X * 2
