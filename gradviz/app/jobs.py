@@ -11,6 +11,9 @@ from __future__ import annotations
 import threading
 
 from gradviz.core.viewmodel import ViewModel
+from gradviz.layout import layout, restyle
+from gradviz.layout.export import export
+from gradviz.sources import open_source
 
 #: A training loop makes a backward pass per step: keep the newest this many.
 KEEP_PASSES = 20
@@ -19,8 +22,6 @@ _ONE_RUN = threading.Lock()
 
 def layout_job(model: ViewModel):
     def job(progress, should_stop):
-        from gradviz.layout import layout
-
         return layout(model, progress=progress, should_stop=should_stop)
 
     return job
@@ -28,8 +29,6 @@ def layout_job(model: ViewModel):
 
 def restyle_job(placed, model: ViewModel):
     def job(progress, should_stop):
-        from gradviz.layout import restyle
-
         return restyle(placed, model)
 
     return job
@@ -40,8 +39,6 @@ def source_job(spec: str, argv=(), **run_options):
     argv = list(argv)
 
     def job(progress, should_stop):
-        from gradviz.sources import open_source
-
         with _ONE_RUN:  # a cancelled run may still be stopping: runs share sys.argv
             return open_source(spec, argv, keep=KEEP_PASSES, progress=progress,
                                should_stop=should_stop, **run_options).passes
@@ -54,8 +51,6 @@ def export_job(model: ViewModel, path: str):
     model = model.changed(state=None)
 
     def job(progress, should_stop):
-        from gradviz.layout.export import export
-
         return export(model, path)
 
     return job

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QComboBox, QFileDialog, QLabel, QToolBar
 
 from gradviz.core.steps import MODES, Steps, on_view
 from gradviz.core.viewmodel import PlayerState
+from gradviz.layout.steps import export_steps
 
 from .errors import show_error
 from .presenter import Presenter
@@ -239,8 +240,6 @@ def export_steps_to(window, path: str, mode: str) -> None:
     model = window.model
 
     def job(progress, should_stop):
-        from gradviz.layout.steps import export_steps
-
         return export_steps(model, path, mode, progress=progress, should_stop=should_stop)
 
     window.runner.submit("export", f"Exporting {mode} steps to {path}…", job,

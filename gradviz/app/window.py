@@ -20,7 +20,9 @@ from PySide6.QtWidgets import (QApplication, QComboBox, QLabel, QMainWindow, QSt
 from gradviz.core.collapse import default_collapsed, toggled
 from gradviz.core.graph import GradGraph
 from gradviz.core.keys import NodeKey, RunKey, parse_key
+from gradviz.core.search import search
 from gradviz.core.select import first_nonfinite, visible_key
+from gradviz.core.session import save
 from gradviz.core.viewmodel import PLACING, ViewModel
 from gradviz.layout.geometry import Layout
 
@@ -29,7 +31,7 @@ from .capture import save_widget
 from .errors import show_error
 from .gallery import Gallery
 from .inspector import Inspector
-from .menus import insert_action
+from .menus import build_menus, insert_action
 from .progress import ProgressStrip
 from .recent import add_recent
 from .search_bar import SearchBar
@@ -93,8 +95,6 @@ class MainWindow(QMainWindow):
         self.addToolBar(self.pass_bar)
         self.pass_bar.hide()
         self.statusBar().addPermanentWidget(ProgressStrip(self.runner))
-
-        from .menus import build_menus
 
         build_menus(self)
         self._apply_theme(theme)
@@ -223,8 +223,6 @@ class MainWindow(QMainWindow):
         self.change(collapsed=toggled(self.model.collapsed, path))
 
     def _on_query(self, text: str) -> None:
-        from gradviz.core.search import search
-
         ids = search(self.graph, text) if self.graph is not None and self.layout_data else []
         keys = [visible_key(self.layout_data.key_of, self.view.nodes, i) for i in ids]
         self._hits = list(dict.fromkeys(k for k in keys if k is not None))
@@ -291,8 +289,6 @@ class MainWindow(QMainWindow):
 
     # -- saving things ----------------------------------------------------------------
     def save_session(self, path: str) -> None:
-        from gradviz.core.session import save
-
         try:
             save(self.graph, path)
         except Exception as exc:  # noqa: BLE001 - an unwritable path is the user's to fix

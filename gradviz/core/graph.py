@@ -19,6 +19,7 @@ from .captured import Captured
 from .errors import SummarisedGradError
 from .explain import explain_node
 from .flows import flow, flows_into
+from .memory import of_graph, timeline
 from .snapshot import DEFAULT_CAP, RECORD_CAP, Snapshot
 
 KINDS = ("leaf", "op", "output")
@@ -350,8 +351,6 @@ class GradGraph:
     def memory(self):
         """The storages the graph's ops saved for backward (measured when first asked, or by
         ``trace`` under ``record()``), as :class:`~gradviz.core.memory.Memory`."""
-        from .memory import of_graph
-
         return of_graph(self)
 
     @property
@@ -365,8 +364,6 @@ class GradGraph:
 
     def memory_timeline(self) -> list[dict]:
         """Bytes autograd still holds, by kind, after each step of the captured backward."""
-        from .memory import timeline
-
         return timeline(self)
 
     def successors(self) -> list[list[int]]:

@@ -61,7 +61,7 @@ def test_error_goes_to_handler_on_gui_thread(qtbot):
 def test_event_loop_turns_while_a_large_layout_runs(qtbot, window, monkeypatch):
     import threading
 
-    import gradviz.layout
+    from gradviz.app import jobs
 
     graph = benchmark_graph("gpt", 1400)  # ~1,460 nodes, all expanded
     ticks = []
@@ -72,7 +72,7 @@ def test_event_loop_turns_while_a_large_layout_runs(qtbot, window, monkeypatch):
         if len(ticks) >= 10:
             ticked.set()
 
-    real_layout = gradviz.layout.layout
+    real_layout = jobs.layout
 
     def layout_that_waits_for_the_gui(*args, **kwargs):
         # The real layout, then finish only once the GUI has turned while this job held the
@@ -81,7 +81,7 @@ def test_event_loop_turns_while_a_large_layout_runs(qtbot, window, monkeypatch):
         assert ticked.wait(timeout=30), "the GUI thread did not turn while the layout ran"
         return result
 
-    monkeypatch.setattr(gradviz.layout, "layout", layout_that_waits_for_the_gui)
+    monkeypatch.setattr(jobs, "layout", layout_that_waits_for_the_gui)
     timer = QTimer(interval=20, timeout=on_tick)
     timer.start()
     done = []  # when the job finished, before its result is drawn on the GUI thread
