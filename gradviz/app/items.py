@@ -12,10 +12,11 @@ from __future__ import annotations
 
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPainterPath, QPen, QPolygonF
-from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem
+from PySide6.QtWidgets import QGraphicsItem, QGraphicsSimpleTextItem, QStyleOptionGraphicsItem
 
 from gradviz.layout.drawspec import (CLUSTER_FONTSIZE, CLUSTER_RADIUS, CLUSTER_TITLE_X,
-                                     CLUSTER_TITLE_Y, FONTSIZE, LINE_HEIGHT, arrowhead, folder,
+                                     CLUSTER_TITLE_Y, EDGE_FONTSIZE, FONTSIZE,
+                                     LINE_HEIGHT, arrowhead, folder,
                                      line_centres, octagon)
 from gradviz.layout.geometry import ClusterBox, EdgePath, NodeBox
 
@@ -30,6 +31,8 @@ FONT = QFont("Sans Serif")
 FONT.setPixelSize(FONTSIZE)
 CLUSTER_FONT = QFont("Sans Serif")
 CLUSTER_FONT.setPixelSize(CLUSTER_FONTSIZE)
+EDGE_FONT = QFont("Sans Serif")
+EDGE_FONT.setPixelSize(EDGE_FONTSIZE)
 
 Z_CLUSTER, Z_EDGES, Z_HIGHLIGHT_EDGES, Z_NODES = -2, -1, 1, 2
 EDGES_PER_BUNDLE = 200
@@ -208,17 +211,22 @@ class EdgeBundle(QGraphicsItem):
             ys = [y for e in edges for _, y in e.points]
             bounds = QRectF(min(xs), min(ys), max(xs) - min(xs), max(ys) - min(ys)) if xs \
                 else QRectF()
-        self._rect = bounds.adjusted(-width - 4, -width - 4, width + 4, width + 4)  # arrowheads
+        grow = max((self._pen(e) for e in edges), default=width) + 4  # pens and arrowheads
+        self._rect = bounds.adjusted(-grow, -grow, grow, grow)
         self.setZValue(z)
         self.setAcceptedMouseButtons(Qt.NoButton)
 
     def _name(self, e: EdgePath) -> str:
         return self._color.name() if self._color is not None else e.color
 
+    def _pen(self, e: EdgePath) -> float:
+        """Its own width (health mode draws the flow's norm), unless the bundle sets one."""
+        return self._width if self._color is not None else self._width * e.pen
+
     def _build_near(self) -> list:
-        groups: dict[str, tuple[QPainterPath, QPainterPath]] = {}
+        groups: dict[tuple[str, float], tuple[QPainterPath, QPainterPath]] = {}
         for e in self._edges:
-            name = self._name(e)
+            name = (self._name(e), self._pen(e))
             if name not in groups:
                 heads = QPainterPath()
                 heads.setFillRule(Qt.WindingFill)  # overlapping arrowheads stay filled
@@ -229,7 +237,8 @@ class EdgeBundle(QGraphicsItem):
             if e.arrow is not None:
                 heads.addPolygon(_polygon(arrowhead(*e.arrow)))
                 heads.closeSubpath()
-        return [(QColor(name), lines, heads) for name, (lines, heads) in groups.items()]
+        return [(QColor(name), pen, lines, heads)
+                for (name, pen), (lines, heads) in groups.items()]
 
     def boundingRect(self) -> QRectF:
         return self._rect
@@ -243,9 +252,21 @@ class EdgeBundle(QGraphicsItem):
             return
         if self._near is None:
             self._near = self._build_near()
-        for color, lines, heads in self._near:
-            painter.setPen(QPen(color, self._width))
+        for color, pen, lines, heads in self._near:
+            painter.setPen(QPen(color, pen))
             painter.setBrush(Qt.NoBrush)
             painter.drawPath(lines)
             painter.setBrush(color)
             painter.drawPath(heads)
+
+
+def edge_label(e: EdgePath, color: str) -> QGraphicsSimpleTextItem:
+    """The flow an edge carried back, as text beside its middle (values mode)."""
+    item = QGraphicsSimpleTextItem(e.label)
+    item.setFont(EDGE_FONT)
+    item.setBrush(QColor(color))
+    x, y = e.label_at
+    item.setPos(x, y - item.boundingRect().height() / 2)
+    item.setZValue(Z_EDGES)
+    item.setAcceptedMouseButtons(Qt.NoButton)
+    return item

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from gradviz.core.keys import BoxKind, Key, module_key  # noqa: F401  (re-exported for the app)
 from gradviz.core.viewmodel import ViewModel
 
+from .drawspec import edge_label_at
+
 
 @dataclass
 class NodeBox:
@@ -48,6 +50,12 @@ class EdgePath:
     color: str = "#000000"
     pen: float = 1.0
     mark: str | None = None  # "current" when it carries the current node's gradient
+    label: str | None = None  # values mode: the gradient it carried back (layout.edgeflows)
+
+    @property
+    def label_at(self) -> tuple[float, float] | None:
+        """Where its label's text starts (left end, vertical centre): beside its middle."""
+        return edge_label_at(self.points) if self.label and self.points else None
 
 
 @dataclass

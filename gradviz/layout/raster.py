@@ -13,7 +13,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from .decorate import decorations
 from .drawspec import (CLUSTER_FONTSIZE, CLUSTER_RADIUS, CLUSTER_TITLE_X, CLUSTER_TITLE_Y,
-                       FONTSIZE, arrowhead, folder, line_centres, octagon)
+                       EDGE_FONTSIZE, FONTSIZE, arrowhead, folder, line_centres, octagon)
 from .geometry import Layout, NodeBox
 
 STEPS = 8  # straight pieces per Bezier segment
@@ -62,6 +62,9 @@ def raster(layout: Layout, fmt: str, *, title: str | None = None, factor: float 
                       width=max(int(e.pen * factor), 1))
         if e.arrow:
             draw.polygon([at(*p) for p in arrowhead(*e.arrow)], fill=e.color)
+        if e.label_at is not None:  # values mode: the flow it carried back
+            draw.text(at(*e.label_at), e.label, fill=layout.ink, anchor="lm",
+                      font=_font(EDGE_FONTSIZE * factor))
     for b in [*layout.nodes.values(), *extra]:
         _node(draw, b, at, factor, font)
     buf = io.BytesIO()

@@ -14,7 +14,7 @@ from gradviz.core.graph import GradGraph
 from gradviz.core.keys import BoxKind, ModuleKey, NodeKey, RunKey, parse_key
 from gradviz.core.viewmodel import Colouring, ViewModel
 
-from . import labels as label_text
+from . import edgeflows, labels as label_text
 from .clusters import drawable
 from .geometry import EdgePath, NodeBox
 from .style import SHAPES, NormScale, grad_fill, text_on, theme as get_theme
@@ -111,9 +111,12 @@ def build(model: ViewModel) -> Scene:
             box.mark, box.border, box.pen = "current", th.current, 3.0
         nodes[key] = box
 
+    flow_text = edgeflows.labels(graph, view) if labels == "values" else {}
+    flow_pen = edgeflows.widths(graph, view) if coloured else {}
     edges = []
     for src, dst in view.edges:
-        edge = EdgePath(src, dst, [], None, th.edge)
+        edge = EdgePath(src, dst, [], None, th.edge, flow_pen.get((src, dst), 1.0),
+                        label=flow_text.get((src, dst)))
         if dst == current:  # the edges that carry the current node's gradient to its inputs
             edge.mark, edge.color, edge.pen = "current", th.current, 2.5
         edges.append(edge)

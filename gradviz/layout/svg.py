@@ -11,7 +11,7 @@ from xml.sax import saxutils
 
 from .decorate import decorations
 from .drawspec import (CLUSTER_FONTSIZE, CLUSTER_RADIUS, CLUSTER_TITLE_X, CLUSTER_TITLE_Y, FONT,
-                       FONTSIZE, arrowhead, folder, line_centres, octagon)
+                       EDGE_FONTSIZE, FONTSIZE, arrowhead, folder, line_centres, octagon)
 from .geometry import Layout, NodeBox
 
 #: Characters XML 1.0 does not allow in a document at all, escaped or not: control
@@ -66,7 +66,7 @@ def _arrow(base, tip) -> str:
     return '<polygon points="%s"/>' % _points(arrowhead(base, tip))
 
 
-def _edge(e) -> str:
+def _edge(e, ink: str) -> str:
     if not e.points:
         return ""
     p = e.points
@@ -77,7 +77,17 @@ def _edge(e) -> str:
     if e.pen != 1.0:
         style += f' stroke-width="{_f(e.pen)}"'
     head = _arrow(*e.arrow) if e.arrow else ""
-    return (f'<g class="edge"{style}><path d="{d}" fill="none"/>{head}</g>')
+    return (f'<g class="edge"{style}><path d="{d}" fill="none"/>{head}</g>') + _flow(e, ink)
+
+
+def _flow(e, ink: str) -> str:
+    """Its flow's label, values mode; the baseline sits so that the text centres on label_at."""
+    if e.label_at is None:
+        return ""
+    x, y = e.label_at
+    return (f'<text class="flow" x="{_f(x)}" y="{_f(y + EDGE_FONTSIZE * 0.35)}" '
+            f'text-anchor="start" font-size="{EDGE_FONTSIZE}" fill="{ink}">'
+            f'{escape(e.label)}</text>')
 
 
 def to_svg_text(layout: Layout, *, title: str | None = None, scale: float = 1.0) -> str:
@@ -99,7 +109,7 @@ def to_svg_text(layout: Layout, *, title: str | None = None, scale: float = 1.0)
             f'y="{_f(c.y + CLUSTER_TITLE_Y + CLUSTER_FONTSIZE * 0.9)}" text-anchor="start" '
             f'font-size="{CLUSTER_FONTSIZE}" fill="{layout.ink}">'
             f'{escape(c.label)}</text></g>')
-    out.extend(_edge(e) for e in layout.edges)
+    out.extend(_edge(e, layout.ink) for e in layout.edges)
     out.extend(_node(b) for b in layout.nodes.values())
     out.extend(_node(b, "decoration") for b in extra)
     out.append("</g></svg>\n")

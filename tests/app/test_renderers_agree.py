@@ -161,7 +161,7 @@ def test_qt_items_match_graphviz(qapp, placed, graphviz_drawing):
             corners = list(dict.fromkeys(corners))
         nodes[k] = corners
     bundle = EdgeBundle(placed.edges)
-    (_, _, head_path), = bundle._build_near()
+    (_, _, _, head_path), = bundle._build_near()
     heads = [[(p.x(), p.y()) for p in poly][:3] for poly in head_path.toSubpathPolygons()]
     _check("qt", nodes, heads, graphviz_drawing, _shapes(placed))
 

@@ -1,0 +1,57 @@
+"""What each drawn edge says about the gradient it carried back (issue 13): its flow's text in
+values mode, its width by the flow's norm in health mode.
+
+Only edges between two unfolded nodes are given either: an edge into or out of a folded box
+stands for several flows, and their sum is not kept, so it is drawn plain (no label, 1 pt).
+"""
+
+from __future__ import annotations
+
+import math
+
+from gradviz.core.collapse import View
+from gradviz.core.flows import brief, captured, flow_snapshot
+from gradviz.core.graph import GradGraph
+
+#: Edge width in health mode: the smallest flow's and the largest's (points, log scale between).
+THIN, THICK = 0.75, 5.0
+
+
+def _pairs(graph: GradGraph, view: View) -> dict[tuple, list[int]]:
+    """(src, dst) -> its graph edge numbers (two for ``x * x``), for unfolded pairs only."""
+    shown = set(view.edges)
+    found: dict[tuple, list[int]] = {}
+    for e, (src, dst, _) in enumerate(graph.edges):
+        if (src, dst) in shown:
+            found.setdefault((src, dst), []).append(e)
+    return found
+
+
+def labels(graph: GradGraph, view: View) -> dict[tuple, str]:
+    """(src, dst) -> the flows along it in a few characters, ``; `` between repeated edges."""
+    if not captured(graph):
+        return {}
+    return {pair: "; ".join(brief(flow_snapshot(graph, e)) for e in edges)
+            for pair, edges in _pairs(graph, view).items()}
+
+
+def _norm(graph: GradGraph, edges: list[int]) -> float | None:
+    snaps = [flow_snapshot(graph, e) for e in edges]
+    norms = [s.stats["norm"] for s in snaps if s is not None and s.stats]
+    good = [n for n in norms if math.isfinite(n) and n > 0]
+    return max(good) if good else None
+
+
+def widths(graph: GradGraph, view: View) -> dict[tuple, float]:
+    """(src, dst) -> pen width from log10 of its flow's norm (the larger of repeated edges'),
+    from :data:`THIN` for the smallest to :data:`THICK` for the largest."""
+    if not captured(graph):
+        return {}
+    norms = {pair: _norm(graph, edges) for pair, edges in _pairs(graph, view).items()}
+    logs = {pair: math.log10(n) for pair, n in norms.items() if n is not None}
+    if not logs:
+        return {}
+    lo, hi = min(logs.values()), max(logs.values())
+    span = hi - lo
+    return {pair: THIN + (THICK - THIN) * ((v - lo) / span if span else 0.5)
+            for pair, v in logs.items()}

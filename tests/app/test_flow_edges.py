@@ -1,0 +1,83 @@
+"""Values mode writes each edge's flow beside it; health mode draws it as thick as its norm."""
+
+import math
+import xml.etree.ElementTree as ET
+
+import torch
+from PySide6.QtWidgets import QGraphicsSimpleTextItem
+
+import gradviz
+from gradviz.core.viewmodel import Colouring
+from gradviz.layout import layout
+from gradviz.layout.export import export
+from tests.app.conftest import draw, out
+from tests.app.test_flows_inspector import accumulate_graph
+
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+def _expected(graph, src, dst):
+    """What dst's backward sent to src, computed by torch itself on the demo's numbers."""
+    A = torch.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    B = torch.tensor([4.0, 5.0, 6.0], requires_grad=True)
+    C, D = A * B, A + B
+    ones = torch.ones(3)
+    sent = {("A", "C"): torch.autograd.grad(C, A, ones)[0],
+            ("A", "D"): torch.autograd.grad(D, A, ones)[0]}[(src, dst)]
+    return "[" + ", ".join(f"{v:.4g}" for v in sent.tolist()) + "]"
+
+
+def _edge(placed, graph, src, dst):
+    s, d = graph.find(src).id, graph.find(dst).id
+    (edge,) = [e for e in placed.edges if e.src == s and e.dst == d]
+    return edge
+
+
+def test_values_mode_labels_each_edge_with_its_flow_in_the_scene_and_svg(qtbot, window,
+                                                                         tmp_path):
+    graph = accumulate_graph()
+    draw(qtbot, window, graph)
+    with qtbot.waitSignal(window.layout_applied, timeout=20_000):
+        window.change(labels="values")
+    placed = window.view.layout_data
+    want = {pair: _expected(graph, *pair) for pair in (("A", "C"), ("A", "D"))}
+    assert want == {("A", "C"): "[4, 5, 6]", ("A", "D"): "[1, 1, 1]"}
+    texts = [i for i in window.view.scene().items() if isinstance(i, QGraphicsSimpleTextItem)]
+    shown = {i.text(): i.pos() for i in texts}
+    for pair, text in want.items():
+        edge = _edge(placed, graph, *pair)
+        assert edge.label == text
+        x, y = edge.label_at
+        assert math.isclose(shown[text].x(), x)  # drawn where the layout put it
+    window.screenshot(out("flow_edges_values_accumulate.png"))
+
+    path = export(placed.model, tmp_path / "accumulate.svg")
+    root = ET.parse(path).getroot()
+    svg_texts = [t.text for t in root.iter(f"{SVG}text") if t.get("class") == "flow"]
+    assert set(want.values()) <= set(svg_texts)
+    assert len(svg_texts) == len([e for e in placed.edges if e.label])
+    export(placed.model, out("flow_edges_values_accumulate_export.png"))
+
+
+def test_no_edge_labels_outside_values_mode():
+    graph = accumulate_graph()
+    assert not any(e.label for e in layout(graph, labels="compact").edges)
+
+
+def test_health_mode_draws_the_larger_flow_thicker():
+    a = torch.tensor([1.0, 2.0], requires_grad=True)
+    big = a * 1000.0
+    small = a * 0.001
+    loss = (big + small).sum()
+    norms = {t: torch.autograd.grad(t, a, torch.ones(2), retain_graph=True)[0].norm()
+             for t in (big, small)}
+    graph = gradviz.trace(loss)
+    loss.backward()
+    flows = {graph.node_for(t).id: n for t, n in norms.items()}
+    placed = layout(gradviz.layout.model_of(graph).changed(colouring=Colouring.HEALTH))
+    leaf = graph.node_for(a).id
+    pens = {e.dst: e.pen for e in placed.edges if e.src == leaf}
+    thick = max(pens, key=pens.get)
+    assert thick == max(flows, key=flows.get) and pens[thick] > min(pens.values())
+    plain = layout(graph)
+    assert {e.pen for e in plain.edges} == {1.0}
