@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from .decorate import decorations
 from .dotsource import _label, _quoted as _q
-from .drawspec import ARROW_SIZE, FONT, FONTSIZE
+from .drawspec import ARROW_SIZE, EDGE_FONTSIZE, FONT, FONTSIZE
 from .geometry import Layout, NodeBox
 from .graphviz_run import DEFAULT_TIMEOUT, GraphvizMissing, have_graphviz, run_graphviz
 from .parse import POINTS_PER_INCH, flip
+from .textsize import text_width
 
 #: Largest PNG side in pixels: cairo gives up beyond 32,767, and nobody opens bigger.
 MAX_PIXELS = 30_000
@@ -58,9 +59,19 @@ def positioned_dot(layout: Layout, title: str | None = None) -> str:
             tx, ty = e.arrow[1]
             pts = f"e,{tx:.2f},{flip(ty, bottom):.2f} " + pts
         lines.append(f'{_q(f"n:{e.src}")} -> {_q(f"n:{e.dst}")} [pos={_long(pts)} '
-                     f'color={_q(e.color)} penwidth={e.pen:g}];')
+                     f'color={_q(e.color)} penwidth={e.pen:g}{_flow(e, layout.ink, bottom)}];')
     lines.append("}")
     return "\n".join(lines)
+
+
+def _flow(e, ink: str, bottom: float) -> str:
+    """An edge's flow label (values mode) at ``label_at``: Graphviz centres it on ``lp``."""
+    if e.label_at is None:
+        return ""
+    x, y = e.label_at
+    x += text_width(e.label, EDGE_FONTSIZE) / 2
+    return (f' label={_q(e.label)} lp="{x:.2f},{flip(y, bottom):.2f}" '
+            f'fontsize={EDGE_FONTSIZE} fontname={_q(FONT)} fontcolor={_q(ink)}')
 
 
 #: Graphviz reads no quoted string longer than 16,384 characters; DOT's ``+`` joins pieces.

@@ -10,6 +10,7 @@ import gradviz
 from gradviz.core.viewmodel import Colouring
 from gradviz.layout import layout
 from gradviz.layout.export import export
+from gradviz.layout.render import positioned_dot
 from tests.app.conftest import draw, out
 from tests.app.test_flows_inspector import accumulate_graph
 
@@ -56,6 +57,9 @@ def test_values_mode_labels_each_edge_with_its_flow_in_the_scene_and_svg(qtbot, 
     svg_texts = [t.text for t in root.iter(f"{SVG}text") if t.get("class") == "flow"]
     assert set(want.values()) <= set(svg_texts)
     assert len(svg_texts) == len([e for e in placed.edges if e.label])
+    dot = positioned_dot(placed)  # what Graphviz draws a PNG/PDF from
+    for text in want.values():
+        assert f'label="{text}" lp=' in dot
     export(placed.model, out("flow_edges_values_accumulate_export.png"))
 
 
