@@ -12,7 +12,7 @@ from gradviz.layout import layout
 from gradviz.layout.export import export
 from gradviz.layout.render import positioned_dot
 from tests.app.conftest import draw, out
-from tests.app.test_flows_inspector import accumulate_graph
+from tests.app.test_flows_inspector import accumulate_graph, demo_graph
 
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -85,3 +85,21 @@ def test_health_mode_draws_the_larger_flow_thicker():
     assert thick == max(flows, key=flows.get) and pens[thick] > min(pens.values())
     plain = layout(graph)
     assert {e.pen for e in plain.edges} == {1.0}
+
+
+def test_health_mode_on_vanishing_orders_edge_widths_by_flow_norm(qtbot, window):
+    graph = demo_graph("vanishing")
+    draw(qtbot, window, graph, collapsed=frozenset())
+    with qtbot.waitSignal(window.layout_applied, timeout=20_000):
+        window.actions_by_name["health"].setChecked(True)
+    placed = window.view.layout_data
+    norms = {}
+    for e in placed.edges:
+        sent = graph.flow(e.src, e.dst)  # the flow tensor itself, its norm taken here
+        if sent is not None and sent.norm() > 0:
+            norms[(e.src, e.dst)] = float(sent.norm())
+    pens = {(e.src, e.dst): e.pen for e in placed.edges if (e.src, e.dst) in norms}
+    ordered = sorted(norms, key=norms.get)
+    assert [pens[p] for p in ordered] == sorted(pens[p] for p in ordered)
+    assert pens[ordered[-1]] > 3 * pens[ordered[0]]
+    window.screenshot(out("flow_edges_health_vanishing.png"))

@@ -12,6 +12,11 @@ from tests.app.conftest import click, draw, out
 
 def accumulate_graph(flows=None):
     """The accumulate demo, traced before its own backward runs."""
+    return demo_graph("accumulate", flows)
+
+
+def demo_graph(name: str, flows=None):
+    """The demo ``name``, traced before its own (first) backward runs."""
     original = torch.Tensor.backward
     graphs = []
 
@@ -22,7 +27,7 @@ def accumulate_graph(flows=None):
 
     torch.Tensor.backward = backward
     try:
-        runpy.run_path(str(find("accumulate").path), run_name="gradviz_demo")
+        runpy.run_path(str(find(name).path), run_name="gradviz_demo")
     finally:
         torch.Tensor.backward = original
     return graphs[0]
