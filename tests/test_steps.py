@@ -63,8 +63,30 @@ def test_backward_state_reveals_gradients_as_reached(seed):
     state = steps.state(steps.next(steps.first()))
     assert state["current"] == Z.id
     assert state["done"] == {S.id}
-    assert state["show_grad"] == {S.id, Z.id}
+    # Z has just sent its flows: the gradients of its inputs, each with Z as sole consumer,
+    # are whole already
+    assert state["show_grad"] == {S.id, Z.id} | {src for src, dst, _ in seed.edges if dst == Z.id}
     assert steps.state(steps.last())["show_grad"] == set(range(len(seed)))
+
+
+def test_backward_step_lights_the_flows_its_node_sent(monkeypatch):
+    graph = run_demo("accumulate", monkeypatch).passes[0].graph
+    steps, order_of = Steps.of(graph, "backward"), graph.capture.order_of
+    A, C, D = (graph.find(v).id for v in "ACD")
+    for step, nid in enumerate(steps.order):
+        state = steps.state(step)
+        assert state["current"] == nid
+        # independently: the edges whose consumer is this node, from graph.edges
+        assert set(state["sent"]) == {e for e, (_, dst, _) in enumerate(graph.edges)
+                                      if dst == nid}
+        consumers = {n: {dst for src, dst, _ in graph.edges if src == n}
+                     for n in range(len(graph))}
+        whole = {n for n in range(len(graph))
+                 if (consumers[n] and all(order_of(c) <= step for c in consumers[n]))
+                 or order_of(n) <= step}
+        assert state["show_grad"] == whole
+        assert (A in state["show_grad"]) == (step >= max(order_of(C), order_of(D)))
+    assert order_of(A) > max(order_of(C), order_of(D))
 
 
 def test_forward_state_has_inputs_done_and_no_gradients(seed):
