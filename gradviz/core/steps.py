@@ -17,6 +17,15 @@ from .collapse import View
 from .graph import GradGraph
 
 MODES = ("forward", "backward")
+#: Graphs of up to this many nodes are small enough to read every value and gradient on a
+#: slide: lectures (the presenter, ``--steps`` PDFs) show them the ``values`` labels.
+READABLE_NODES = 40
+
+
+def lecture_labels(graph: GradGraph, labels: str | None = None) -> str:
+    """``labels`` when chosen; else ``values`` on a graph small enough to read, ``compact``
+    (names and ops) above, where the numbers would make every box too big for a screen."""
+    return labels or ("values" if len(graph) <= READABLE_NODES else "compact")
 
 
 def _creation_key(graph: GradGraph):
