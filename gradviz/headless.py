@@ -23,6 +23,7 @@ from .core.budget import DEFAULT_BUDGET, BudgetError, parse_budget
 from .core.errors import GradvizError, GradvizWarning
 from .core.ranks import RanksError, parse_ranks, rank_path, traced_here
 from .core.runner import ScriptError, on_big_stack
+from .core.steps import READABLE_NODES, lecture_labels
 from .core.viewmodel import ViewModel
 from .layout.export import ExportError, check_path, export, model_for
 from .layout.steps import export_steps
@@ -91,7 +92,8 @@ def _model(args, graph) -> ViewModel:
         collapsed = ()
     elif args.collapse and args.collapse != ["auto"]:
         collapsed = [p for p in args.collapse if p != "auto"]
-    return model_for(graph, labels=args.labels, collapsed=collapsed, theme=args.theme,
+    labels = lecture_labels(graph, args.labels) if args.steps else args.labels or "compact"
+    return model_for(graph, labels=labels, collapsed=collapsed, theme=args.theme,
                      color_by="grad_norm" if args.grad_norm else None)
 
 
@@ -178,9 +180,10 @@ def add_export_options(p) -> None:
     p.add_argument("source", help="a Python script, a demo name, or a saved .gradviz session")
     p.add_argument("-o", "--output-file", required=True, metavar="FILE",
                    help="the file to write: .svg .png .pdf .dot .json (.pdf with --steps)")
-    p.add_argument("--labels", choices=("compact", "full", "values"), default="compact",
+    p.add_argument("--labels", choices=("compact", "full", "values"),
                    help="node text: names and ops; plus shapes and dtypes; plus values and "
-                        "gradients of tiny tensors (default: compact)")
+                        "gradients of tiny tensors (default: compact; with --steps, values on "
+                        f"graphs of up to {READABLE_NODES} nodes)")
     p.add_argument("--collapse", action="append", metavar="MODULE",
                    help="fold this nn.Module (repeatable); 'auto' (default) folds big "
                         "recorded graphs by module as the app's first picture does")

@@ -63,8 +63,30 @@ def test_backward_state_reveals_gradients_as_reached(seed):
     state = steps.state(steps.next(steps.first()))
     assert state["current"] == Z.id
     assert state["done"] == {S.id}
-    assert state["show_grad"] == {S.id, Z.id}
+    # Z has just sent its flows: the gradients of its inputs, each with Z as sole consumer,
+    # are whole already
+    assert state["show_grad"] == {S.id, Z.id} | {src for src, dst, _ in seed.edges if dst == Z.id}
     assert steps.state(steps.last())["show_grad"] == set(range(len(seed)))
+
+
+def test_backward_step_lights_the_flows_its_node_sent(monkeypatch):
+    graph = run_demo("accumulate", monkeypatch).passes[0].graph
+    steps, order_of = Steps.of(graph, "backward"), graph.capture.order_of
+    A, C, D = (graph.find(v).id for v in "ACD")
+    for step, nid in enumerate(steps.order):
+        state = steps.state(step)
+        assert state["current"] == nid
+        # independently: the edges whose consumer is this node, from graph.edges
+        assert set(state["sent"]) == {e for e, (_, dst, _) in enumerate(graph.edges)
+                                      if dst == nid}
+        consumers = {n: {dst for src, dst, _ in graph.edges if src == n}
+                     for n in range(len(graph))}
+        whole = {n for n in range(len(graph))
+                 if (consumers[n] and all(order_of(c) <= step for c in consumers[n]))
+                 or order_of(n) <= step}
+        assert state["show_grad"] == whole
+        assert (A in state["show_grad"]) == (step >= max(order_of(C), order_of(D)))
+    assert order_of(A) > max(order_of(C), order_of(D))
 
 
 def test_forward_state_has_inputs_done_and_no_gradients(seed):
@@ -162,3 +184,37 @@ def test_first_and_last_pages_render(seed, tmp_path):
     (first_row, first_count), (last_row, last_count) = marks
     assert first_count > 100 and last_count > 100
     assert last_row < first_row  # the current mark moved from S at the bottom to W at the top
+
+
+def test_each_backward_page_lights_the_edges_its_node_sent(monkeypatch):
+    """The pages of a --steps PDF are these restyles of one layout (see export_steps)."""
+    from gradviz.layout import layout, restyle
+    from gradviz.layout.export import model_for
+
+    graph = run_demo("accumulate", monkeypatch).passes[0].graph
+    steps, model = Steps.of(graph, "backward"), model_for(graph, labels="values")
+    placed = layout(model)
+    for step, nid in enumerate(steps.order):
+        picture = restyle(placed, model.changed(state=on_view(steps.state(step), model.folded)))
+        lit = {(e.src, e.dst) for e in picture.edges if e.mark == "current"}
+        assert lit == {(src, dst) for src, dst, _ in graph.edges if dst == nid}
+
+
+def test_steps_pdf_shows_values_by_default_on_a_small_graph(tmp_path):
+    from gradviz.cli import main
+
+    out = tmp_path / "steps.pdf"
+    assert main(["export", "accumulate", "--steps", "backward", "-o", str(out), "--quiet"]) == 0
+    pages = [page.extract_text() for page in PdfReader(out).pages]
+    assert all("value [1, 2, 3]" in page for page in pages)
+    # A's gradient is whole once C and D, its consumers, have both sent their shares
+    shown = ["grad [5, 6, 7]" in page for page in pages]
+    consumers = [i for i, page in enumerate(pages)
+                 if ": C (" in page.strip().splitlines()[-1]
+                 or ": D (" in page.strip().splitlines()[-1]]
+    assert len(consumers) == 2
+    assert shown == [i >= max(consumers) for i in range(len(pages))]
+    plain = tmp_path / "plain.pdf"
+    assert main(["export", "accumulate", "--steps", "backward", "-o", str(plain), "--quiet",
+                 "--labels", "compact"]) == 0
+    assert "grad" not in PdfReader(plain).pages[-1].extract_text()

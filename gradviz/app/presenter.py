@@ -1,8 +1,10 @@
 """Presenter mode (F5): the graph alone, readable from the back of a lecture hall.
 
-Full screen, every bar hidden but the player's (in large type). The view zooms past 1:1,
-which the normal fit never does, so that node text is large, and follows the current node
-when the whole graph does not fit at that size. Lines get thick and colours strong: the
+Full screen, every bar hidden but the player's (in large type). Entering it shows the whole
+graph fitted to the screen, with values and gradients on graphs small enough to read them
+(``lecture_labels``). A step then zooms past 1:1, which the normal fit never does, so that
+node text is large, and follows the current node when the whole graph does not fit at that
+size. Lines get thick and colours strong: the
 drawn Layout is restyled by :func:`high_contrast` (positions untouched), and thick edges are
 an extra edge bundle over the view's own, so the window's classes need no presenter code.
 """
@@ -15,6 +17,7 @@ import shiboken6
 from PySide6.QtCore import QEvent, QObject
 from PySide6.QtWidgets import QDockWidget, QToolBar
 
+from gradviz.core.steps import lecture_labels
 from gradviz.layout.geometry import Layout
 
 from .items import Z_EDGES, Z_HIGHLIGHT_EDGES, EdgeBundle
@@ -25,6 +28,7 @@ from .window_api import Window
 READABLE_SCALE = 2.0
 MAX_SCALE = 3.0
 FOLLOW_MARGIN = 80  # pixels kept around the current node when the view follows it
+FIT_MARGIN = 24  # pixels kept around the whole graph when it is fitted to the screen
 EDGE_WIDTH, LIT_EDGE_WIDTH = 3.0, 5.0
 PENS = {"current": 4.5, "done": 3.0, None: 2.0}
 #: Colours with strong contrast against each theme's background.
@@ -57,13 +61,15 @@ class Presenter(QObject):
         self._hidden: list = []  # the bars hidden on entry, shown again on exit
         self._overlays: list = []
         self._was_maximized = False
+        self._values_on = False  # whether entering turned the values labels on
+        self._target = None  # what the view frames: a step's node, None the whole graph
         self._plain_style = player.styleSheet()
         window.view.viewport().installEventFilter(self)
 
     def eventFilter(self, watched, event) -> bool:
         """Full screen arrives after a resize: frame again once the view has its new size."""
         if self.on and event.type() == QEvent.Resize:
-            self.frame(self.player.current_key)
+            self.frame(self._target)
         return False
 
     def set_on(self, on: bool) -> None:
@@ -80,6 +86,11 @@ class Presenter(QObject):
             self.player.setStyleSheet(self._plain_style + TOOLBAR_STYLE)
             self._was_maximized = w.isMaximized()
             w.showFullScreen()
+            values = self.player.acts["values"]
+            self._values_on = (w.graph is not None and not values.isChecked()
+                               and lecture_labels(w.graph) == "values")
+            if self._values_on:  # a new layout: on_drawn fits it once drawn
+                values.setChecked(True)
         else:
             for bar in self._hidden:
                 bar.show()
@@ -88,8 +99,11 @@ class Presenter(QObject):
                 w.showMaximized()
             else:
                 w.showNormal()
+            if self._values_on:
+                self.player.acts["values"].setChecked(False)
+            self._values_on = False
         self.on_drawn()
-        self.frame(self.player.current_key)
+        self.frame(None if on else self.player.current_key)
 
     def on_drawn(self) -> None:
         """Restyle what the window just drew (or undo that when presenter mode is off)."""
@@ -113,9 +127,12 @@ class Presenter(QObject):
                 item = EdgeBundle(edges, width=width, z=z)
                 w.view.add_overlay(item)
                 self._overlays.append(item)
+        self.frame(self._target)  # a new layout (the values labels) has its own size
 
     def frame(self, key) -> None:
-        """Show ``key`` (None: the whole graph): centred, and large in presenter mode."""
+        """Show ``key`` (None: the whole graph): centred, and large in presenter mode where
+        the whole graph is fitted to the screen (at most :data:`MAX_SCALE`)."""
+        self._target = key
         view = self.window.view
         if not self.on:
             if key is None:
@@ -126,9 +143,9 @@ class Presenter(QObject):
         rect = view.scene().itemsBoundingRect()
         if rect.isEmpty():
             return
-        port = view.viewport().rect()
+        port = view.viewport().rect().adjusted(FIT_MARGIN, FIT_MARGIN, -FIT_MARGIN, -FIT_MARGIN)
         fit = min(port.width() / rect.width(), port.height() / rect.height())
-        scale = min(max(fit, READABLE_SCALE), MAX_SCALE)
+        scale = min(fit if key is None else max(fit, READABLE_SCALE), MAX_SCALE)
         view.resetTransform()
         view.scale(scale, scale)
         if key is None or scale <= fit:

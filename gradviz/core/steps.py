@@ -9,6 +9,7 @@ same thing and none of them needs Qt.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import networkx as nx
 
@@ -16,6 +17,15 @@ from .collapse import View
 from .graph import GradGraph
 
 MODES = ("forward", "backward")
+#: Graphs of up to this many nodes are small enough to read every value and gradient on a
+#: slide: lectures (the presenter, ``--steps`` PDFs) show them the ``values`` labels.
+READABLE_NODES = 40
+
+
+def lecture_labels(graph: GradGraph, labels: str | None = None) -> str:
+    """``labels`` when chosen; else ``values`` on a graph small enough to read, ``compact``
+    (names and ops) above, where the numbers would make every box too big for a screen."""
+    return labels or ("values" if len(graph) <= READABLE_NODES else "compact")
 
 
 def _creation_key(graph: GradGraph):
@@ -95,6 +105,32 @@ class Steps:
             return None
 
     # -- what a step shows ------------------------------------------------------------
+    @cached_property
+    def _complete_at(self) -> dict[int, int]:
+        """Node id -> the backward step from which its gradient is whole: the step of its
+        last consumer, whose flow completes the sum (the node's own step where a consumer
+        never ran, or it has none). Worked out once: the player asks for every step."""
+        capture = self.graph.capture
+        last: dict[int, int] = {}
+        unsent: set[int] = set()  # nodes with a consumer that never ran
+        for src, dst, _ in self.graph.edges:
+            at = capture.order_of(dst)
+            if at is None:
+                unsent.add(src)
+            else:
+                last[src] = max(last.get(src, -1), at)
+        complete = {nid: step for step, nid in enumerate(self.order)}
+        complete.update((nid, at) for nid, at in last.items() if nid not in unsent)
+        return complete
+
+    @cached_property
+    def _sent(self) -> dict[int, tuple[int, ...]]:
+        """Node id -> the edges into it: the flows its backward sends to its inputs."""
+        sent: dict[int, list[int]] = {}
+        for e, (_, dst, _) in enumerate(self.graph.edges):
+            sent.setdefault(dst, []).append(e)
+        return {nid: tuple(edges) for nid, edges in sent.items()}
+
     def caption(self, step: int) -> str:
         """``backward 2/7: Z (AddmmBackward0)``: a page heading, the player's status text."""
         node = self.graph.nodes[self.order[step]]
@@ -105,11 +141,12 @@ class Steps:
         """The picture at ``step``, as plain data for ``gradviz.layout.layout(state=...)``.
 
         ``current``: the node of this step (the layout also lights the edges into it: its
-        inputs in forward mode, where its gradient goes next in backward). ``done``: nodes
+        inputs in forward mode, in backward the flows it has just sent). ``sent``: those
+        edges' numbers in ``graph.edges`` during backward (none in forward). ``done``: nodes
         finished before it; in forward mode the leaves too, as inputs exist from the start.
         ``show_grad``: nodes whose gradient may be shown: none during forward (no gradient
-        exists yet), during backward those reached so far, the current one included (its
-        gradient has just arrived).
+        exists yet); during backward those whose consumers have all sent their flows by
+        this step (the sum is whole), before the node's own step comes.
         """
         if not 0 <= step < len(self.order):
             raise IndexError(f"step {step} is out of range 0..{self.last()}")
@@ -117,11 +154,12 @@ class Steps:
         done = set(self.order[:step])
         if self.mode == "forward":
             done |= {nid for nid, kind in enumerate(self.graph.cols.kind) if kind == "leaf"}
-            show_grad = set()
+            show_grad, sent = set(), ()
         else:
-            show_grad = done | {current}
+            show_grad = {nid for nid, at in self._complete_at.items() if at <= step}
+            sent = self._sent.get(current, ())
         return {"mode": self.mode, "step": step, "steps": len(self.order), "current": current,
-                "done": done, "show_grad": show_grad}
+                "done": done, "show_grad": show_grad, "sent": sent}
 
 
 def on_view(state: dict, view: View) -> dict:

@@ -184,3 +184,37 @@ def test_step_from_the_command_line():
                          env={**os.environ, "QT_QPA_PLATFORM": "offscreen"}, timeout=120)
     assert res.returncode == 0, res.stderr
     assert Image.open(shot).size[0] >= 800
+
+
+def _lit(window) -> set:
+    return {(e.src, e.dst) for e in window.layout_data.edges if e.mark == "current"}
+
+
+def test_backward_step_lights_the_flows_it_sent_and_presenter_shows_values(qtbot, window,
+                                                                           monkeypatch):
+    from tests.demos.harness import run_demo
+
+    graph = run_demo("accumulate", monkeypatch).passes[0].graph
+    draw(qtbot, window, graph)
+    A, C, D = (graph.find(v).id for v in "ACD")
+    order_of, view = graph.capture.order_of, window.view
+    press(qtbot, window, "values")
+    for step, nid in enumerate(graph.capture.order):
+        press(qtbot, window, "next")
+        assert current(window) == nid
+        assert _lit(window) == {(src, dst) for src, dst, _ in graph.edges if dst == nid}
+        a_lines = window.layout_data.nodes[A].lines
+        assert ("grad [5, 6, 7]" in a_lines) == (step >= max(order_of(C), order_of(D)))
+        assert ("grad ?" in a_lines) == (step < max(order_of(C), order_of(D)))
+        if nid == C:
+            window.screenshot(out("player_backward_flows.png"))
+    press(qtbot, window, "values")
+    assert window.model.labels == "compact"
+    press(qtbot, window, "present")  # a small graph: values labels on, a new layout fitted
+    assert window.isFullScreen() and window.model.labels == "values"
+    whole = view.mapFromScene(view.scene().itemsBoundingRect()).boundingRect()
+    assert view.viewport().rect().contains(whole)
+    window.screenshot(out("presenter_values.png"))
+    with qtbot.waitSignal(window.layout_applied, timeout=30_000):
+        qtbot.keyClick(window.view, Qt.Key_Escape)
+    assert not window.isFullScreen() and window.model.labels == "compact"
