@@ -42,7 +42,7 @@ class Columns:
     values: list = field(default_factory=list)  # tuple[Snapshot | None, ...] | None, per output
     saved: list = field(default_factory=list)  # list[(name, shape, dtype)] | None
     meta: list = field(default_factory=list)  # tuple[(shape, dtype, device), ...] | None, per output
-    seq: list = field(default_factory=list)  # autograd's creation number (_sequence_nr) | None
+    seq: list = field(default_factory=list)  # autograd's creation number (see internals.py) | None
 
     def add(self, kind: str, op: str, fn) -> int:
         """Append one node to the walk's three columns; :meth:`fill` sizes the others."""

@@ -83,13 +83,13 @@ def save(graph: GradGraph, path) -> Path:
                "edges": [list(e) for e in graph.edges], "order": graph.capture.order,
                "ran": graph.capture.ran, "warnings": graph.warnings,
                "info": {k: v for k, v in graph.info.items() if isinstance(v, (str, int, float))},
-               "flows": _saved_flows(graph, w),
+               "flows": _flows_to_save(graph, w),
                "storages": memory.to_dict(graph)}
         zf.writestr("graph.json", json.dumps(doc))
     return path
 
 
-def _saved_flows(graph: GradGraph, w: _Writer) -> list | None:
+def _flows_to_save(graph: GradGraph, w: _Writer) -> list | None:
     """``[[edge number, SNAP|null], ...]`` of the flows kept into shared slots, in the order
     autograd summed them (the others are their source's gradient); None: not captured."""
     store = graph.capture.flows

@@ -31,7 +31,7 @@ def lecture_labels(graph: GradGraph, labels: str | None = None) -> str:
 def _creation_key(graph: GradGraph):
     """A sort key that follows creation order as closely as the graph can tell.
 
-    Autograd numbers every Node when it is created (``_sequence_nr``; sessions keep it).
+    Autograd numbers every Node when it is created (read in ``internals.py``; sessions keep it).
     Failing that (a session written without it), the backward engine runs ready nodes
     newest first, so the captured order reversed stands in for it; then reverse walk order
     (ids grow from the output towards the inputs). Leaves sort first: they exist before
