@@ -111,7 +111,7 @@ def test_progress_only_on_a_terminal_after_the_delay(monkeypatch):
 def test_a_layout_that_falls_back_says_so_in_one_line(tmp_path, capsys, monkeypatch):
     from gradviz import layout as layout_module
     from gradviz.layout import cache
-    from gradviz.layout.graphviz_run import GraphvizFailed
+    from gradviz.layout.graphviz_errors import GraphvizFailed
 
     def too_slow(*args, **kwargs):
         raise GraphvizFailed("dot took more than 60 s")

@@ -22,9 +22,11 @@ from gradviz.core.viewmodel import ViewModel
 
 from . import blocks, cache, strategy
 from .dotsource import to_dot
-from .geometry import ClusterBox, EdgePath, Layout, NodeBox, module_key
-from .graphviz_run import (DEFAULT_TIMEOUT, INSTALL_HINT, Cancelled, GraphvizFailed,
-                           GraphvizMissing, run_graphviz)
+from gradviz.core.keys import module_key
+
+from .geometry import ClusterBox, EdgePath, Layout, NodeBox
+from .graphviz_errors import INSTALL_HINT, Cancelled, GraphvizFailed, GraphvizMissing
+from .graphviz_run import DEFAULT_TIMEOUT, run_graphviz
 from .layered import layered_layout
 from .parse import to_layout
 from .scene import Scene, build

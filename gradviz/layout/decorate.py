@@ -6,7 +6,9 @@ fallback raster) draws them without knowing what they are.
 
 from __future__ import annotations
 
-from .geometry import BoxKind, Layout, NodeBox
+from gradviz.core.keys import BoxKind
+
+from .geometry import Layout, NodeBox
 
 TITLE_HEIGHT = 30.0
 LEGEND_HEIGHT = 26.0

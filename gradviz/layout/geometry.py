@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 # A visible node is a graph node id (int), a folded module or run (see gradviz.core.keys).
-from gradviz.core.keys import BoxKind, Key, module_key  # noqa: F401  (re-exported for the app)
+from gradviz.core.keys import BoxKind, Key
 from gradviz.core.viewmodel import ViewModel
 
 from .drawspec import edge_label_at

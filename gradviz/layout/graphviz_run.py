@@ -8,8 +8,7 @@ import subprocess
 import threading
 import time
 
-# the layout package takes INSTALL_HINT from here
-from .graphviz_errors import INSTALL_HINT, Cancelled, GraphvizFailed, GraphvizMissing  # noqa: F401
+from .graphviz_errors import Cancelled, GraphvizFailed, GraphvizMissing
 from .resident import layout_json
 
 DEFAULT_TIMEOUT = 60.0

@@ -25,9 +25,10 @@ import bisect
 import networkx as nx
 
 from gradviz.core.contiguous import topological
+from gradviz.core.keys import BoxKind
 
 from .drawspec import ARROW_LENGTH, FONTSIZE
-from .geometry import BoxKind, ClusterBox, Layout
+from .geometry import ClusterBox, Layout
 from .graphviz_errors import Cancelled
 from .scene import Scene
 from .textsize import text_size

@@ -12,7 +12,8 @@ from .decorate import decorations
 from .dotsource import _label, _quoted as _q
 from .drawspec import ARROW_SIZE, EDGE_FONTSIZE, FONT, FONTSIZE
 from .geometry import Layout, NodeBox
-from .graphviz_run import DEFAULT_TIMEOUT, GraphvizMissing, have_graphviz, run_graphviz
+from .graphviz_errors import GraphvizMissing
+from .graphviz_run import DEFAULT_TIMEOUT, have_graphviz, run_graphviz
 from .parse import POINTS_PER_INCH, flip
 from .textsize import text_width
 

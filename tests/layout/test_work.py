@@ -6,7 +6,8 @@ import pytest
 
 import gradviz.layout as layout_module
 from gradviz.layout import Cancelled, cache, layout
-from gradviz.layout.graphviz_run import GraphvizFailed, run_graphviz
+from gradviz.layout.graphviz_errors import GraphvizFailed
+from gradviz.layout.graphviz_run import run_graphviz
 
 
 @pytest.fixture(autouse=True)
