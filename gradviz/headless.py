@@ -20,6 +20,7 @@ import time
 import warnings
 
 from .core.budget import DEFAULT_BUDGET, BudgetError, parse_budget
+from .core.diagnosis import Severity, diagnose
 from .core.errors import GradvizError, GradvizWarning
 from .core.ranks import RanksError, parse_ranks, rank_path, traced_here
 from .core.runner import ScriptError, on_big_stack
@@ -106,13 +107,35 @@ def _export(args, progress: Progress) -> None:
     if not args.steps:
         check_path(args.output_file)
     progress("running " + args.source, None)
-    result = open_source(args.source, args.args, progress=progress, **runner_options(args))
+    try:
+        result = open_source(args.source, args.args, progress=progress, **runner_options(args))
+    except ScriptError as err:
+        if err.graph is not None:  # the pass whose backward raised: drawn all the same
+            _write(args, err.graph, progress)
+            err.wrote = args.output_file
+        raise
     graph = _pick(result.passes, args.pass_number, args.output, result.calls)
+    _write(args, graph, progress)
+    for finding in diagnose(graph):
+        if finding.severity is Severity.WARNING:
+            print(f"gradviz: warning: {finding.title}", file=sys.stderr)
+
+
+def _write(args, graph, progress: Progress) -> None:
     model, options = _model(args, graph), {"title": args.title, "scale": args.scale}
     if args.steps:
         export_steps(model, args.output_file, args.steps, progress=progress, **options)
     else:
         export(model, args.output_file, dpi=args.dpi, progress=progress, **options)
+
+
+def _print_findings(findings) -> None:
+    """Each finding as ``gradviz: title`` and its further lines indented below."""
+    for finding in findings:
+        first, *rest = finding.lines()
+        print(f"gradviz: {first}", file=sys.stderr)
+        for line in rest:
+            print(f"gradviz:   {line}", file=sys.stderr)
 
 
 def _one_line_warnings():
@@ -152,7 +175,10 @@ def export_command(args) -> int:
         progress.finish()
         if err.traceback:
             sys.stderr.write(err.traceback)
+        _print_findings(err.findings)
         print(f"gradviz: error: {err}", file=sys.stderr)
+        if getattr(err, "wrote", None) and not args.quiet:
+            print(f"wrote {err.wrote} (the pass whose backward raised)", file=sys.stderr)
         return 1
     except (GradvizError, FileNotFoundError) as err:
         progress.finish()
