@@ -281,9 +281,11 @@ def run_script(path, argv=(), *, keep: int = KEEP, cap: int | None = None, budge
     except BaseException as err:  # noqa: BLE001 - the user's error, reported as theirs
         text = _user_traceback(err, script)
         last = traceback.format_exception_only(type(err), err)[-1].strip()
-        failed = result.failed
-        raise ScriptError(f"{Path(script).name} raised {last}", text, _findings(failed, err),
-                          failed, run.passes) from None
+        failed, findings = result.failed, _findings(result.failed, err)
+        if failed is not None:  # what the app's banner shows over the pass that raised
+            failed.info.update(error=last, findings=findings)
+        raise ScriptError(f"{Path(script).name} raised {last}", text, findings, failed,
+                          run.passes) from None
     finally:
         tracer.uninstall()
         sys.argv, sys.path[:] = saved_argv, saved_path
