@@ -15,6 +15,7 @@ captured), and says so once when the block ends.
 
 from __future__ import annotations
 
+import os
 import threading
 import warnings
 import weakref
@@ -28,7 +29,7 @@ from .forwardlog import LOG, Cut, Write
 from .internals import is_compiling, packing_hooks_active, version
 from .saved import saved_tensors
 from .snapshot import RECORD_CAP, Snapshot
-from .userframe import outer_line, source_line, user_frame
+from .userframe import in_library, outer_line, source_line, user_frame
 
 TAG = "gradviz"
 #: Root modules seen while recording, so ``trace`` can name their parameters.
@@ -40,6 +41,7 @@ ever_recorded = False
 #: Reading ``tensor.grad`` reaches the mode too (every attribute of a tensor does).
 _READ_GRAD = torch.Tensor.grad.__get__
 
+_OPTIM = os.path.join(os.path.dirname(torch.__file__), "optim") + os.sep
 #: Calls that turn a tensor into something without its graph, by the kind of cut.
 _CUTS = {"detach": "detach", "detach_": "detach", "item": "item", "tolist": "tolist",
          "numpy": "numpy", "__int__": "number", "__float__": "number", "__bool__": "number",
@@ -208,6 +210,8 @@ class _Recorder(TorchFunctionMode):
                         or out.is_complex() or out.requires_grad:
                     return
                 kind = "integer"
+            elif in_library(_OPTIM):  # an optimizer's step reads its parameters so
+                return
             else:
                 kind = "inference_mode" if torch.is_inference_mode_enabled() else "no_grad"
         inputs = _needing_grad(args)

@@ -43,6 +43,17 @@ def source_line(depth: int = 1) -> str | None:
     return f"{os.path.basename(frame.f_code.co_filename)}:{frame.f_lineno}"
 
 
+def in_library(folder: str, depth: int = 1) -> bool:
+    """Whether the call running now came from code under ``folder`` (torch's optimizers),
+    through torch's and gradviz's frames only: the user's code did not call it directly."""
+    frame = sys._getframe(depth)
+    while frame is not None and is_library(frame.f_code.co_filename):
+        if frame.f_code.co_filename.startswith(folder):
+            return True
+        frame = frame.f_back
+    return False
+
+
 def outer_line(depth: int = 1) -> str | None:
     """``train.py:20``: the user's line that called into the model running now, where
     ``source_line`` names a line inside the model: the outermost user frame reached through

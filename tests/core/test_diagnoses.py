@@ -214,3 +214,16 @@ def test_masks_shapes_and_like_tensors_are_no_cuts():
         with torch.no_grad():
             x.grad  # reading an attribute under no_grad is no use of x
     assert LOG.cuts_of_step() == []
+
+
+def test_an_optimizer_step_is_no_cut():
+    """Weight decay reads each parameter under no_grad: the optimizer's work, no use of it
+    that the next forward's diagnoses should blame."""
+    from gradviz.core.forwardlog import LOG
+
+    model = torch.nn.Linear(3, 2)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1, weight_decay=0.1, foreach=False)
+    with gradviz.record():
+        model(torch.randn(4, 3)).sum().backward()
+        opt.step()
+    assert LOG.cuts_of_step() == []
