@@ -63,7 +63,8 @@ def test_an_optimizer_step_before_backward_is_named_as_the_write():
     err = failure("step_before_backward.py")
     (finding,) = err.findings
     step = line_of("step_before_backward.py", "opt.step()")
-    assert step in finding.where and line_of("step_before_backward.py", "out = model(") in finding.where
+    forward = line_of("step_before_backward.py", "out = model(")
+    assert step in finding.where and forward in finding.where
     assert "opt.step()" in finding.suggestion and "after the last backward" in finding.suggestion
     # the parameter written to is marked: the leaf whose tensor is the second Linear's weight
     leaves = {err.graph.node(n).name for n in finding.nodes if err.graph.node(n).kind == "leaf"}

@@ -63,61 +63,71 @@ def _name(graph, nid: int, script: str | None) -> str | None:
     return assigned["name"] if assigned else None
 
 
+def _at(where: str | None) -> str:
+    return f" at {where}" if where else ""
+
+
+_RETAIN = ("or, if a second backward through the same graph is meant, "
+           "`loss.backward(retain_graph=True)` in the first one")
+
+
 def check(graph, exc) -> list[Finding]:
     if not isinstance(exc, RuntimeError) or _ERROR not in str(exc):
         return []
     called = raised_at(exc)
-    retain = ("or, if a second backward through the same graph is meant, "
-              "`loss.backward(retain_graph=True)` in the first one")
+    lines = (called,) if called else ()
     old = earlier_part(graph) if graph is not None else set()
     if not old:
         return [Finding(
             "backward_twice", Severity.ERROR,
-            f"backward{' at ' + called if called else ''} ran through a graph an earlier "
-            "backward already freed",
+            f"backward{_at(called)} ran through a graph an earlier backward already freed",
             ("gradviz.trace(loss) before backward (or the script under `gradviz run`) would "
              "show which part of the graph an earlier pass built, and through which tensor "
-             "this pass reaches it",),
-            where=(called,) if called else (),
-            suggestion=f"detach the state carried between steps (`h = h.detach()`), {retain}")]
-    script = graph.info.get("script")
+             "this pass reaches it",), where=lines,
+            suggestion=f"detach the state carried between steps (`h = h.detach()`), {_RETAIN}")]
     entries = sorted({(src, dst) for src, dst, _ in graph.edges if src in old and dst not in old},
                      key=lambda e: (graph.node(e[1]).source or "", e))
     if not entries:
         return [Finding(
             "backward_twice", Severity.ERROR,
-            f"backward{' at ' + called if called else ''} ran a second time through a graph "
-            "whose first backward freed it",
+            f"backward{_at(called)} ran a second time through a graph whose first backward "
+            "freed it",
             (f"all {len(old)} ops of this pass were built before the earlier backward: nothing "
-             "new was computed from them",),
-            tuple(sorted(old)), (called,) if called else (),
+             "new was computed from them",), tuple(sorted(old)), lines,
             "compute the loss again before each backward, or `loss.backward(retain_graph=True)`"
             " in the first one if a second pass through it is meant")]
+    return [_reached_through(graph, old, entries, lines)]
+
+
+def _reached_through(graph, old: set[int], entries: list[tuple[int, int]],
+                     lines: tuple[str, ...]) -> Finding:
+    """The finding for a pass that reaches an earlier one along ``entries`` (old -> new)."""
+    script = graph.info.get("script")
     details, where, names = [], [], []
     for src, dst in entries:
         made, used = graph.node(src), graph.node(dst)
         name = _name(graph, src, script)
         names.append(name)
         tensor = f"`{name}`" if name else f"the output of {made.op}"
-        details.append(f"{tensor} ({made.op}{' at ' + made.source if made.source else ''}, "
-                       f"built by an earlier pass) is used by {used.op}"
-                       f"{' at ' + used.source if used.source else ''} in this one")
+        details.append(f"{tensor} ({made.op}{_at(made.source)}, built by an earlier pass) is "
+                       f"used by {used.op}{_at(used.source)} in this one")
         where += [w for w in (made.source, used.source) if w]
     details.append(f"{len(old)} of this graph's {len(graph)} nodes belong to the earlier pass; "
                    "its backward freed what they saved")
-    if not any(graph.node(src).source for src, _ in entries):
+    if not where:
         details.append("gradviz.record() (or `gradviz run`) would name the lines")
     name = next((n for n in names if n), "h")
     first_use = graph.node(entries[0][1]).source
-    fix = (f"`{name} = {name}.detach()` before {first_use}" if first_use
-           else f"`{name} = {name}.detach()` where each step begins")
-    return [Finding(
+    fix = f"`{name} = {name}.detach()` " + (f"before {first_use}" if first_use
+                                            else "where each step begins")
+    carried = ", ".join(f"`{n}`" for n in dict.fromkeys(names) if n) or "a tensor"
+    made_at = graph.node(entries[0][0]).source
+    return Finding(
         "backward_twice", Severity.ERROR,
-        f"backward{' at ' + called if called else ''} reached into the graph of an earlier "
-        f"pass through {', '.join(f'`{n}`' for n in dict.fromkeys(names) if n) or 'a tensor'}"
-        f"{' made at ' + graph.node(entries[0][0]).source if graph.node(entries[0][0]).source else ''}",
-        tuple(details), tuple(sorted(old)), tuple(dict.fromkeys(where + ([called] if called else []))),
-        f"{fix} (carry the value, not its history), {retain}")]
+        f"backward{_at(lines[0] if lines else None)} reached into the graph of an earlier pass "
+        f"through {carried}{' made' + _at(made_at) if made_at else ''}",
+        tuple(details), tuple(sorted(old)), tuple(dict.fromkeys(where + list(lines))),
+        f"{fix} (carry the value, not its history), {_RETAIN}")
 
 
 CHECKS.append(check)
