@@ -111,8 +111,13 @@ def _export(args, progress: Progress) -> None:
         result = open_source(args.source, args.args, progress=progress, **runner_options(args))
     except ScriptError as err:
         if err.graph is not None:  # the pass whose backward raised: drawn all the same
-            _write(args, err.graph, progress)
-            err.wrote = args.output_file
+            try:
+                _write(args, err.graph, progress)
+                err.wrote = args.output_file
+            except GradvizError as drawing:  # the script's error stays the one reported
+                err.wrote = None
+                print(f"gradviz: warning: could not draw the pass that raised: {drawing}",
+                      file=sys.stderr)
         raise
     graph = _pick(result.passes, args.pass_number, args.output, result.calls)
     _write(args, graph, progress)

@@ -111,3 +111,19 @@ def test_unused_parameters_are_one_warning_line_per_cause_and_exit_0(tmp_path, c
     assert under in no_grad and "aux.weight, aux.bias" in no_grad
     unused = next(w for w in warnings if w is not no_grad)
     assert "spare.weight, spare.bias" in unused and "not used" in unused
+
+
+def test_a_failed_pass_that_cannot_be_drawn_still_reports_the_script_error(
+        tmp_path, capsys, monkeypatch):
+    import gradviz.headless as headless
+    from gradviz.layout.export import ExportError
+
+    def broken(*args, **kwargs):
+        raise ExportError("the disk is full")
+
+    monkeypatch.setattr(headless, "export", broken)
+    code, err, out = export("inplace_saved.py", tmp_path, capsys)
+    assert code == 1 and not out.exists()
+    assert "gradviz: warning: could not draw the pass that raised: the disk is full" in err
+    assert line_of("inplace_saved.py", "hidden.mul_(2)") in err
+    assert "gradviz: error: inplace_saved.py raised RuntimeError: one of the variables" in err
