@@ -3,7 +3,9 @@
 Every failure a user can cause (a missing file, a script that raises or never calls
 backward, a bad suffix or folder, a pass that does not exist) ends as one line on stderr
 and exit status 1; a script's own traceback is printed above that line, trimmed to its
-frames. Ctrl+C is one line and exit status 130. The output path is fixed before the script
+frames. When the script's backward raised, the pass that raised is still written and the
+diagnosis (:mod:`gradviz.core.diagnosis`) is printed between the two; a script that runs
+through gets one ``gradviz: warning:`` line per warning finding (unused parameters, NaN). Ctrl+C is one line and exit status 130. The output path is fixed before the script
 runs (a script may ``os.chdir``), and the script runs on the main thread with room for a
 deep graph's stack (see ``on_big_stack``). Progress goes to stderr once an export has taken a
 second, only on a terminal.
