@@ -7,6 +7,11 @@ keeps nothing alive and needs no registry. Global module hooks keep the current
 ``nn.Module`` path on a stack; they fire in every thread, so each recorder listens only to
 its own (torch's mode stack is per thread already).
 
+For the diagnoses (:mod:`gradviz.core.diagnoses`) a tag also holds the version counter of
+each tensor the op saved, and the forward log (:mod:`gradviz.core.forwardlog`) gets every
+in-place write and every cut of the chain (``.detach()``, ``.item()``, an op under no_grad
+on a tensor that requires grad); both are rare, so the forward pays for them only there.
+
 Dynamo traces a TorchFunctionMode into the code it compiles, and a mode that tags Nodes
 there made compiled functions return the wrong tensor: inside compiled code the recorder
 only calls the function (the ops then show no value or module; their gradients are still
