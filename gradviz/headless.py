@@ -3,7 +3,9 @@
 Every failure a user can cause (a missing file, a script that raises or never calls
 backward, a bad suffix or folder, a pass that does not exist) ends as one line on stderr
 and exit status 1; a script's own traceback is printed above that line, trimmed to its
-frames. Ctrl+C is one line and exit status 130. The output path is fixed before the script
+frames. When the script's backward raised, the pass that raised is still written and the
+diagnosis (:mod:`gradviz.core.diagnosis`) is printed between the two; a script that runs
+through gets one ``gradviz: warning:`` line per warning finding (unused parameters, NaN). Ctrl+C is one line and exit status 130. The output path is fixed before the script
 runs (a script may ``os.chdir``), and the script runs on the main thread with room for a
 deep graph's stack (see ``on_big_stack``). Progress goes to stderr once an export has taken a
 second, only on a terminal.
@@ -20,6 +22,7 @@ import time
 import warnings
 
 from .core.budget import DEFAULT_BUDGET, BudgetError, parse_budget
+from .core.diagnosis import Severity, diagnose
 from .core.errors import GradvizError, GradvizWarning
 from .core.ranks import RanksError, parse_ranks, rank_path, traced_here
 from .core.runner import ScriptError, on_big_stack
@@ -106,13 +109,40 @@ def _export(args, progress: Progress) -> None:
     if not args.steps:
         check_path(args.output_file)
     progress("running " + args.source, None)
-    result = open_source(args.source, args.args, progress=progress, **runner_options(args))
+    try:
+        result = open_source(args.source, args.args, progress=progress, **runner_options(args))
+    except ScriptError as err:
+        if err.graph is not None:  # the pass whose backward raised: drawn all the same
+            try:
+                _write(args, err.graph, progress)
+                err.wrote = args.output_file
+            except GradvizError as drawing:  # the script's error stays the one reported
+                err.wrote = None
+                print(f"gradviz: warning: could not draw the pass that raised: {drawing}",
+                      file=sys.stderr)
+        raise
     graph = _pick(result.passes, args.pass_number, args.output, result.calls)
+    _write(args, graph, progress)
+    for finding in diagnose(graph):
+        if finding.severity is Severity.WARNING:
+            print(f"gradviz: warning: {finding.title}", file=sys.stderr)
+
+
+def _write(args, graph, progress: Progress) -> None:
     model, options = _model(args, graph), {"title": args.title, "scale": args.scale}
     if args.steps:
         export_steps(model, args.output_file, args.steps, progress=progress, **options)
     else:
         export(model, args.output_file, dpi=args.dpi, progress=progress, **options)
+
+
+def _print_findings(findings) -> None:
+    """Each finding as ``gradviz: title`` and its further lines indented below."""
+    for finding in findings:
+        first, *rest = finding.lines()
+        print(f"gradviz: {first}", file=sys.stderr)
+        for line in rest:
+            print(f"gradviz:   {line}", file=sys.stderr)
 
 
 def _one_line_warnings():
@@ -152,7 +182,10 @@ def export_command(args) -> int:
         progress.finish()
         if err.traceback:
             sys.stderr.write(err.traceback)
+        _print_findings(err.findings)
         print(f"gradviz: error: {err}", file=sys.stderr)
+        if getattr(err, "wrote", None) and not args.quiet:
+            print(f"wrote {err.wrote} (the pass whose backward raised)", file=sys.stderr)
         return 1
     except (GradvizError, FileNotFoundError) as err:
         progress.finish()

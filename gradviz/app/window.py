@@ -278,6 +278,10 @@ class MainWindow(QMainWindow):
                            self._on_passes, self._on_source_error)
 
     def _on_source_error(self, exc: BaseException) -> None:
+        """The error dialog; a script whose backward raised also shows the passes it traced,
+        the one that raised newest (its ``info["findings"]`` say what went wrong)."""
+        if getattr(exc, "graph", None) is not None:
+            self._on_passes(exc.passes)
         self.last_error = show_error(self, f"Cannot open {self.path}", exc)
         self.source_failed.emit(f"{self.path}: {self.last_error.text()}")
 

@@ -1,15 +1,20 @@
-"""``gradviz.explain``: why PyTorch left ``.grad`` empty, what gradviz caught, how to keep it."""
+"""``gradviz.explain``: why PyTorch left ``.grad`` empty, what gradviz caught, how to keep it;
+and, given the exception a backward raised, what went wrong and on which of the user's lines."""
 
 from __future__ import annotations
 
+import traceback
 from typing import TYPE_CHECKING
 
 import torch
 
+from .diagnoses.lines import backward_roots
+from .diagnosis import diagnose
+from .record import ever_recording
 from .traced import live_graphs
 
 if TYPE_CHECKING:
-    from .graph import GradNode
+    from .graph import GradGraph, GradNode
 
 
 def _fmt(t: torch.Tensor) -> str:
@@ -67,10 +72,54 @@ def _why(tensor: torch.Tensor, name: str, node: GradNode | None) -> tuple[str, s
     return (f"{name} is a leaf, so PyTorch keeps its gradient in {name}.grad.", f"{name}.grad")
 
 
-def explain(tensor: torch.Tensor, name: str | None = None) -> str:
-    """Answer, in words, "why is ``tensor.grad`` None, and what was its gradient?"."""
+def explain(what, graph: GradGraph | str | None = None, name: str | None = None) -> str:
+    """Answer in words: for a tensor, "why is ``tensor.grad`` None, and what was its
+    gradient?" (``explain(t, "W")`` names it); for an exception that backward raised, what
+    went wrong and on which lines (:func:`explain_error`; ``graph``: the pass it failed in)."""
+    if isinstance(what, BaseException):
+        return explain_error(what, graph if not isinstance(graph, str) else None)
+    if isinstance(graph, str) and name is None:
+        name = graph
+    return _explain_tensor(what, name)
+
+
+def _failed_pass(exc: BaseException) -> GradGraph | None:
+    """The newest traced graph of the tensors whose backward raised ``exc``; None when
+    none was traced."""
+    roots = [t.grad_fn for t in backward_roots(exc) if getattr(t, "grad_fn", None) is not None]
+    for key in sorted(live_graphs.keys(), reverse=True):
+        graph = live_graphs.get(key)
+        if graph is not None and roots and all(fn in graph.index for fn in roots):
+            return graph
+    return None
+
+
+def explain_error(exc: BaseException, graph: GradGraph | None = None) -> str:
+    """The diagnoses of ``exc`` (:func:`~gradviz.core.diagnosis.diagnose`), then its message
+    as raised, which is never left out; an exception no diagnosis recognises is shown as it
+    is, with no guess. ``graph``: the traced pass that raised (default: the newest traced
+    graph of the tensors that backward differentiated)."""
+    findings = diagnose(graph if graph is not None else _failed_pass(exc), exc)
+    original = traceback.format_exception_only(type(exc), exc)[-1].strip()
+    if not findings:
+        return ("gradviz does not recognise this error, so it makes no guess. As raised:\n    "
+                + original.replace("\n", "\n    "))
+    lines = []
+    for finding in findings:
+        first, *rest = finding.lines()
+        lines += [first, *("    " + line for line in rest)]
+    if not ever_recording() and not any(f.where for f in findings):
+        lines.append("Without gradviz.record() gradviz sees the graph, not your code: run the "
+                     "forward inside gradviz.record() (or the script with `gradviz run`) and it "
+                     "names the lines.")
+    lines += ["The error as raised:", "    " + original.replace("\n", "\n    ")]
+    return "\n".join(lines)
+
+
+def _explain_tensor(tensor: torch.Tensor, name: str | None = None) -> str:
     if not isinstance(tensor, torch.Tensor):
-        raise TypeError(f"explain() takes a torch.Tensor, not {type(tensor).__name__}")
+        raise TypeError("explain() takes a torch.Tensor or an exception, not "
+                        f"{type(tensor).__name__}")
     node = _newest_node(tensor)
     name = name or (node.name if node is not None and node.name else "this tensor")
     why, keep = _why(tensor, name, node)
@@ -116,7 +165,7 @@ def explain_node(node: GradNode, written: bool = True) -> str:
     """The inspector's text for a node, whether or not its tensor still exists; ``written``:
     with the captured gradient written out (the inspector shows it above instead)."""
     if node.kind == "leaf" and node.tensor is not None:
-        return explain(node.tensor, node.name or "this leaf")
+        return _explain_tensor(node.tensor, node.name or "this leaf")
     name = node.name or f"the output of {node.op}"
     lines = [f"{name} is not a leaf: it was computed by {node.op}. PyTorch fills .grad only for "
              "leaf tensors, so its .grad stays None; the gradient exists only during backward."]

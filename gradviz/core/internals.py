@@ -31,6 +31,7 @@ error before arming anything, and the user's backward runs as without gradviz.
 from __future__ import annotations
 
 import itertools
+import operator
 import warnings
 from collections import OrderedDict
 from itertools import islice
@@ -188,7 +189,8 @@ if "saved tensors" not in MISSING:
 
 def saved_values(fn, packed: bool | None = None) -> list[tuple[str, object]]:
     """(name, value) of each tensor the Node saved for backward: a tensor, a tuple of them,
-    None (an optional input not given), :data:`FREED` or :data:`PACKED`.
+    None (an optional input not given), :data:`FREED` or :data:`PACKED`. A tensor written to
+    in place since it was saved (which backward will refuse) is given as autograd holds it.
 
     A value is unpacked only when no unpack hook is installed on it: unpacking then just
     returns the tensor; with a hook it would call the user's code (or re-run a checkpoint).
@@ -205,8 +207,9 @@ def saved_values(fn, packed: bool | None = None) -> list[tuple[str, object]]:
             continue
         try:
             out.append((name, getattr(fn, attr)))
-        except RuntimeError:  # freed by backward (retain_graph=False)
-            out.append((name, FREED))
+        except RuntimeError:  # freed by backward (retain_graph=False), or written to since:
+            data = saved_data(fn, name)  # then autograd still holds it, as it was written
+            out.append((name, FREED if data is None else data))
     return out
 
 
@@ -221,6 +224,23 @@ def is_freed(fns) -> bool:
         if checked >= 3:
             break
     return False
+
+
+# -- versions: what an in-place write bumps and backward checks ---------------------------------
+#: A tensor's version counter: each in-place write to it (or to a view of it) adds one.
+version = operator.attrgetter("_version")
+
+
+def saved_data(fn, entry: str):
+    """The tensor behind the saved entry ``entry`` (``self``, ``tensors[2]``, as
+    :func:`saved_values` names them) as autograd holds it, never unpacked (unpacking one that
+    was written to since raises): None when released, packed by a hook, or not a tensor."""
+    name, _, index = entry.partition("[")
+    raw = getattr(fn, "_raw_saved_" + name, None)
+    if index and isinstance(raw, (list, tuple)):
+        raw = raw[int(index.rstrip("]"))]
+    data = getattr(raw, "data", None) if raw is not None and "memory" not in MISSING else None
+    return data if isinstance(data, torch.Tensor) else None
 
 
 # -- memory: what each Node holds for backward, read without unpacking -----------------------

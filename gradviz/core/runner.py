@@ -30,21 +30,31 @@ except ImportError:
 
 from . import internals
 from .budget import DEFAULT_BUDGET
+from .diagnosis import Finding, Severity, diagnose
 from .errors import GradvizError
+from .forwardlog import LOG
 from .graph import GradGraph
 from .passes import KEEP, Run
 from .record import record
 from .snapshot import DEFAULT_CAP
 from .trace import TraceError
-from .userframe import caller_locals, user_frame
+from .userframe import caller_locals, is_library, user_frame
 
 
 class ScriptError(GradvizError, RuntimeError):
-    """The script raised. ``traceback`` is its traceback, trimmed to the user's frames."""
+    """The script raised. ``traceback`` is its traceback, trimmed to the user's frames;
+    ``findings``: what :func:`~gradviz.core.diagnosis.diagnose` made of the exception (empty
+    when it does not recognise it); ``graph``: the traced pass whose backward raised (None when
+    the exception came from elsewhere, or from a backward with no graph to trace);
+    ``passes``: the passes traced before it, ``graph`` last when there is one."""
 
-    def __init__(self, message: str, traceback_text: str):
+    def __init__(self, message: str, traceback_text: str, findings: list[Finding] | None = None,
+                 graph: GradGraph | None = None, passes: list[GradGraph] | None = None):
         super().__init__(message)
         self.traceback = traceback_text
+        self.findings = findings or []
+        self.graph = graph
+        self.passes = passes or []
 
 
 class NoBackwardError(GradvizError, RuntimeError):
@@ -62,6 +72,8 @@ class RunResult:
     script: str = ""
     calls: int = 0  # backward calls seen, including passes no longer kept
     run: Run | None = None  # every traced pass's history (None for a saved session)
+    #: The traced pass whose backward raised (the script's exception then ends the run).
+    failed: GradGraph | None = None
 
 
 def _namespace(frame) -> dict:
@@ -140,30 +152,36 @@ class _Tracer:
             if self.should_stop is not None and self.should_stop():
                 raise Stopped()
             self.local.inside = True
+            graph = None
             try:
-                self._trace(tensors(args, kwargs))
+                graph = self._trace(tensors(args, kwargs))
                 out = original(*args, **kwargs)
+            except BaseException:
+                self.result.failed = graph
+                raise
             finally:
                 self.local.inside = False
+            LOG.new_step()  # what the forward log notes next belongs to the next step
             self.recording.switch(self.run.tracing_next)
             return out
         return call
 
-    def _trace(self, tensors) -> None:
+    def _trace(self, tensors) -> GradGraph | None:
         if isinstance(tensors, torch.Tensor):
             tensors = [tensors]
         tensors = [t for t in tensors if isinstance(t, torch.Tensor) and t.grad_fn is not None]
         self.result.calls += 1
         if not tensors or not self.run.tracing_next:
             self.run.skip()
-            return
+            return None
         try:
             graph = self.run.trace(tensors, namespace=_namespace(user_frame(2)))
         except TraceError:
-            return
+            return None
         graph.info.update(script=self.result.script, index=self.result.calls)
         if self.progress is not None:
             self.progress(f"traced backward pass {self.result.calls}", None)
+        return graph
 
     def install(self) -> None:
         t_backward, a_backward, a_grad = self.originals
@@ -176,14 +194,27 @@ class _Tracer:
 
 
 def _user_traceback(err: BaseException, script: str) -> str:
-    """The traceback from the script's first frame on, without gradviz's own frames."""
+    """The traceback from the script's first frame on, without gradviz's own frames, nor
+    the frames of torch below the script's last one (``loss.backward()`` down to the engine)."""
     tb = traceback.TracebackException.from_exception(err)
     frames = list(tb.stack)
     start = next((i for i, f in enumerate(frames) if os.path.abspath(f.filename) == script), 0)
     here = os.path.dirname(os.path.abspath(__file__))
-    tb.stack = traceback.StackSummary.from_list(
-        [f for f in frames[start:] if not os.path.abspath(f.filename).startswith(here)])
+    frames = [f for f in frames[start:] if not os.path.abspath(f.filename).startswith(here)]
+    while len(frames) > 1 and is_library(frames[-1].filename):
+        frames.pop()
+    tb.stack = traceback.StackSummary.from_list(frames)
     return "".join(tb.format())
+
+
+def _findings(graph: GradGraph | None, err: BaseException) -> list[Finding]:
+    """What the diagnoses make of the script's exception, while its tensors still live; a
+    diagnosis that fails itself must not hide the script's own error."""
+    try:
+        return diagnose(graph, err)
+    except Exception as exc:  # noqa: BLE001 - the script's error is the one to show
+        return [Finding("diagnosis_failed", Severity.INFO,
+                        f"gradviz could not diagnose it ({type(exc).__name__}: {exc})")]
 
 
 def _check_source(script: str) -> None:
@@ -250,7 +281,11 @@ def run_script(path, argv=(), *, keep: int = KEEP, cap: int | None = None, budge
     except BaseException as err:  # noqa: BLE001 - the user's error, reported as theirs
         text = _user_traceback(err, script)
         last = traceback.format_exception_only(type(err), err)[-1].strip()
-        raise ScriptError(f"{Path(script).name} raised {last}", text) from None
+        failed, findings = result.failed, _findings(result.failed, err)
+        if failed is not None:  # what the app's banner shows over the pass that raised
+            failed.info.update(error=last, findings=findings)
+        raise ScriptError(f"{Path(script).name} raised {last}", text, findings, failed,
+                          run.passes) from None
     finally:
         tracer.uninstall()
         sys.argv, sys.path[:] = saved_argv, saved_path

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 import torch
 
 from .budget import DEFAULT_BUDGET, parse_budget
+from .diagnoses.unused import note_unused
 from .errors import GradvizError, GradvizWarning
 from .flows import DEFAULT_MAX_NODES, FlowStore
 from .graph import GradGraph
@@ -175,6 +176,7 @@ def trace(outputs, *, inputs=(), keep=(), budget=DEFAULT_BUDGET, cap: int | None
     graph.capture.keep_full = variables | kept
     if ever_recording():
         _apply_recording(graph)
+        note_unused(graph)
         if not freed and graph.recorded:
             with gc_paused():  # its transient tensor wrappers would set off the collector
                 graph.memory  # measured now, before backward releases the saved tensors

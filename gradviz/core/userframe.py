@@ -5,6 +5,7 @@ from __future__ import annotations
 import inspect
 import os
 import sys
+import sysconfig
 from contextlib import contextmanager
 from types import FrameType
 
@@ -14,9 +15,11 @@ _TORCH = os.path.dirname(os.path.abspath(torch.__file__)) + os.sep
 # the gradviz package: two levels up from this file (gradviz/core/userframe.py)
 _GRADVIZ = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 _DEMOS = _GRADVIZ + "demos" + os.sep  # the lecture demos are user code
+_STDLIB = os.path.abspath(sysconfig.get_paths()["stdlib"]) + os.sep
 
 
-def _is_library(filename: str) -> bool:
+def is_library(filename: str) -> bool:
+    """Whether ``filename`` is torch's or gradviz's (the demos are user code)."""
     if not filename.startswith(os.sep):
         filename = os.path.abspath(filename) if not filename.startswith("<") else filename
     if filename.startswith(_TORCH) or filename.startswith("<frozen "):
@@ -27,7 +30,7 @@ def _is_library(filename: str) -> bool:
 def user_frame(depth: int = 1) -> FrameType | None:
     """The innermost caller frame that belongs to neither torch nor gradviz."""
     frame = sys._getframe(depth)
-    while frame is not None and _is_library(frame.f_code.co_filename):
+    while frame is not None and is_library(frame.f_code.co_filename):
         frame = frame.f_back
     return frame
 
@@ -38,6 +41,35 @@ def source_line(depth: int = 1) -> str | None:
     if frame is None:
         return None
     return f"{os.path.basename(frame.f_code.co_filename)}:{frame.f_lineno}"
+
+
+def in_library(folder: str, depth: int = 1) -> bool:
+    """Whether the call running now came from code under ``folder`` (torch's optimizers),
+    through torch's and gradviz's frames only: the user's code did not call it directly."""
+    frame = sys._getframe(depth)
+    while frame is not None and is_library(frame.f_code.co_filename):
+        if frame.f_code.co_filename.startswith(folder):
+            return True
+        frame = frame.f_back
+    return False
+
+
+def outer_line(depth: int = 1) -> str | None:
+    """``train.py:20``: the user's line that called into the model running now, where
+    ``source_line`` names a line inside the model: the outermost user frame reached through
+    torch's frames (``nn.Module.__call__``); None when torch called no user code in between.
+    The walk stops at gradviz's runner and at the standard library (runpy, a thread)."""
+    frame, line, crossed = sys._getframe(depth), None, False
+    while frame is not None:
+        name = frame.f_code.co_filename
+        if name.startswith(_STDLIB) or name.startswith(_GRADVIZ) and not name.startswith(_DEMOS):
+            break
+        if is_library(name):
+            crossed = True
+        elif crossed:
+            line, crossed = f"{os.path.basename(name)}:{frame.f_lineno}", False
+        frame = frame.f_back
+    return line
 
 
 @contextmanager

@@ -1,0 +1,21 @@
+"""A script whose backward raises: the window shows the pass that raised, and its graph
+carries the diagnosis (``info["findings"]``) for the banner, beside the error dialog."""
+
+from pathlib import Path
+
+from tests.app.conftest import out
+
+SCRIPTS = Path(__file__).parent.parent / "scripts"
+
+
+def test_the_pass_that_raised_is_shown_with_its_findings(qtbot, window):
+    with qtbot.waitSignal(window.layout_applied, timeout=60_000):
+        window.open_source(str(SCRIPTS / "inplace_saved.py"))
+    graph = window.graph
+    assert graph.info["error"].startswith("RuntimeError: one of the variables needed")
+    (finding,) = graph.info["findings"]
+    assert finding.kind == "inplace"
+    assert {graph.node(n).op for n in finding.nodes} == {"SigmoidBackward0", "MulBackward0"}
+    assert window.last_error.isVisible() and "inplace_saved.py" in window.last_error.text()
+    window.last_error.close()
+    window.screenshot(out("failed_pass.png"))
