@@ -55,3 +55,6 @@ def diagnose(graph: GradGraph | None, exc: BaseException | None = None) -> list[
     """Every finding about ``graph`` (None when no pass was traced) and ``exc``, the exception
     the script or backward raised (None when it ran through)."""
     return [finding for check in CHECKS for finding in check(graph, exc)]
+
+
+from . import diagnoses  # noqa: E402,F401 - each check appends itself to CHECKS

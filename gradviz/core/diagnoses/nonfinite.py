@@ -1,0 +1,156 @@
+"""Failure 4, NaN or Inf: where a non-finite value first appears, forward and backward.
+
+In forward order (autograd numbers Nodes as they are created, so a producer comes before its
+consumers) the first op whose recorded output is not finite is where the NaN or Inf was made:
+its inputs were finite, or an earlier op would have been first. In backward order the first
+node whose gradient is not finite is where backward made one (the derivative of ``sqrt`` at 0
+is inf even when the forward value is 0). A NaN spreads to everything after it, so these two
+nodes are the ones to look at; every other non-finite node is listed for ``Ctrl+N``.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from ..diagnosis import CHECKS, Finding, Severity
+from ..flows import flow_snapshot
+from ..graph import GradGraph, GradNode, short_op
+from ..select import first_nonfinite, finite
+
+#: The usual fix for the ops that make NaN or Inf from finite inputs, by short op name.
+FIXES = {
+    "Log": "keep the argument away from 0: torch.log(p.clamp_min(1e-12)); for log(softmax(x)) "
+           "use F.log_softmax(x) or F.cross_entropy, which stay finite",
+    "Div": "keep the denominator away from 0: a / (b + 1e-12), or b.clamp_min(1e-12)",
+    "Sqrt": "torch.sqrt(x + 1e-12): sqrt's derivative at 0 is infinite",
+    "Pow": "keep the base away from 0 for fractional or negative powers: (x + 1e-12) ** p",
+    "Exp": "exp overflows above about 88 in float32: subtract the max first, or torch.logsumexp",
+    "Rsqrt": "torch.rsqrt(x + 1e-12): rsqrt of 0 is infinite",
+    "Reciprocal": "keep the argument away from 0: 1 / (x + 1e-12)",
+}
+
+
+def first_nonfinite_value(graph: GradGraph) -> int | None:
+    """The op, in forward order, whose recorded output first held a NaN or an Inf."""
+    ops = [i for i, kind in enumerate(graph.cols.kind) if kind != "leaf" and graph.cols.values[i]]
+    for nid in sorted(ops, key=lambda i: graph.sequence_nr(i) or 0):
+        if not all(finite(s) for s in graph.cols.values[nid]):
+            return nid
+    return None
+
+
+def nonfinite_nodes(graph: GradGraph) -> list[int]:
+    """Every node with a non-finite value or gradient: the forward origin, the backward one,
+    then the others in backward order, then those only known from their values."""
+    found = [first_nonfinite_value(graph), first_nonfinite(graph)]
+    found += [nid for nid in graph.capture.order if not all(finite(s) for s in graph.node(nid).grad_snapshots)]
+    found += [i for i, values in enumerate(graph.cols.values)
+              if values and not all(finite(s) for s in values)]
+    return list(dict.fromkeys(nid for nid in found if nid is not None))
+
+
+def _what(node: GradNode) -> str:
+    """``log (LogBackward0) at loss.py:7 in module head``."""
+    name = f"{node.name} = " if node.name and node.kind != "leaf" else ""
+    where = f" at {node.source}" if node.source else ""
+    module = f" in module {node.module}" if node.module else ""
+    return f"{name}{short_op(node.op).lower()} ({node.op}){where}{module}"
+
+
+def _counts(snaps) -> str:
+    nan = sum(s.stats.get("nan", 0) for s in snaps if s is not None)
+    inf = sum(s.stats.get("inf", 0) for s in snaps if s is not None)
+    return " and ".join(f"{n} {word}" for n, word in ((nan, "NaN"), (inf, "Inf")) if n)
+
+
+def _inputs(graph: GradGraph, nid: int) -> list[str]:
+    """Each input of ``nid`` as the forward pass saw it: its range, or why it is unknown."""
+    out = []
+    for src, dst, port in graph.edges:
+        if dst != nid:
+            continue
+        node = graph.node(src)
+        label = node.label if node.kind == "leaf" else node.name or short_op(node.op).lower()
+        if node.kind == "leaf":
+            snap = node.value_snapshot  # read now: the script may have changed it since
+            when = ", read after the script ran"
+        else:
+            values = graph.cols.values[src] or ()
+            snap, when = (values[port] if port < len(values) else None), ""
+        if snap is None or not snap.has_values:
+            continue
+        stats = snap.stats
+        if finite(snap):
+            out.append(f"{label} in [{stats['min']:.4g}, {stats['max']:.4g}]{when}")
+        else:
+            out.append(f"{label} already held {_counts([snap])}{when}")
+    return out
+
+
+def _forward_lines(graph: GradGraph, nid: int) -> list[str]:
+    node = graph.node(nid)
+    ins = _inputs(graph, nid)
+    return [f"forward: {_what(node)} made {_counts(graph.cols.values[nid])} "
+            f"from finite inputs" + (f" ({'; '.join(ins)})" if ins else "")]
+
+
+def sender(graph: GradGraph, nid: int) -> int | None:
+    """The consumer whose backward sent ``nid`` its non-finite gradient: the one whose flow
+    is not finite where flows were kept, else its only (or first) consumer; None for an output."""
+    consumers = [(e, dst) for e, (src, dst, _) in enumerate(graph.edges) if src == nid]
+    for e, dst in consumers:
+        if not finite(flow_snapshot(graph, e)):
+            return dst
+    return consumers[0][1] if consumers else None
+
+
+def _backward_lines(graph: GradGraph, nid: int) -> list[str]:
+    node, by = graph.node(nid), sender(graph, nid)
+    made = f", sent by the backward of {_what(graph.node(by))}" if by is not None else ""
+    return [f"backward: the first non-finite gradient ({_counts(node.grad_snapshots)}) is the "
+            f"one w.r.t. {_what(node)}{made}, step {node.order + 1} of "
+            f"{len(graph.capture.order)}"]
+
+
+def _explains(exc: BaseException | None) -> bool:
+    """Whether ``exc`` is about a NaN (anomaly mode's "returned nan values")."""
+    return exc is not None and "nan" in str(exc).lower().split()
+
+
+def check(graph: GradGraph | None, exc: BaseException | None) -> list[Finding]:
+    if graph is None:
+        return []
+    forward = first_nonfinite_value(graph) if graph.recorded else None
+    backward = first_nonfinite(graph)
+    if forward is None and backward is None:
+        return []
+    severity = Severity.ERROR if _explains(exc) else Severity.WARNING
+    nodes = tuple(dict.fromkeys(n for n in (forward, backward) if n is not None))
+    where = tuple(dict.fromkeys(s for s in (graph.cols.source[n] for n in nodes) if s))
+    details = []
+    if forward is not None:
+        origin = graph.node(forward)
+        title = (f"NaN/Inf: {short_op(origin.op).lower()} made a non-finite value from finite "
+                 f"inputs" + (f" at {origin.source}" if origin.source else ""))
+        details += _forward_lines(graph, forward)
+        fix = FIXES.get(short_op(origin.op))
+    else:
+        by = sender(graph, backward)
+        origin = graph.node(backward if by is None else by)
+        title = (f"NaN/Inf in backward: {short_op(origin.op).lower()}'s backward"
+                 + (f" at {origin.source}" if origin.source else "")
+                 + f" sent a non-finite gradient to {graph.node(backward).label}")
+        fix = FIXES.get(short_op(origin.op))
+        if graph.recorded:
+            details.append("forward: every recorded value is finite, so backward made it: "
+                           "a derivative that is infinite at these inputs (sqrt, pow, div at 0)")
+        else:
+            details.append("forward: values were not recorded, so the op that first made a "
+                           "non-finite value is unknown: run the forward inside "
+                           "gradviz.record() (gradviz run does) to name it and its line")
+    if backward is not None:
+        details += _backward_lines(graph, backward)
+    return [Finding("nonfinite", severity, title, tuple(details), nodes, where, fix)]
+
+
+CHECKS.append(check)

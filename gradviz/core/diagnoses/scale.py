@@ -1,0 +1,123 @@
+"""Failure 5, exploding and vanishing gradients: a one-line verdict on the gradient's scale.
+
+A layer is a recorded ``nn.Module`` that ran ops itself and holds no recorded submodule (a
+``Linear``, an ``nn.Sigmoid``), taken in forward order. Its gradient norm is the norm of the
+gradient w.r.t. its output, what a ``register_full_backward_hook`` sees as ``grad_output``.
+The ratio of the first layer's norm to the last's says whether backward shrinks or grows the
+gradient across the model; the layer whose backward changes it the most (its output's norm
+against the previous layer's) is where it collapses or blows up.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from ..diagnosis import CHECKS, Finding, Severity
+from ..graph import GradGraph
+
+#: Past this factor between the first and the last layer, gradients vanish or explode.
+FACTOR = 100.0
+#: Layers listed one a line in the finding's details, at most.
+LISTED = 12
+
+
+@dataclass(frozen=True)
+class Layer:
+    path: str
+    norm: float  # of the gradient w.r.t. its output(s)
+    outputs: tuple[int, ...]  # the nodes whose values leave it
+    first: int  # creation number of its first op: forward order
+
+
+def layers(graph: GradGraph) -> list[Layer]:
+    """The recorded innermost modules in forward order, each with its output gradient's norm;
+    empty when nothing was recorded or backward has not run."""
+    if not graph.has_grads:
+        return []
+    modules, kinds = graph.cols.module, graph.cols.kind
+    paths = {m for m, k in zip(modules, kinds) if m and k != "leaf"}
+    inner = {p for p in paths if not any(q.startswith(p + ".") for q in paths)}
+    leaving: dict[str, set[int]] = {p: set() for p in inner}
+    consumed = set()
+    for src, dst, _ in graph.edges:
+        consumed.add(src)
+        if modules[src] in inner and kinds[src] != "leaf" and modules[dst] != modules[src]:
+            leaving[modules[src]].add(src)
+    first: dict[str, int] = {}
+    for nid, (m, k) in enumerate(zip(modules, kinds)):
+        if m in inner and k != "leaf":
+            if nid not in consumed:  # a traced output
+                leaving[m].add(nid)
+            seq = graph.sequence_nr(nid) or 0
+            first[m] = min(first.get(m, seq), seq)
+    out = []
+    for path in sorted(inner, key=first.__getitem__):
+        norms = [s.stats.get("norm") for n in sorted(leaving[path])
+                 for s in graph.node(n).grad_snapshots if s is not None and s.has_values]
+        if norms and all(v is not None and math.isfinite(v) for v in norms):
+            out.append(Layer(path, math.sqrt(sum(v * v for v in norms)),
+                             tuple(sorted(leaving[path])), first[path]))
+    return out
+
+
+def _steepest(found: list[Layer], vanishing: bool) -> tuple[Layer, float]:
+    """The layer whose backward shrinks (or grows) the gradient most, and by what factor."""
+    steps = [(found[k + 1], found[k].norm / found[k + 1].norm)
+             for k in range(len(found) - 1) if found[k + 1].norm > 0]
+    return (min if vanishing else max)(steps, key=lambda s: s[1])
+
+
+def verdict(graph: GradGraph) -> tuple[str, str, Layer | None] | None:
+    """("vanishing" | "exploding" | "steady", the one-line verdict, where it happens), or None
+    when fewer than two recorded layers got a finite gradient."""
+    found = layers(graph)
+    if len(found) < 2 or found[-1].norm == 0:
+        return None
+    head, tail = found[0], found[-1]
+    ratio = head.norm / tail.norm
+    span = f"{head.path}'s gradient norm is {ratio:.2g}x {tail.path}'s ({len(found)} layers)"
+    if 1 / FACTOR <= ratio <= FACTOR:
+        return "steady", f"Gradient scale: steady, {span}", None
+    vanishing = ratio < 1
+    layer, step = _steepest(found, vanishing)
+    kind = "vanishing" if vanishing else "exploding"
+    verb = "shrinks" if vanishing else "grows"
+    return kind, (f"Gradients {'vanish' if vanishing else 'explode'}: {span}; it {verb} most "
+                  f"in {layer.path} ({step:.2g}x from its output to the layer before)"), layer
+
+
+def summary_line(graph: GradGraph) -> str | None:
+    """The verdict for the graph summary (the inspector shows it), or None."""
+    found = verdict(graph)
+    return found[1] if found else None
+
+
+def _listing(found: list[Layer]) -> list[str]:
+    shown = found if len(found) <= LISTED else found[:LISTED // 2] + found[-LISTED // 2:]
+    lines = [f"  {layer.norm:10.3g}  {layer.path}" for layer in shown]
+    if len(shown) < len(found):
+        hidden = len(found) - len(shown)
+        lines.insert(LISTED // 2, f"  ... {hidden} more layer{'s' if hidden > 1 else ''}")
+    return ["gradient norm at each layer's output, first layer first:", *lines]
+
+
+FIXES = {
+    "vanishing": "ReLU or GELU instead of sigmoid/tanh, a normalisation layer (nn.LayerNorm), "
+                 "residual connections, or Kaiming/Xavier initialisation",
+    "exploding": "the default nn.Linear initialisation (or nn.init.kaiming_uniform_), a "
+                 "normalisation layer, or torch.nn.utils.clip_grad_norm_ before the step",
+}
+
+
+def check(graph: GradGraph | None, exc: BaseException | None) -> list[Finding]:
+    found = verdict(graph) if graph is not None else None
+    if found is None or found[0] == "steady":
+        return []
+    kind, line, layer = found
+    start = next((graph.cols.source[n] for n in layer.outputs if graph.cols.source[n]), None)
+    return [Finding("gradient_scale", Severity.INFO, line, tuple(_listing(layers(graph))),
+                    layer.outputs, (start,) if start else (), FIXES[kind])]
+
+
+CHECKS.append(check)

@@ -1,0 +1,64 @@
+"""Failure 4, NaN or Inf: the op that made it in forward, the node where backward made one."""
+
+from pathlib import Path
+
+import torch
+
+import gradviz
+from gradviz.core.diagnosis import Severity, diagnose
+from gradviz.core.diagnoses.nonfinite import nonfinite_nodes
+from gradviz.core.runner import run_script
+from tests.oracles import NonFinite
+
+SCRIPTS = Path(__file__).parent.parent / "scripts"
+
+
+def _nonfinite(findings):
+    return [f for f in findings if f.kind == "nonfinite"]
+
+
+def test_a_script_that_takes_log_of_zero_is_told_the_op_and_line_forward_and_backward():
+    script = SCRIPTS / "nan_loss.py"
+    with NonFinite(script) as oracle:
+        (graph,) = run_script(script).passes
+    (finding,) = _nonfinite(diagnose(graph))
+    made, line = oracle.made
+    assert made.name() == "LogBackward0" and line.startswith("nan_loss.py:")
+    forward, backward = finding.nodes
+    assert forward == graph.index[made]
+    assert backward == graph.index[oracle.first_bad_grad]
+    assert finding.severity is Severity.WARNING  # the script ran through
+    assert line in finding.title and line in finding.where
+    assert graph.cols.source[backward] in finding.where
+    assert "clamp_min" in finding.suggestion and "log_softmax" in finding.suggestion
+    text = "\n".join(finding.lines())
+    assert "picked in [0, 1]" in text  # log of 0: the input's range says so
+
+
+def test_plain_trace_names_the_backward_node_and_says_record_would_name_the_op():
+    x = torch.tensor([4.0, 1.0, 2.0], requires_grad=True)
+    with NonFinite() as oracle:
+        root = (x - 1.0).sqrt()  # finite forward; its derivative at 0 is inf
+        loss = (root * 2).sum()
+    g = gradviz.trace(loss)
+    loss.backward()
+    (finding,) = _nonfinite(diagnose(g))
+    assert oracle.made is None
+    assert finding.nodes == (g.index[oracle.first_bad_grad],)
+    assert "gradviz.record()" in "\n".join(finding.details)
+    assert finding.suggestion.startswith("torch.sqrt(x + 1e-12)")
+
+
+def test_every_nonfinite_node_is_listed_origins_first():
+    script = SCRIPTS / "nan_loss.py"
+    with NonFinite(script) as oracle:
+        (graph,) = run_script(script).passes
+    listed = nonfinite_nodes(graph)
+    assert listed[:2] == [graph.index[oracle.made[0]], graph.index[oracle.first_bad_grad]]
+    bad = {graph.index[fn] for fn, ok in oracle.reached if not ok}
+    assert bad <= set(listed) and len(set(listed)) == len(listed)
+
+
+def test_a_finite_run_has_no_nonfinite_finding():
+    (graph,) = run_script(SCRIPTS / "net1linear.py").passes
+    assert not _nonfinite(diagnose(graph)) and nonfinite_nodes(graph) == []

@@ -1,0 +1,40 @@
+"""Failure 5, vanishing and exploding gradients: the verdict against norms taken by own hooks."""
+
+from pathlib import Path
+
+import pytest
+
+from gradviz.core.diagnosis import Severity, diagnose
+from gradviz.core.diagnoses.scale import layers, summary_line
+from gradviz.core.runner import run_script
+from tests.oracles import output_grad_norms
+
+SCRIPTS = Path(__file__).parent.parent / "scripts"
+
+
+@pytest.mark.parametrize("script, word, steepest", [("sigmoid_deep.py", "vanish", min),
+                                                    ("bad_init.py", "explode", max)])
+def test_the_verdict_matches_the_norms_full_backward_hooks_see(script, word, steepest):
+    expected = output_grad_norms(SCRIPTS / script)
+    (graph,) = run_script(SCRIPTS / script).passes
+    found = layers(graph)
+    assert [layer.path for layer in found] == [path for path, _ in expected]
+    for layer, (_, norm) in zip(found, expected):
+        assert layer.norm == pytest.approx(norm, rel=1e-4)
+    ratio = expected[0][1] / expected[-1][1]
+    assert (ratio < 1e-2) if word == "vanish" else (ratio > 1e2)
+    steps = [(expected[k + 1][0], expected[k][1] / expected[k + 1][1])
+             for k in range(len(expected) - 1)]
+    where = steepest(steps, key=lambda s: s[1])[0]
+    (finding,) = [f for f in diagnose(graph) if f.kind == "gradient_scale"]
+    assert finding.severity is Severity.INFO
+    assert finding.title.startswith(f"Gradients {word}") and f"{ratio:.2g}x" in finding.title
+    assert f"most in {where} (" in finding.title
+    assert {graph.cols.module[n] for n in finding.nodes} == {where}
+    assert summary_line(graph) == finding.title
+
+
+def test_a_shallow_healthy_model_gets_no_finding():
+    (graph,) = run_script(SCRIPTS / "net1linear.py").passes
+    assert summary_line(graph) is None  # one layer: nothing to compare
+    assert not [f for f in diagnose(graph) if f.kind == "gradient_scale"]
