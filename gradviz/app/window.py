@@ -21,13 +21,16 @@ from gradviz.core.collapse import default_collapsed, toggled
 from gradviz.core.graph import GradGraph
 from gradviz.core.keys import NodeKey, RunKey, parse_key
 from gradviz.core.search import search
-from gradviz.core.select import first_nonfinite, visible_key
+from gradviz.core.diagnoses.nonfinite import nonfinite_nodes
+from gradviz.core.diagnosis import Finding
+from gradviz.core.select import visible_key
 from gradviz.core.session import save
 from gradviz.core.viewmodel import PLACING, ViewModel
 from gradviz.layout.geometry import Layout
 
 from . import jobs
 from .capture import save_widget
+from .diagnosis_bar import DiagnosisBar
 from .errors import show_error
 from .gallery import Gallery
 from .inspector import Inspector
@@ -45,6 +48,7 @@ class MainWindow(QMainWindow):
     model_changed = Signal(object, object)  # (old, new) ViewModel: the one the window redraws on
     layout_applied = Signal()
     source_failed = Signal(str)
+    diagnosed = Signal(object)  # the findings about the graph shown, once worked out
 
     def __init__(self, theme: str = "light", parent=None):
         super().__init__(parent)
@@ -71,6 +75,12 @@ class MainWindow(QMainWindow):
         self._hit = None
         self.banner = QLabel(objectName="banner", wordWrap=True)
         self.banner.hide()
+        self.diagnosis = DiagnosisBar()
+        self.diagnosis.show_me.connect(self._on_show_me)
+        self.diagnosis.dismissed.connect(lambda: self.change(marked=frozenset()))
+        self.findings: list[Finding] = []  # about the graph shown (see gradviz.core.diagnosis)
+        self.error: BaseException | None = None  # what the script raised after its newest pass
+        self._nan_step = -1  # Ctrl+N: the non-finite node shown last
         self.gallery = Gallery()
         self.gallery.opened.connect(self.open_demo)
 
@@ -78,7 +88,7 @@ class MainWindow(QMainWindow):
         lay = QVBoxLayout(page)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.setSpacing(0)
-        for w in (self.banner, self.search, self.view):
+        for w in (self.diagnosis, self.banner, self.search, self.view):
             lay.addWidget(w)
         self.stack = QStackedWidget()
         self.stack.addWidget(self.gallery)
@@ -143,14 +153,18 @@ class MainWindow(QMainWindow):
         self.gallery.set_theme(name)
 
     # -- what is shown ----------------------------------------------------------------
-    def set_graph(self, graph: GradGraph, *, collapsed=None) -> None:
-        """Show ``graph``: lay it out in the background (big graphs collapsed by module)."""
+    def set_graph(self, graph: GradGraph, *, collapsed=None,
+                  error: BaseException | None = None) -> None:
+        """Show ``graph``: lay it out in the background (big graphs collapsed by module), and
+        diagnose it with ``error``, what the script raised (shown as is when unrecognised)."""
         if graph is self.model.graph:  # chosen again: the player starts over, as on a new one
             self.graph_changed.emit(graph)
-        self.change(graph=graph, selection=None, state=None, collapsed=frozenset(
-            default_collapsed(graph) if collapsed is None else collapsed))
+        self._diagnose(graph, error)  # first: the inspector shows no finding of the last graph
+        self.change(graph=graph, selection=None, state=None, marked=frozenset(),
+                    collapsed=frozenset(default_collapsed(graph) if collapsed is None
+                                        else collapsed))
 
-    def set_passes(self, passes: list[GradGraph]) -> None:
+    def set_passes(self, passes: list[GradGraph], error: BaseException | None = None) -> None:
         """Several backward passes (a training loop): newest first in the selector, newest shown.
 
         Each pass keeps the number the runner gave it (``info["index"]``), so that when only
@@ -164,7 +178,8 @@ class MainWindow(QMainWindow):
             self.pass_box.addItem(f"pass {passes[i].info.get('index', i + 1)} of {total}{newest}", i)
         self.pass_box.setToolTip(f"the newest {jobs.KEEP_PASSES} backward passes are kept")
         self.pass_bar.setVisible(len(passes) > 1)
-        self.set_graph(passes[-1])
+        self.error = error
+        self.set_graph(passes[-1], error=error)
 
     def _redraw(self) -> None:
         """Restyle what is drawn (no Graphviz run) when the model places boxes where they
@@ -188,6 +203,32 @@ class MainWindow(QMainWindow):
     def _on_layout_error(self, exc: BaseException) -> None:
         show_error(self, "Layout failed", exc)
 
+    # -- diagnosis (gradviz.core.diagnosis) -------------------------------------------
+    def _diagnose(self, graph: GradGraph, error: BaseException | None) -> None:
+        """Work out the findings in the background; the bar and the inspector show them."""
+        self.findings, self._nan_step = [], -1
+        self.diagnosis.set_findings([], None)
+        self.inspector.set_findings([], None, None)
+        self.runner.submit("diagnosis", "Diagnosing…", jobs.diagnosis_job(graph, error),
+                           lambda found: self._on_findings(graph, error, *found),
+                           lambda exc: self._on_findings(graph, error, [], None, exc))
+
+    def _on_findings(self, graph, error, findings, scale: str | None,
+                     failed: BaseException | None = None) -> None:
+        if graph is not self.graph:
+            return
+        if failed is not None:
+            self.statusBar().showMessage(f"Diagnosis failed: {failed}", 10000)
+        self.findings = findings
+        self.diagnosis.set_findings(findings, error)
+        self.inspector.set_findings(findings, error, scale)
+        self.inspector.inspect(graph, self.inspector.key)
+        self.diagnosed.emit(findings)
+
+    def _on_show_me(self, finding: Finding, node_id: int) -> None:
+        self.change(marked=frozenset(finding.nodes))
+        self.select_node(node_id)
+
     # -- selection, search, health ----------------------------------------------------
     def select_node(self, node_id: int) -> None:
         """Select a graph node, or the collapsed module box that holds it; scroll to it."""
@@ -206,12 +247,24 @@ class MainWindow(QMainWindow):
 
         self.layout_applied.connect(on_drawn)
 
-    def jump_to_first_nan(self) -> None:
-        nid = first_nonfinite(self.graph) if self.graph is not None else None
-        if nid is None:
-            self.statusBar().showMessage("No NaN or Inf in any captured gradient.", 5000)
-        else:
-            self.select_node(nid)
+    def jump_to_next_nan(self) -> None:
+        """Ctrl+N: the next node holding a NaN or an Inf, the forward and backward origins
+        first (:func:`~gradviz.core.diagnoses.nonfinite.nonfinite_nodes`), round again after
+        the last; a folded box once however many it holds."""
+        if self.graph is None or self.layout_data is None:
+            return
+        keys = [visible_key(self.layout_data.key_of, self.view.nodes, n)
+                for n in nonfinite_nodes(self.graph)]
+        keys = list(dict.fromkeys(k for k in keys if k is not None))
+        if not keys:
+            self.statusBar().showMessage("No NaN or Inf in any recorded value or captured "
+                                         "gradient.", 5000)
+            return
+        self._nan_step = (self._nan_step + 1) % len(keys)
+        self.change(selection=keys[self._nan_step])
+        self.view.go_to(keys[self._nan_step])
+        self.statusBar().showMessage(f"NaN or Inf {self._nan_step + 1} of {len(keys)} "
+                                     "(Ctrl+N: next)", 5000)
 
     def _on_selection(self, key) -> None:
         if key == self.model.selection:  # the view selected it again, after a redraw

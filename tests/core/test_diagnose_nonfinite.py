@@ -1,7 +1,9 @@
 """Failure 4, NaN or Inf: the op that made it in forward, the node where backward made one."""
 
+import warnings
 from pathlib import Path
 
+import pytest
 import torch
 
 import gradviz
@@ -62,3 +64,28 @@ def test_every_nonfinite_node_is_listed_origins_first():
 def test_a_finite_run_has_no_nonfinite_finding():
     (graph,) = run_script(SCRIPTS / "net1linear.py").passes
     assert not _nonfinite(diagnose(graph)) and nonfinite_nodes(graph) == []
+
+
+def test_anomaly_detection_stopping_backward_is_explained_on_the_node_it_names():
+    x = torch.tensor([0.0, 1.0], requires_grad=True)
+    with gradviz.record():
+        root = x.sqrt()
+        loss = (root * torch.tensor([0.0, 1.0])).sum()  # sqrt's backward at 0: 0 / 0
+    g = gradviz.trace(loss)
+    with pytest.raises(RuntimeError, match="returned nan values") as raised:
+        with torch.autograd.detect_anomaly(), warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            loss.backward()
+    (finding,) = _nonfinite(diagnose(g, raised.value))
+    assert finding.severity is Severity.ERROR
+    assert finding.nodes == (g.node_for(root).id,)
+    assert "sqrt's backward" in finding.title and "returned NaN" in finding.title
+    assert not _nonfinite(diagnose(g, RuntimeError("shapes cannot be multiplied")))
+
+
+def test_a_mask_of_minus_inf_that_softmax_turns_into_zero_is_no_finding():
+    (graph,) = run_script(SCRIPTS / "masked_attention.py").passes
+    masked = graph.find("MaskedFillBackward0")
+    assert not masked.value.isfinite().all()  # the -inf is there, on purpose
+    assert not _nonfinite(diagnose(graph))
+    assert nonfinite_nodes(graph) == [masked.id]  # Ctrl+N still finds it

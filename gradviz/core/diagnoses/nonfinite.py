@@ -10,7 +10,7 @@ nodes are the ones to look at; every other non-finite node is listed for ``Ctrl+
 
 from __future__ import annotations
 
-import torch
+import re
 
 from ..diagnosis import CHECKS, Finding, Severity
 from ..flows import flow_snapshot
@@ -30,22 +30,39 @@ FIXES = {
 }
 
 
-def first_nonfinite_value(graph: GradGraph) -> int | None:
-    """The op, in forward order, whose recorded output first held a NaN or an Inf."""
-    ops = [i for i, kind in enumerate(graph.cols.kind) if kind != "leaf" and graph.cols.values[i]]
-    for nid in sorted(ops, key=lambda i: graph.sequence_nr(i) or 0):
-        if not all(finite(s) for s in graph.cols.values[nid]):
-            return nid
-    return None
+def _bad_value(graph: GradGraph, nid: int) -> bool:
+    values = graph.cols.values[nid]
+    return graph.cols.kind[nid] != "leaf" and bool(values) and not all(map(finite, values))
+
+
+def first_nonfinite_value(graph: GradGraph, backward: int | None = None) -> int | None:
+    """The op, in forward order, that first made a NaN or an Inf that did harm: one that
+    reaches a non-finite output, or the node whose gradient backward made non-finite first
+    (``backward``) and the op that sent it, through recorded values that are all non-finite.
+    A -inf that a mask puts in on purpose and softmax turns into 0 reaches neither."""
+    seeds = [n for n in range(len(graph)) if graph.cols.kind[n] == "output"]
+    if backward is not None:
+        seeds += [backward, sender(graph, backward)]
+    preds: dict[int, list[int]] = {}
+    for src, dst, _ in graph.edges:
+        preds.setdefault(dst, []).append(src)
+    todo = [n for n in seeds if n is not None and _bad_value(graph, n)]
+    harmful = set(todo)
+    while todo:
+        for src in preds.get(todo.pop(), ()):
+            if src not in harmful and _bad_value(graph, src):
+                harmful.add(src)
+                todo.append(src)
+    return min(harmful, key=lambda n: graph.sequence_nr(n) or 0, default=None)
 
 
 def nonfinite_nodes(graph: GradGraph) -> list[int]:
     """Every node with a non-finite value or gradient: the forward origin, the backward one,
     then the others in backward order, then those only known from their values."""
-    found = [first_nonfinite_value(graph), first_nonfinite(graph)]
+    backward = first_nonfinite(graph)
+    found = [first_nonfinite_value(graph, backward), backward]
     found += [nid for nid in graph.capture.order if not all(finite(s) for s in graph.node(nid).grad_snapshots)]
-    found += [i for i, values in enumerate(graph.cols.values)
-              if values and not all(finite(s) for s in values)]
+    found += [i for i in range(len(graph)) if _bad_value(graph, i)]
     return list(dict.fromkeys(nid for nid in found if nid is not None))
 
 
@@ -112,45 +129,59 @@ def _backward_lines(graph: GradGraph, nid: int) -> list[str]:
             f"{len(graph.capture.order)}"]
 
 
-def _explains(exc: BaseException | None) -> bool:
-    """Whether ``exc`` is about a NaN (anomaly mode's "returned nan values")."""
-    return exc is not None and "nan" in str(exc).lower().split()
+#: What ``torch.autograd.set_detect_anomaly(True)`` raises when a backward function makes NaN.
+ANOMALY = re.compile(r"Function '(\w+)' returned nan values")
+
+
+def stopped_at(graph: GradGraph, exc: BaseException | None) -> int | None:
+    """The node anomaly detection stopped backward at, named by its op in ``exc``: the
+    newest node with that op that backward reached."""
+    found = ANOMALY.search(str(exc)) if exc is not None else None
+    if found is None:
+        return None
+    reached = [n for n in graph.capture.order if graph.cols.op[n] == found.group(1)]
+    return reached[-1] if reached else None
 
 
 def check(graph: GradGraph | None, exc: BaseException | None) -> list[Finding]:
     if graph is None:
         return []
-    forward = first_nonfinite_value(graph) if graph.recorded else None
     backward = first_nonfinite(graph)
-    if forward is None and backward is None:
+    forward = first_nonfinite_value(graph, backward) if graph.recorded else None
+    stopped = stopped_at(graph, exc)
+    if forward is None and backward is None and stopped is None:
         return []
-    severity = Severity.ERROR if _explains(exc) else Severity.WARNING
-    nodes = tuple(dict.fromkeys(n for n in (forward, backward) if n is not None))
-    where = tuple(dict.fromkeys(s for s in (graph.cols.source[n] for n in nodes) if s))
     details = []
     if forward is not None:
-        origin = graph.node(forward)
-        title = (f"NaN/Inf: {short_op(origin.op).lower()} made a non-finite value from finite "
-                 f"inputs" + (f" at {origin.source}" if origin.source else ""))
         details += _forward_lines(graph, forward)
-        fix = FIXES.get(short_op(origin.op))
+    elif graph.recorded:
+        details.append("forward: every recorded value is finite, so backward made it: a "
+                       "derivative that is infinite at these inputs (sqrt, pow, div at 0)")
     else:
-        by = sender(graph, backward)
-        origin = graph.node(backward if by is None else by)
-        title = (f"NaN/Inf in backward: {short_op(origin.op).lower()}'s backward"
-                 + (f" at {origin.source}" if origin.source else "")
-                 + f" sent a non-finite gradient to {graph.node(backward).label}")
-        fix = FIXES.get(short_op(origin.op))
-        if graph.recorded:
-            details.append("forward: every recorded value is finite, so backward made it: "
-                           "a derivative that is infinite at these inputs (sqrt, pow, div at 0)")
-        else:
-            details.append("forward: values were not recorded, so the op that first made a "
-                           "non-finite value is unknown: run the forward inside "
-                           "gradviz.record() (gradviz run does) to name it and its line")
+        details.append("forward: values were not recorded, so the op that first made a "
+                       "non-finite value is unknown: run the forward inside gradviz.record() "
+                       "(gradviz run does) to name it and its line")
     if backward is not None:
         details += _backward_lines(graph, backward)
-    return [Finding("nonfinite", severity, title, tuple(details), nodes, where, fix)]
+    if stopped is not None:
+        details.append(f"backward: anomaly detection stopped backward at {_what(graph.node(stopped))}, "
+                       "whose backward returned NaN")
+    if forward is not None:
+        maker = graph.node(forward)
+        title = (f"NaN/Inf: {short_op(maker.op).lower()} made a non-finite value from finite "
+                 f"inputs" + (f" at {maker.source}" if maker.source else ""))
+    else:
+        by = stopped if stopped is not None else sender(graph, backward)
+        maker = graph.node(backward if by is None else by)
+        what = ("returned NaN" if stopped is not None
+                else f"sent a non-finite gradient to {graph.node(backward).label}")
+        title = (f"NaN/Inf in backward: {short_op(maker.op).lower()}'s backward"
+                 + (f" at {maker.source}" if maker.source else "") + f" {what}")
+    nodes = tuple(dict.fromkeys(n for n in (forward, backward, stopped) if n is not None))
+    where = tuple(dict.fromkeys(s for s in (graph.cols.source[n] for n in nodes) if s))
+    severity = Severity.ERROR if stopped is not None else Severity.WARNING
+    return [Finding("nonfinite", severity, title, tuple(details), nodes, where,
+                    FIXES.get(short_op(maker.op)))]
 
 
 CHECKS.append(check)
