@@ -34,6 +34,11 @@ def test_the_verdict_matches_the_norms_full_backward_hooks_see(script, word, ste
     assert summary_line(graph) == finding.title
 
 
+def test_no_verdict_from_gradients_that_hold_nan_or_inf():
+    (graph,) = run_script(SCRIPTS / "nan_loss.py").passes
+    assert layers(graph) == [] and summary_line(graph) is None
+
+
 def test_a_shallow_healthy_model_gets_no_finding():
     (graph,) = run_script(SCRIPTS / "net1linear.py").passes
     assert summary_line(graph) is None  # one layer: nothing to compare

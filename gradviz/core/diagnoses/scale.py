@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from ..diagnosis import CHECKS, Finding, Severity
 from ..graph import GradGraph
+from ..select import finite
 
 #: Past this factor between the first and the last layer, gradients vanish or explode.
 FACTOR = 100.0
@@ -32,7 +33,8 @@ class Layer:
 
 def layers(graph: GradGraph) -> list[Layer]:
     """The recorded innermost modules in forward order, each with its output gradient's norm;
-    empty when nothing was recorded or backward has not run."""
+    empty when nothing was recorded or backward has not run. A layer whose gradient holds a
+    NaN or an Inf is left out: its norm says nothing (the NaN check speaks for it)."""
     if not graph.has_grads:
         return []
     modules, kinds = graph.cols.module, graph.cols.kind
@@ -53,9 +55,10 @@ def layers(graph: GradGraph) -> list[Layer]:
             first[m] = min(first.get(m, seq), seq)
     out = []
     for path in sorted(inner, key=first.__getitem__):
-        norms = [s.stats.get("norm") for n in sorted(leaving[path])
-                 for s in graph.node(n).grad_snapshots if s is not None and s.has_values]
-        if norms and all(v is not None and math.isfinite(v) for v in norms):
+        snaps = [s for n in sorted(leaving[path]) for s in graph.node(n).grad_snapshots
+                 if s is not None and s.has_values]
+        norms = [s.stats.get("norm") for s in snaps]  # over the finite values only
+        if norms and all(map(finite, snaps)):
             out.append(Layer(path, math.sqrt(sum(v * v for v in norms)),
                              tuple(sorted(leaving[path])), first[path]))
     return out
