@@ -3,6 +3,9 @@
 from pathlib import Path
 
 import pytest
+import torch
+
+import gradviz
 
 from gradviz.core.diagnosis import Severity, diagnose
 from gradviz.core.diagnoses.scale import layers, summary_line
@@ -37,6 +40,15 @@ def test_the_verdict_matches_the_norms_full_backward_hooks_see(script, word, ste
 def test_no_verdict_from_gradients_that_hold_nan_or_inf():
     (graph,) = run_script(SCRIPTS / "nan_loss.py").passes
     assert layers(graph) == [] and summary_line(graph) is None
+
+
+def test_a_plain_trace_says_record_would_give_the_verdict():
+    model = torch.nn.Sequential(torch.nn.Linear(3, 3), torch.nn.Sigmoid(), torch.nn.Linear(3, 1))
+    loss = model(torch.ones(2, 3)).sum()
+    graph = gradviz.trace(loss)
+    assert summary_line(graph) is None  # backward not run yet
+    loss.backward()
+    assert layers(graph) == [] and "gradviz.record()" in summary_line(graph)
 
 
 def test_a_shallow_healthy_model_gets_no_finding():

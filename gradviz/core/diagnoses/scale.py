@@ -91,8 +91,13 @@ def verdict(graph: GradGraph) -> tuple[str, str, Layer | None] | None:
 
 
 def summary_line(graph: GradGraph) -> str | None:
-    """The verdict for the graph summary (the inspector shows it), or None."""
+    """The verdict for the graph summary (the inspector shows it); without ``record()`` what
+    would give one; None when there is nothing to compare."""
     found = verdict(graph)
+    if found is None and graph.has_grads and not graph.recorded:
+        return ("Gradient scale: the layers are unknown, as the forward pass was not recorded: "
+                "gradviz.record() (gradviz run does) would compare the first and last layers' "
+                "gradient norms")
     return found[1] if found else None
 
 
