@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from ..diagnosis import CHECKS, Finding, Severity
 from ..graph import GradGraph
-from ..select import finite
+from ..select import finite, whole_norm
 
 #: Past this factor between the first and the last layer, gradients vanish or explode.
 FACTOR = 100.0
@@ -57,11 +57,16 @@ def layers(graph: GradGraph) -> list[Layer]:
     for path in sorted(inner, key=first.__getitem__):
         snaps = [s for n in sorted(leaving[path]) for s in graph.node(n).grad_snapshots
                  if s is not None and s.has_values]
-        norms = [s.stats.get("norm") for s in snaps]  # over the finite values only
-        if norms and all(map(finite, snaps)):
+        if snaps and all(map(finite, snaps)):
+            norms = [_norm(s) for s in snaps]
             out.append(Layer(path, math.sqrt(sum(v * v for v in norms)),
                              tuple(sorted(leaving[path])), first[path]))
     return out
+
+
+def _norm(snap) -> float:
+    norm = whole_norm(snap)
+    return norm if norm is not None else snap.stats.get("norm", 0.0)
 
 
 def _steepest(found: list[Layer], vanishing: bool) -> tuple[Layer, float]:
