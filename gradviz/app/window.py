@@ -81,6 +81,7 @@ class MainWindow(QMainWindow):
         self.findings: list[Finding] = []  # about the graph shown (see gradviz.core.diagnosis)
         self.error: BaseException | None = None  # what the script raised after its newest pass
         self._nan_step = -1  # Ctrl+N: the non-finite node shown last
+        self._nan_nodes: list[int] | None = None  # Ctrl+N's round, found at its first press
         self.gallery = Gallery()
         self.gallery.opened.connect(self.open_demo)
 
@@ -206,7 +207,7 @@ class MainWindow(QMainWindow):
     # -- diagnosis (gradviz.core.diagnosis) -------------------------------------------
     def _diagnose(self, graph: GradGraph, error: BaseException | None) -> None:
         """Work out the findings in the background; the bar and the inspector show them."""
-        self.findings, self._nan_step = [], -1
+        self.findings, self._nan_step, self._nan_nodes = [], -1, None
         self.diagnosis.set_findings([], None)
         self.inspector.set_findings([], None, None)
         self.runner.submit("diagnosis", "Diagnosing…", jobs.diagnosis_job(graph, error),
@@ -253,8 +254,9 @@ class MainWindow(QMainWindow):
         the last; a folded box once however many it holds."""
         if self.graph is None or self.layout_data is None:
             return
-        keys = [visible_key(self.layout_data.key_of, self.view.nodes, n)
-                for n in nonfinite_nodes(self.graph)]
+        if self._nan_nodes is None:
+            self._nan_nodes = nonfinite_nodes(self.graph)
+        keys = [visible_key(self.layout_data.key_of, self.view.nodes, n) for n in self._nan_nodes]
         keys = list(dict.fromkeys(k for k in keys if k is not None))
         if not keys:
             self.statusBar().showMessage("No NaN or Inf in any recorded value or captured "
