@@ -89,3 +89,17 @@ def test_a_mask_of_minus_inf_that_softmax_turns_into_zero_is_no_finding():
     assert not masked.value.isfinite().all()  # the -inf is there, on purpose
     assert not _nonfinite(diagnose(graph))
     assert nonfinite_nodes(graph) == [masked.id]  # Ctrl+N still finds it
+
+
+def test_a_nan_that_came_in_with_the_data_is_not_blamed_on_the_op():
+    x = torch.tensor([float("nan"), 1.0], requires_grad=True)
+    with NonFinite() as oracle, gradviz.record():
+        y = x * 2
+        loss = y.sum()
+    g = gradviz.trace(loss)
+    loss.backward()
+    (finding,) = _nonfinite(diagnose(g))
+    assert oracle.made is None  # no op made it from finite inputs
+    assert finding.nodes[0] == g.node_for(y).id
+    assert "from an input that already held one" in finding.title
+    assert "x already held 1 NaN" in finding.details[0]

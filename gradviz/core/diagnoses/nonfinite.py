@@ -1,11 +1,14 @@
 """Failure 4, NaN or Inf: where a non-finite value first appears, forward and backward.
 
-In forward order (autograd numbers Nodes as they are created, so a producer comes before its
-consumers) the first op whose recorded output is not finite is where the NaN or Inf was made:
-its inputs were finite, or an earlier op would have been first. In backward order the first
-node whose gradient is not finite is where backward made one (the derivative of ``sqrt`` at 0
-is inf even when the forward value is 0). A NaN spreads to everything after it, so these two
-nodes are the ones to look at; every other non-finite node is listed for ``Ctrl+N``.
+Forward: of the recorded values that are not finite and reach a non-finite output (or the
+first non-finite gradient) through values that are not finite either, the first in forward
+order (autograd numbers Nodes as it creates them, producers first) is where the NaN or Inf
+was made: its inputs were finite, or an earlier op would have been first. A -inf that a mask
+puts in on purpose and softmax turns into 0 is no finding. Backward: the first node in
+backward order whose gradient is not finite is where backward made one (the derivative of
+``sqrt`` at 0 is inf even when the forward value is 0), sent by the backward of a consumer.
+A NaN spreads to everything after it, so these are the nodes to look at; ``Ctrl+N`` visits
+them first, then every other non-finite node.
 """
 
 from __future__ import annotations
@@ -36,10 +39,8 @@ def _bad_value(graph: GradGraph, nid: int) -> bool:
 
 
 def first_nonfinite_value(graph: GradGraph, backward: int | None = None) -> int | None:
-    """The op, in forward order, that first made a NaN or an Inf that did harm: one that
-    reaches a non-finite output, or the node whose gradient backward made non-finite first
-    (``backward``) and the op that sent it, through recorded values that are all non-finite.
-    A -inf that a mask puts in on purpose and softmax turns into 0 reaches neither."""
+    """The op, in forward order, that first made a NaN or an Inf that did harm (see the module
+    docstring); ``backward``: the first node whose gradient is not finite."""
     seeds = [n for n in range(len(graph)) if graph.cols.kind[n] == "output"]
     if backward is not None:
         seeds += [backward, sender(graph, backward)]
@@ -61,7 +62,8 @@ def nonfinite_nodes(graph: GradGraph) -> list[int]:
     then the others in backward order, then those only known from their values."""
     backward = first_nonfinite(graph)
     found = [first_nonfinite_value(graph, backward), backward]
-    found += [nid for nid in graph.capture.order if not all(finite(s) for s in graph.node(nid).grad_snapshots)]
+    found += [nid for nid in graph.capture.order
+              if not all(map(finite, graph.node(nid).grad_snapshots))]
     found += [i for i in range(len(graph)) if _bad_value(graph, i)]
     return list(dict.fromkeys(nid for nid in found if nid is not None))
 
@@ -80,9 +82,10 @@ def _counts(snaps) -> str:
     return " and ".join(f"{n} {word}" for n, word in ((nan, "NaN"), (inf, "Inf")) if n)
 
 
-def _inputs(graph: GradGraph, nid: int) -> list[str]:
-    """Each input of ``nid`` as the forward pass saw it: its range, or why it is unknown."""
-    out = []
+def _inputs(graph: GradGraph, nid: int) -> tuple[list[str], bool]:
+    """Each input of ``nid`` with a known value, its range or its NaN/Inf count; and whether
+    they were all finite."""
+    out, ok = [], True
     for src, dst, port in graph.edges:
         if dst != nid:
             continue
@@ -101,14 +104,8 @@ def _inputs(graph: GradGraph, nid: int) -> list[str]:
             out.append(f"{label} in [{stats['min']:.4g}, {stats['max']:.4g}]{when}")
         else:
             out.append(f"{label} already held {_counts([snap])}{when}")
-    return out
-
-
-def _forward_lines(graph: GradGraph, nid: int) -> list[str]:
-    node = graph.node(nid)
-    ins = _inputs(graph, nid)
-    return [f"forward: {_what(node)} made {_counts(graph.cols.values[nid])} "
-            f"from finite inputs" + (f" ({'; '.join(ins)})" if ins else "")]
+            ok = False
+    return out, ok
 
 
 def sender(graph: GradGraph, nid: int) -> int | None:
@@ -153,10 +150,17 @@ def check(graph: GradGraph | None, exc: BaseException | None) -> list[Finding]:
         return []
     details = []
     if forward is not None:
-        details += _forward_lines(graph, forward)
+        maker = graph.node(forward)
+        ins, clean = _inputs(graph, forward)
+        source = "from finite inputs" if clean else "from an input that already held one"
+        title = (f"NaN/Inf: {short_op(maker.op).lower()} made a non-finite value {source}"
+                 + (f" at {maker.source}" if maker.source else ""))
+        details.append(f"forward: {_what(maker)} made {_counts(graph.cols.values[forward])} "
+                       + (f"({'; '.join(ins)})" if ins else ""))
     elif graph.recorded:
-        details.append("forward: every recorded value is finite, so backward made it: a "
-                       "derivative that is infinite at these inputs (sqrt, pow, div at 0)")
+        details.append("forward: no recorded value on the way to the output is NaN or Inf, so "
+                       "backward made it: a derivative infinite at these inputs (sqrt, pow, div "
+                       "at 0)")
     else:
         details.append("forward: values were not recorded, so the op that first made a "
                        "non-finite value is unknown: run the forward inside gradviz.record() "
@@ -164,13 +168,9 @@ def check(graph: GradGraph | None, exc: BaseException | None) -> list[Finding]:
     if backward is not None:
         details += _backward_lines(graph, backward)
     if stopped is not None:
-        details.append(f"backward: anomaly detection stopped backward at {_what(graph.node(stopped))}, "
-                       "whose backward returned NaN")
-    if forward is not None:
-        maker = graph.node(forward)
-        title = (f"NaN/Inf: {short_op(maker.op).lower()} made a non-finite value from finite "
-                 f"inputs" + (f" at {maker.source}" if maker.source else ""))
-    else:
+        details.append(f"backward: anomaly detection stopped backward at "
+                       f"{_what(graph.node(stopped))}, whose backward returned NaN")
+    if forward is None:
         by = stopped if stopped is not None else sender(graph, backward)
         maker = graph.node(backward if by is None else by)
         what = ("returned NaN" if stopped is not None
