@@ -8,8 +8,9 @@ import torch
 import gradviz
 
 from gradviz.core.diagnosis import Severity, diagnose
-from gradviz.core.diagnoses.scale import layers, summary_line
+from gradviz.core.diagnoses.scale import chains, layers, summary_line
 from gradviz.core.runner import run_script
+from gradviz.demos import find
 from tests.oracles import output_grad_norms
 
 SCRIPTS = Path(__file__).parent.parent / "scripts"
@@ -55,3 +56,15 @@ def test_a_shallow_healthy_model_gets_no_finding():
     (graph,) = run_script(SCRIPTS / "net1linear.py").passes
     assert summary_line(graph) is None  # one layer: nothing to compare
     assert not [f for f in diagnose(graph) if f.kind == "gradient_scale"]
+
+
+def test_two_stacks_summed_into_one_loss_are_judged_apart():
+    """The vanishing demo: a sigmoid stack and a residual stack side by side. Comparing the
+    first stack's input layer with the second's output layer would mean nothing."""
+    (graph,) = run_script(find("vanishing").path).passes
+    stacks = chains(graph, layers(graph))
+    assert sorted({layer.path.split(".")[0] for layer in c} for c in stacks) == [
+        {"residual"}, {"sigmoid"}]
+    assert all(len(c) > 1 for c in stacks)
+    line = summary_line(graph)
+    assert line.startswith("Gradients vanish: sigmoid.") and "x sigmoid." in line

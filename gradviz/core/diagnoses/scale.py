@@ -4,8 +4,9 @@ A layer is a recorded ``nn.Module`` that ran ops itself and holds no recorded su
 ``Linear``, an ``nn.Sigmoid``), taken in forward order. Its gradient norm is the norm of the
 gradient w.r.t. its output, what a ``register_full_backward_hook`` sees as ``grad_output``.
 The ratio of the first layer's norm to the last's says whether backward shrinks or grows the
-gradient across the model; the layer whose backward changes it the most (its output's norm
-against the previous layer's) is where it collapses or blows up.
+gradient across the model (across each stack of layers, when several feed the loss side by
+side); the layer whose backward changes it the most (its output's norm against the previous
+layer's) is where it collapses or blows up.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from dataclasses import dataclass
 
 from ..diagnosis import CHECKS, Finding, Severity
 from ..graph import GradGraph
-from ..select import finite, whole_norm
+from ..select import finite, upstream, whole_norm
 
 #: Past this factor between the first and the last layer, gradients vanish or explode.
 FACTOR = 100.0
@@ -76,23 +77,48 @@ def _steepest(found: list[Layer], vanishing: bool) -> tuple[Layer, float]:
     return (min if vanishing else max)(steps, key=lambda s: s[1])
 
 
-def verdict(graph: GradGraph) -> tuple[str, str, Layer | None] | None:
-    """("vanishing" | "exploding" | "steady", the one-line verdict, where it happens), or None
-    when fewer than two recorded layers got a finite gradient."""
-    found = layers(graph)
-    if len(found) < 2 or found[-1].norm == 0:
+def chains(graph: GradGraph, found: list[Layer]) -> list[list[Layer]]:
+    """The layers split into the stacks they form: the last layer in forward order with every
+    layer upstream of it, then the same among the layers left (two models summed into one loss
+    are two stacks, not one from the first model's input to the second's output)."""
+    rest, out = list(found), []
+    while rest:
+        last = rest[-1]
+        up = set().union(*(upstream(graph, n) for n in last.outputs))
+        chain = [layer for layer in rest[:-1] if not up.isdisjoint(layer.outputs)] + [last]
+        out.append(chain)
+        rest = [layer for layer in rest if layer not in chain]
+    return out
+
+
+@dataclass(frozen=True)
+class Verdict:
+    kind: str  # "vanishing" | "exploding" | "steady"
+    line: str  # the one-line verdict
+    chain: list[Layer]  # the stack of layers it is about, first layer first
+    where: Layer | None  # the layer whose backward shrinks or grows the gradient most
+
+
+def verdict(graph: GradGraph) -> Verdict | None:
+    """The verdict on the stack whose first and last layers' norms differ most; None when no
+    stack has two recorded layers with a finite gradient."""
+    stacks = [c for c in chains(graph, layers(graph)) if len(c) > 1 and c[0].norm > 0
+              and c[-1].norm > 0]
+    if not stacks:
         return None
-    head, tail = found[0], found[-1]
+    chain = max(stacks, key=lambda c: abs(math.log(c[0].norm / c[-1].norm)))
+    head, tail = chain[0], chain[-1]
     ratio = head.norm / tail.norm
-    span = f"{head.path}'s gradient norm is {ratio:.2g}x {tail.path}'s ({len(found)} layers)"
+    span = f"{head.path}'s gradient norm is {ratio:.2g}x {tail.path}'s ({len(chain)} layers)"
     if 1 / FACTOR <= ratio <= FACTOR:
-        return "steady", f"Gradient scale: steady, {span}", None
+        return Verdict("steady", f"Gradient scale: steady, {span}", chain, None)
     vanishing = ratio < 1
-    layer, step = _steepest(found, vanishing)
-    kind = "vanishing" if vanishing else "exploding"
+    layer, step = _steepest(chain, vanishing)
     verb = "shrinks" if vanishing else "grows"
-    return kind, (f"Gradients {'vanish' if vanishing else 'explode'}: {span}; it {verb} most "
-                  f"in {layer.path} ({step:.2g}x from its output to the layer before)"), layer
+    return Verdict("vanishing" if vanishing else "exploding",
+                   f"Gradients {'vanish' if vanishing else 'explode'}: {span}; it {verb} most "
+                   f"in {layer.path} ({step:.2g}x from its output to the layer before)",
+                   chain, layer)
 
 
 def summary_line(graph: GradGraph) -> str | None:
@@ -103,7 +129,7 @@ def summary_line(graph: GradGraph) -> str | None:
         return ("Gradient scale: the layers are unknown, as the forward pass was not recorded: "
                 "gradviz.record() (gradviz run does) would compare the first and last layers' "
                 "gradient norms")
-    return found[1] if found else None
+    return found.line if found else None
 
 
 def _listing(found: list[Layer]) -> list[str]:
@@ -125,12 +151,12 @@ FIXES = {
 
 def check(graph: GradGraph | None, exc: BaseException | None) -> list[Finding]:
     found = verdict(graph) if graph is not None else None
-    if found is None or found[0] == "steady":
+    if found is None or found.where is None:
         return []
-    kind, line, layer = found
-    start = next((graph.cols.source[n] for n in layer.outputs if graph.cols.source[n]), None)
-    return [Finding("gradient_scale", Severity.INFO, line, tuple(_listing(layers(graph))),
-                    layer.outputs, (start,) if start else (), FIXES[kind])]
+    outputs = found.where.outputs
+    start = next((graph.cols.source[n] for n in outputs if graph.cols.source[n]), None)
+    return [Finding("gradient_scale", Severity.INFO, found.line, tuple(_listing(found.chain)),
+                    outputs, (start,) if start else (), FIXES[found.kind])]
 
 
 CHECKS.append(check)
