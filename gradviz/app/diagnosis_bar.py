@@ -40,7 +40,8 @@ class DiagnosisBar(QFrame):
         self.traceback = QPlainTextEdit(readOnly=True, maximumHeight=180)
         self.traceback.hide()
         self.position = QLabel()
-        self.prev = QToolButton(text="‹", toolTip="Previous finding", clicked=lambda: self._turn(-1))
+        self.prev = QToolButton(text="‹", toolTip="Previous finding",
+                                clicked=lambda: self._turn(-1))
         self.next = QToolButton(text="›", toolTip="Next finding", clicked=lambda: self._turn(1))
         self.show_button = QPushButton("Show me", clicked=self._on_show_me,
                                        toolTip="Mark this finding's nodes and select them in turn")

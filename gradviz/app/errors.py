@@ -19,7 +19,9 @@ def raised_text(exc: BaseException) -> str:
     """``RuntimeError: message`` as Python prints it; a ScriptError's message already says
     what the script raised (``train.py raised RuntimeError: ...``)."""
     message = error_text(exc)[0]
-    return message if getattr(exc, "traceback", None) is not None else f"{type(exc).__name__}: {message}"
+    if getattr(exc, "traceback", None) is not None:
+        return message
+    return f"{type(exc).__name__}: {message}"
 
 
 def show_error(parent: QWidget, title: str, exc: BaseException) -> QMessageBox:

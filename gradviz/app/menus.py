@@ -63,7 +63,8 @@ def build_menus(w) -> None:
 
     edit = bar.addMenu("&Edit")
     acts["find"] = _action(w, edit, "&Find…", w.search.open_bar, "Ctrl+F", "search")
-    acts["next_nan"] = _action(w, edit, "Jump to next &NaN or Inf", w.jump_to_next_nan, "Ctrl+N", "nan")
+    acts["next_nan"] = _action(w, edit, "Jump to next &NaN or Inf", w.jump_to_next_nan, "Ctrl+N",
+                               "nan")
     acts["clear"] = _action(w, edit, "&Clear selection", lambda: w.change(selection=None))
 
     view = bar.addMenu("&View")

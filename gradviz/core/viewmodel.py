@@ -3,8 +3,9 @@
 napari's ``ViewerModel`` is the pattern: the model holds the state, the window observes it.
 A :class:`ViewModel` says which graph (or backward pass) is shown, which modules and runs of
 blocks are folded, the label mode, the colouring, the theme, the selection, the player's
-step and the nodes a diagnosis points at. ``gradviz.layout`` lays it out, the exporters and the CLI write it, and the app's
-window holds one and swaps it for a changed copy (``ViewModel.changed``) in one method.
+step and the nodes a diagnosis points at. ``gradviz.layout`` lays it out, the exporters and
+the CLI write it, and the app's window holds one and swaps it for a changed copy
+(``ViewModel.changed``) in one method.
 Being frozen, the same value can go to a background job while the window moves on.
 
 The folded view (which node is drawn in which box) is worked out once per model, on first

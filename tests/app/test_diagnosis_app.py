@@ -41,7 +41,8 @@ def test_a_nan_script_opens_with_the_bar_and_show_me_marks_and_selects_its_origi
         qtbot.mouseClick(bar.show_button, Qt.LeftButton)
     assert window.view.selected == forward
     assert window.model.marked == {forward, backward}
-    assert {k for k, b in window.layout_data.nodes.items() if b.mark == "marked"} == {forward, backward}
+    drawn = window.layout_data.nodes
+    assert {k for k, b in drawn.items() if b.mark == "marked"} == {forward, backward}
     assert line in window.inspector.text()  # the selected node's own finding
     window.screenshot(out("diagnosis_nan.png"))
     qtbot.mouseClick(bar.show_button, Qt.LeftButton)  # steps to the next node
@@ -107,7 +108,8 @@ def test_an_unrecognised_exception_is_shown_as_raised(qtbot, window):
 def test_a_clean_graph_opens_without_a_bar_and_the_summary_gives_the_scale_verdict(qtbot, window):
     (graph,) = run_script(SCRIPTS / "sigmoid_deep.py").passes
     _open(qtbot, window, graph)
-    assert window.diagnosis.isVisible() and "Note: Gradients vanish" in window.diagnosis.title.text()
+    bar = window.diagnosis
+    assert bar.isVisible() and "Note: Gradients vanish" in bar.title.text()
     assert "Gradients vanish: layers.0's gradient norm" in window.inspector.summary.text()
     (clean,) = run_script(SCRIPTS / "net1linear.py").passes
     _open(qtbot, window, clean)
