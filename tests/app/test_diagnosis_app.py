@@ -157,3 +157,16 @@ def test_several_findings_step_with_the_arrows_and_show_me_steps_each_ones_nodes
     assert [f.kind for f in window.findings] == ["inplace", "nonfinite"]
     assert bar.title.text().startswith("Warning: NaN/Inf: log made")
     assert bar.position.text() == "2 of 2" and bar.show_button.text() == "Show me"
+
+
+def test_the_presenter_draws_a_diagnosis_mark_strong():
+    from gradviz.app.presenter import CONTRAST, high_contrast
+    from gradviz.core.viewmodel import ViewModel
+    from gradviz.layout import layout
+
+    graph, oracle = _nan_run()
+    forward = graph.index[oracle.made[0]]
+    for theme in ("light", "dark"):
+        strong = high_contrast(layout(ViewModel(graph, theme=theme, marked={forward})))
+        box = strong.nodes[forward]
+        assert box.border == CONTRAST[theme]["marked"] and box.pen > strong.nodes[0].pen
