@@ -88,6 +88,16 @@ def visible_key(key_of: list, keys, node_id: int):
     return key if key in keys else None
 
 
+def _status(graph: GradGraph) -> str:
+    """Where backward stands; a pass that raised reached some nodes and never finished."""
+    if graph.has_grads:
+        return "gradients captured"
+    reached = len(graph.capture.order)
+    if reached:
+        return f"raised after reaching {reached} of {len(graph)} nodes"
+    return "backward not run yet"
+
+
 def summary(graph: GradGraph) -> dict:
     """Counts by kind and by op, and where backward stands: what an empty selection shows.
 
@@ -99,6 +109,6 @@ def summary(graph: GradGraph) -> dict:
         "edges": len(graph.edges),
         "kinds": {k: n for k in KINDS if (n := kinds[k])},
         "ops": dict(Counter(graph.cols.op).most_common()),
-        "status": "gradients captured" if graph.has_grads else "backward not run yet",
+        "status": _status(graph),
         "reached": len(graph.capture.order),
     }

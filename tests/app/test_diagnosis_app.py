@@ -88,6 +88,10 @@ def test_a_dark_bar_for_a_backward_that_raised(qtbot, window):
     assert "raised: RuntimeError: Function 'SqrtBackward0' returned nan" in bar.error.text()
     assert bar.error.isVisible() and bar.property("severity") == "error"
     assert "raised: RuntimeError: Function 'SqrtBackward0'" in window.inspector.text()
+    # sum, mul and sqrt were reached; x's AccumulateGrad never was
+    assert [g.cols.op[n] for n in g.capture.order] == ["SumBackward0", "MulBackward0",
+                                                       "SqrtBackward0"]
+    assert "Backward: raised after reaching 3 of 4 nodes" in window.inspector.text()
     window.screenshot(out("diagnosis_anomaly_dark.png"))
 
 
