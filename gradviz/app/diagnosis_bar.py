@@ -18,6 +18,8 @@ from gradviz.core.diagnosis import Finding, Severity
 from .errors import error_text, raised_text
 
 WORD = {Severity.ERROR: "Error", Severity.WARNING: "Warning", Severity.INFO: "Note"}
+#: Detail lines the bar shows at most, so the graph keeps the room; the inspector has them all.
+DETAILS = 4
 
 
 def _label(object_name: str = "") -> QLabel:
@@ -89,8 +91,12 @@ class DiagnosisBar(QFrame):
             severity, title, details = Severity.ERROR, self._message, ""
         else:
             severity, title = finding.severity, f"{WORD[finding.severity]}: {finding.title}"
-            details = "\n".join(finding.details + ((f"fix: {finding.suggestion}",)
-                                                   if finding.suggestion else ()))
+            lines = list(finding.details[:DETAILS])
+            if len(finding.details) > DETAILS:
+                lines.append(f"… {len(finding.details) - DETAILS} more lines in the inspector")
+            if finding.suggestion:
+                lines.append(f"fix: {finding.suggestion}")
+            details = "\n".join(lines)
         self.title.setText(title)
         self.details.setText(details)
         self.details.setVisible(bool(details))

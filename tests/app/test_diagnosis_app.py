@@ -114,7 +114,17 @@ def test_a_clean_graph_opens_without_a_bar_and_the_summary_gives_the_scale_verdi
     _open(qtbot, window, graph)
     bar = window.diagnosis
     assert bar.isVisible() and "Note: Gradients vanish" in bar.title.text()
+    listing = window.findings[0].details  # every layer's norm: the inspector has them all
+    assert len(listing) > 5
+    assert f"{len(listing) - 4} more lines in the inspector" in bar.details.text()
+    assert all(line in window.inspector.text() for line in listing)
     assert "Gradients vanish: layers.0's gradient norm" in window.inspector.summary.text()
+    with qtbot.waitSignal(window.layout_applied, timeout=20_000):
+        qtbot.mouseClick(bar.show_button, Qt.LeftButton)
+    (where,) = {graph.cols.module[n] for n in window.findings[0].nodes}
+    assert window.layout_data.nodes[window.view.selected].mark == "marked"
+    assert where in window.inspector.text()
+    window.screenshot(out("diagnosis_vanishing.png"))
     (clean,) = run_script(SCRIPTS / "net1linear.py").passes
     _open(qtbot, window, clean)
     assert not window.diagnosis.isVisible() and window.findings == []
