@@ -18,11 +18,11 @@ from PySide6.QtWidgets import (QApplication, QComboBox, QLabel, QMainWindow, QSt
                                QVBoxLayout, QWidget)
 
 from gradviz.core.collapse import default_collapsed, toggled
+from gradviz.core.diagnoses.nonfinite import nonfinite_nodes
+from gradviz.core.diagnosis import Finding
 from gradviz.core.graph import GradGraph
 from gradviz.core.keys import NodeKey, RunKey, parse_key
 from gradviz.core.search import search
-from gradviz.core.diagnoses.nonfinite import nonfinite_nodes
-from gradviz.core.diagnosis import Finding
 from gradviz.core.select import visible_key
 from gradviz.core.session import save
 from gradviz.core.viewmodel import PLACING, ViewModel
@@ -297,7 +297,8 @@ class MainWindow(QMainWindow):
         self.search.set_position(self._hit, len(self._hits))
 
     def _on_pass_chosen(self, row: int) -> None:
-        self.set_graph(self.passes[self.pass_box.itemData(row)])
+        graph = self.passes[self.pass_box.itemData(row)]
+        self.set_graph(graph, error=self.error if graph is self.passes[-1] else None)
 
     def _describe(self, key) -> str:
         typed = parse_key(key)

@@ -184,3 +184,19 @@ def test_the_presenter_draws_a_diagnosis_mark_strong():
         strong = high_contrast(layout(ViewModel(graph, theme=theme, marked={forward})))
         box = strong.nodes[forward]
         assert box.border == CONTRAST[theme]["marked"] and box.pen > strong.nodes[0].pen
+
+
+def test_the_exception_belongs_to_the_newest_pass(qtbot, window):
+    passes = run_script(SCRIPTS / "training_loop.py", ["2"]).passes
+    error = ValueError("the loss went up")
+    with qtbot.waitSignals([window.layout_applied, window.diagnosed], timeout=20_000):
+        window.set_passes(passes, error=error)
+    bar = window.diagnosis
+    assert bar.isVisible() and bar.title.text() == "ValueError: the loss went up"
+    older = window.pass_box.findData(0)
+    with qtbot.waitSignals([window.layout_applied, window.diagnosed], timeout=20_000):
+        window.pass_box.activated.emit(older)
+    assert window.graph is passes[0] and not window.diagnosis.isVisible()
+    with qtbot.waitSignals([window.layout_applied, window.diagnosed], timeout=20_000):
+        window.pass_box.activated.emit(window.pass_box.findData(len(passes) - 1))
+    assert window.graph is passes[-1] and window.diagnosis.isVisible()
