@@ -82,6 +82,7 @@ class MainWindow(QMainWindow):
         self.error: BaseException | None = None  # what the script raised after its newest pass
         self._nan_step = -1  # Ctrl+N: the non-finite node shown last
         self._nan_nodes: list[int] | None = None  # Ctrl+N's round, found at its first press
+        self._undiagnosed = None  # (graph, error) to diagnose once its first picture is drawn
         self.gallery = Gallery()
         self.gallery.opened.connect(self.open_demo)
 
@@ -164,6 +165,8 @@ class MainWindow(QMainWindow):
         self.change(graph=graph, selection=None, state=None, marked=frozenset(),
                     collapsed=frozenset(default_collapsed(graph) if collapsed is None
                                         else collapsed))
+        if self.layout_data is not None and self.layout_data.model.graph is graph:
+            self._start_diagnosis()  # drawn already: no new picture to wait for
 
     def set_passes(self, passes: list[GradGraph], error: BaseException | None = None) -> None:
         """Several backward passes (a training loop): newest first in the selector, newest shown.
@@ -194,6 +197,7 @@ class MainWindow(QMainWindow):
                                self._on_layout, self._on_layout_error)
 
     def _on_layout(self, layout) -> None:
+        self._start_diagnosis()
         self.layout_data = layout
         self.view.set_layout(layout)
         self.banner.setText("\n".join(layout.warnings))
@@ -202,14 +206,23 @@ class MainWindow(QMainWindow):
         self.layout_applied.emit()
 
     def _on_layout_error(self, exc: BaseException) -> None:
+        self._start_diagnosis()
         show_error(self, "Layout failed", exc)
 
     # -- diagnosis (gradviz.core.diagnosis) -------------------------------------------
     def _diagnose(self, graph: GradGraph, error: BaseException | None) -> None:
-        """Work out the findings in the background; the bar and the inspector show them."""
+        """Forget the last graph's findings; work out this one's in the background once it is
+        drawn ("show me" needs the picture, and the layout runs without sharing the CPU)."""
         self.findings, self._nan_step, self._nan_nodes = [], -1, None
         self.diagnosis.set_findings([], None)
         self.inspector.set_findings([], None, None)
+        self._undiagnosed = (graph, error)
+
+    def _start_diagnosis(self) -> None:
+        if self._undiagnosed is None or self._undiagnosed[0] is not self.graph:
+            return
+        graph, error = self._undiagnosed
+        self._undiagnosed = None
         self.runner.submit("diagnosis", "Diagnosing…", jobs.diagnosis_job(graph, error),
                            lambda found: self._on_findings(graph, error, *found),
                            lambda exc: self._on_findings(graph, error, [], None, exc))

@@ -200,3 +200,6 @@ def test_the_exception_belongs_to_the_newest_pass(qtbot, window):
     with qtbot.waitSignals([window.layout_applied, window.diagnosed], timeout=20_000):
         window.pass_box.activated.emit(window.pass_box.findData(len(passes) - 1))
     assert window.graph is passes[-1] and window.diagnosis.isVisible()
+    with qtbot.waitSignal(window.diagnosed, timeout=20_000):  # the same pass again: no redraw
+        window.pass_box.activated.emit(window.pass_box.findData(len(passes) - 1))
+    assert window.diagnosis.isVisible()
