@@ -9,11 +9,22 @@ import warnings
 
 import torch
 from torch.overrides import TorchFunctionMode
-from torch.utils._pytree import tree_leaves
 
 
 def _finite(t: torch.Tensor) -> bool:
     return bool(torch.isfinite(t.detach()).all())
+
+
+def _tensors(obj):
+    """The tensors in a call's arguments, nested lists, tuples and dicts included."""
+    if isinstance(obj, torch.Tensor):
+        yield obj
+    elif isinstance(obj, (list, tuple)):
+        for item in obj:
+            yield from _tensors(item)
+    elif isinstance(obj, dict):
+        for item in obj.values():
+            yield from _tensors(item)
 
 
 class NonFinite(TorchFunctionMode):
@@ -36,7 +47,7 @@ class NonFinite(TorchFunctionMode):
     def __torch_function__(self, func, types, args=(), kwargs=None):
         out = func(*args, **(kwargs or {}))
         if isinstance(out, torch.Tensor) and out.grad_fn is not None:
-            inputs = [t for t in tree_leaves((args, kwargs)) if isinstance(t, torch.Tensor)]
+            inputs = list(_tensors((args, kwargs or {})))
             if self.made is None and not _finite(out) and all(map(_finite, inputs)):
                 self.made = (out.grad_fn, self._line())
             fn = out.grad_fn
