@@ -63,13 +63,14 @@ class DiagnosisBar(QFrame):
         self.findings: list[Finding] = []
         self.index = 0  # the finding shown
         self.step = 0  # its node that "show me" selects next
+        self._message = ""  # the exception as raised, one line
         self.hide()
 
     @property
     def finding(self) -> Finding | None:
         return self.findings[self.index] if self.findings else None
 
-    def set_findings(self, findings, exc: BaseException | None = None) -> None:
+    def set_findings(self, findings: list[Finding], exc: BaseException | None = None) -> None:
         self.findings, self.index, self.step = list(findings), 0, 0
         message = raised_text(exc) if exc is not None else ""
         trace = error_text(exc)[1] if exc is not None else ""
