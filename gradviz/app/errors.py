@@ -15,6 +15,15 @@ def error_text(exc: BaseException) -> tuple[str, str]:
     return message, details
 
 
+def raised_text(exc: BaseException) -> str:
+    """``RuntimeError: message`` as Python prints it; a ScriptError's message already says
+    what the script raised (``train.py raised RuntimeError: ...``)."""
+    message = error_text(exc)[0]
+    if getattr(exc, "traceback", None) is not None:
+        return message
+    return f"{type(exc).__name__}: {message}"
+
+
 def show_error(parent: QWidget, title: str, exc: BaseException) -> QMessageBox:
     """A non-modal dialog (the app stays usable, tests can read it); returns the box."""
     message, details = error_text(exc)

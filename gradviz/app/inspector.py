@@ -8,6 +8,7 @@ from PySide6.QtWidgets import (QDockWidget, QFormLayout, QLabel, QScrollArea, QV
 
 from gradviz.core.collapse import flow, runs
 from gradviz.core.contiguous import within
+from gradviz.core.diagnosis import Finding
 from gradviz.core.explain import explain_node
 from gradviz.core.flows import describe as describe_flows
 from gradviz.core.graph import GradGraph, GradNode
@@ -15,6 +16,7 @@ from gradviz.core.keys import ModuleKey, NodeKey, RunKey, parse_key
 from gradviz.core.memory_report import summary_text as memory_summary
 from gradviz.core.select import summary
 
+from .errors import raised_text
 from .tensor_panel import TensorPanel
 
 PLURAL = {"leaf": "leaves", "op": "ops", "output": "outputs"}
@@ -23,6 +25,11 @@ FIELDS = ("name", "kind", "op", "shape", "dtype", "device", "module", "source", 
 #: inside another call (F.linear's transposed weight), which record() sees only from outside.
 NOT_RECORDED = "not recorded: to keep forward values,\nrun the forward pass inside gradviz.record()"
 NOT_SEEN = "not recorded: torch made it inside another call,\nwhich gradviz.record() sees only from outside"
+
+
+def _scale_line(verdict: str | None) -> str:
+    """The gradient-scale verdict (vanishing, exploding, steady) as a summary line, if any."""
+    return f"{verdict}\n" if verdict else ""
 
 
 def _selectable() -> QLabel:
@@ -47,6 +54,7 @@ class Inspector(QDockWidget):
         self.explain = _selectable()
         self.saved = _selectable()
         self.flows = _selectable()
+        self.diagnosis = _selectable()
         self.summary = _selectable()
         self._sections = {}
         body = QWidget()
@@ -56,7 +64,8 @@ class Inspector(QDockWidget):
         self._form = form
         lay.addWidget(self.value)
         lay.addWidget(self.grad)
-        for title, widget in (("Gradient flows", self.flows),
+        for title, widget in (("Diagnosis", self.diagnosis),
+                              ("Gradient flows", self.flows),
                               ("Why .grad is empty", self.explain),
                               ("Saved for backward", self.saved)):
             self._sections[widget] = QLabel(title, objectName="section")
@@ -70,6 +79,15 @@ class Inspector(QDockWidget):
         self.setWidget(self._scroll)
         self.setMinimumWidth(320)
         self.key = None
+        self.findings: list[Finding] = []
+        self.error: BaseException | None = None
+        self.scale: str | None = None
+
+    def set_findings(self, findings: list[Finding], error: BaseException | None,
+                     scale: str | None) -> None:
+        """The diagnosis of the graph shown: all of it in the summary, a node's own with it;
+        ``scale``: the gradient-scale verdict for the summary (worked out off the GUI thread)."""
+        self.findings, self.error, self.scale = list(findings), error, scale
 
     def _fit_body(self) -> None:
         """As tall as the content at the current width, so that the scroll area scrolls.
@@ -114,6 +132,8 @@ class Inspector(QDockWidget):
             self._show_run(graph, next(r for r in runs(graph) if r.key == key))
         else:
             self._show_node(graph.node(key))
+        self._show_section(self.diagnosis, self._diagnosis_text(graph, key if node else None,
+                                                                summary=key is None))
         self._fit_body()
         QTimer.singleShot(0, self._fit_body)  # again once the new text has been laid out
 
@@ -134,8 +154,19 @@ class Inspector(QDockWidget):
         kinds = ", ".join(f"{n} {k if n == 1 else PLURAL[k]}" for k, n in s["kinds"].items())
         ops = "\n".join(f"  {n:>5}  {op}" for op, n in list(s["ops"].items())[:20])
         self._show_text("Graph", f"{s['nodes']} nodes ({kinds}), {s['edges']} edges\n"
-                                 f"Backward: {s['status']}\n\n{memory_summary(graph)}\n\n"
-                                 f"Ops:\n{ops}")
+                                 f"Backward: {s['status']}\n{_scale_line(self.scale)}\n"
+                                 f"{memory_summary(graph)}\n\nOps:\n{ops}")
+
+    def _diagnosis_text(self, graph, node_id, summary: bool) -> str:
+        """Every finding (and the exception as raised) for the summary; for a node, the
+        findings that point at it."""
+        if graph is None or not (summary or node_id is not None):
+            return ""
+        shown = [f for f in self.findings if summary or node_id in f.nodes]
+        text = "\n\n".join("\n".join(f.lines()) for f in shown)
+        if summary and self.error is not None:
+            text += ("\n\n" if text else "") + f"raised: {raised_text(self.error)}"
+        return text
 
     def _show_module(self, graph: GradGraph, path: str) -> None:
         inside = [m for m in graph.cols.module if within(m, path)]

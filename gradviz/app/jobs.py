@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import threading
 
+from gradviz.core.diagnoses.scale import summary_line as gradient_scale
+from gradviz.core.diagnosis import diagnose
 from gradviz.core.viewmodel import ViewModel
 from gradviz.layout import layout, restyle
 from gradviz.layout.export import export
@@ -42,6 +44,15 @@ def source_job(spec: str, argv=(), **run_options):
         with _ONE_RUN:  # a cancelled run may still be stopping: runs share sys.argv
             return open_source(spec, argv, keep=KEEP_PASSES, progress=progress,
                                should_stop=should_stop, **run_options).passes
+
+    return job
+
+
+def diagnosis_job(graph, error: BaseException | None):
+    """(every check's findings about ``graph`` and what the script raised (``error``), the
+    gradient-scale line of the graph summary): both read gradient statistics."""
+    def job(progress, should_stop):
+        return diagnose(graph, error), gradient_scale(graph)
 
     return job
 

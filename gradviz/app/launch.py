@@ -145,15 +145,23 @@ class _Session:
             except KeyError as exc:
                 return self._exit(_fail(exc.args[0]))
         self.drawn = True
-        if args.screenshot:
-            self.app.processEvents()
-            window.screenshot(args.screenshot)
-            print(f"gradviz: saved {args.screenshot}", file=sys.stderr)
-            self._exit(0)
+        if args.screenshot and window.error is not None:  # once the bar says what went wrong
+            window.diagnosed.connect(lambda _: self._screenshot(1))
+        elif args.screenshot:
+            self._screenshot(0)
         elif self.off_screen:
             self._exit(_fail(self.hint or "the window is off screen (QT_QPA_PLATFORM="
                              f"{self.app.platformName()}) and there is no --screenshot "
                              "FILE to save it to; for a file without a window: gradviz export"))
+
+    def _screenshot(self, code: int) -> None:
+        """Save ``--screenshot`` and exit with ``code`` (1: the script raised in backward)."""
+        self.app.processEvents()
+        self.window.screenshot(self.args.screenshot)
+        print(f"gradviz: saved {self.args.screenshot}", file=sys.stderr)
+        if code:
+            print(f"gradviz: error: {self.window.error}", file=sys.stderr)
+        self._exit(code)
 
     def _on_failed(self, message: str) -> None:
         if self.hint and "exited with status 2" in message:  # a usage error: not its option

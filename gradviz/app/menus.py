@@ -21,7 +21,7 @@ SHORTCUTS = """\
 Mouse: click selects, drag pans, wheel zooms about the cursor, double-click a module box
 to collapse or expand it, hover for op, shape and gradient norm.
 F fit · + / - zoom · Ctrl+F search (Enter next, Shift+Enter previous) · L upstream and
-downstream · H gradient health · Ctrl+N first NaN · Esc clear selection ·
+downstream · H gradient health · Ctrl+N next NaN or Inf · Esc clear selection ·
 Ctrl+O open script · Ctrl+S save session · Ctrl+E export graph · Ctrl+Shift+E export view"""
 
 
@@ -63,7 +63,8 @@ def build_menus(w) -> None:
 
     edit = bar.addMenu("&Edit")
     acts["find"] = _action(w, edit, "&Find…", w.search.open_bar, "Ctrl+F", "search")
-    acts["first_nan"] = _action(w, edit, "Jump to first &NaN", w.jump_to_first_nan, "Ctrl+N", "nan")
+    acts["next_nan"] = _action(w, edit, "Jump to next &NaN or Inf", w.jump_to_next_nan, "Ctrl+N",
+                               "nan")
     acts["clear"] = _action(w, edit, "&Clear selection", lambda: w.change(selection=None))
 
     view = bar.addMenu("&View")

@@ -30,11 +30,13 @@ MAX_SCALE = 3.0
 FOLLOW_MARGIN = 80  # pixels kept around the current node when the view follows it
 FIT_MARGIN = 24  # pixels kept around the whole graph when it is fitted to the screen
 EDGE_WIDTH, LIT_EDGE_WIDTH = 3.0, 5.0
-PENS = {"current": 4.5, "done": 3.0, None: 2.0}
+PENS = {"current": 4.5, "done": 3.0, "marked": 4.5, None: 2.0}
 #: Colours with strong contrast against each theme's background.
 CONTRAST = {
-    "light": {"background": "#ffffff", "ink": "#000000", "current": "#d9480f", "done": "#1864ab"},
-    "dark": {"background": "#000000", "ink": "#ffffff", "current": "#ffa94d", "done": "#74c0fc"},
+    "light": {"background": "#ffffff", "ink": "#000000", "current": "#d9480f", "done": "#1864ab",
+              "marked": "#a61e4d"},
+    "dark": {"background": "#000000", "ink": "#ffffff", "current": "#ffa94d", "done": "#74c0fc",
+             "marked": "#f783ac"},
 }
 #: The player's toolbar in presenter mode: large type, the only bar left on screen.
 TOOLBAR_STYLE = "QToolBar#player, QToolBar#player * { font-size: 22pt; padding: 4px 10px; }"

@@ -18,16 +18,19 @@ from PySide6.QtWidgets import (QApplication, QComboBox, QLabel, QMainWindow, QSt
                                QVBoxLayout, QWidget)
 
 from gradviz.core.collapse import default_collapsed, toggled
+from gradviz.core.diagnoses.nonfinite import nonfinite_nodes
+from gradviz.core.diagnosis import Finding
 from gradviz.core.graph import GradGraph
 from gradviz.core.keys import NodeKey, RunKey, parse_key
 from gradviz.core.search import search
-from gradviz.core.select import first_nonfinite, visible_key
+from gradviz.core.select import visible_key
 from gradviz.core.session import save
 from gradviz.core.viewmodel import PLACING, ViewModel
 from gradviz.layout.geometry import Layout
 
 from . import jobs
 from .capture import save_widget
+from .diagnosis_bar import DiagnosisBar
 from .errors import show_error
 from .gallery import Gallery
 from .inspector import Inspector
@@ -45,6 +48,7 @@ class MainWindow(QMainWindow):
     model_changed = Signal(object, object)  # (old, new) ViewModel: the one the window redraws on
     layout_applied = Signal()
     source_failed = Signal(str)
+    diagnosed = Signal(object)  # the findings about the graph shown, once worked out
 
     def __init__(self, theme: str = "light", parent=None):
         super().__init__(parent)
@@ -71,6 +75,14 @@ class MainWindow(QMainWindow):
         self._hit = None
         self.banner = QLabel(objectName="banner", wordWrap=True)
         self.banner.hide()
+        self.diagnosis = DiagnosisBar()
+        self.diagnosis.show_me.connect(self._on_show_me)
+        self.diagnosis.dismissed.connect(lambda: self.change(marked=frozenset()))
+        self.findings: list[Finding] = []  # about the graph shown (see gradviz.core.diagnosis)
+        self.error: BaseException | None = None  # what the script raised after its newest pass
+        self._nan_step = -1  # Ctrl+N: the non-finite node shown last
+        self._nan_nodes: list[int] | None = None  # Ctrl+N's round, found at its first press
+        self._undiagnosed = None  # (graph, error) to diagnose once its first picture is drawn
         self.gallery = Gallery()
         self.gallery.opened.connect(self.open_demo)
 
@@ -78,7 +90,7 @@ class MainWindow(QMainWindow):
         lay = QVBoxLayout(page)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.setSpacing(0)
-        for w in (self.banner, self.search, self.view):
+        for w in (self.diagnosis, self.banner, self.search, self.view):
             lay.addWidget(w)
         self.stack = QStackedWidget()
         self.stack.addWidget(self.gallery)
@@ -143,14 +155,20 @@ class MainWindow(QMainWindow):
         self.gallery.set_theme(name)
 
     # -- what is shown ----------------------------------------------------------------
-    def set_graph(self, graph: GradGraph, *, collapsed=None) -> None:
-        """Show ``graph``: lay it out in the background (big graphs collapsed by module)."""
+    def set_graph(self, graph: GradGraph, *, collapsed=None,
+                  error: BaseException | None = None) -> None:
+        """Show ``graph``: lay it out in the background (big graphs collapsed by module), and
+        diagnose it with ``error``, what the script raised (shown as is when unrecognised)."""
         if graph is self.model.graph:  # chosen again: the player starts over, as on a new one
             self.graph_changed.emit(graph)
-        self.change(graph=graph, selection=None, state=None, collapsed=frozenset(
-            default_collapsed(graph) if collapsed is None else collapsed))
+        self._diagnose(graph, error)  # first: the inspector shows no finding of the last graph
+        self.change(graph=graph, selection=None, state=None, marked=frozenset(),
+                    collapsed=frozenset(default_collapsed(graph) if collapsed is None
+                                        else collapsed))
+        if self.layout_data is not None and self.layout_data.model.graph is graph:
+            self._start_diagnosis()  # drawn already: no new picture to wait for
 
-    def set_passes(self, passes: list[GradGraph]) -> None:
+    def set_passes(self, passes: list[GradGraph], error: BaseException | None = None) -> None:
         """Several backward passes (a training loop): newest first in the selector, newest shown.
 
         Each pass keeps the number the runner gave it (``info["index"]``), so that when only
@@ -164,7 +182,8 @@ class MainWindow(QMainWindow):
             self.pass_box.addItem(f"pass {passes[i].info.get('index', i + 1)} of {total}{newest}", i)
         self.pass_box.setToolTip(f"the newest {jobs.KEEP_PASSES} backward passes are kept")
         self.pass_bar.setVisible(len(passes) > 1)
-        self.set_graph(passes[-1])
+        self.error = error
+        self.set_graph(passes[-1], error=error)
 
     def _redraw(self) -> None:
         """Restyle what is drawn (no Graphviz run) when the model places boxes where they
@@ -178,6 +197,7 @@ class MainWindow(QMainWindow):
                                self._on_layout, self._on_layout_error)
 
     def _on_layout(self, layout) -> None:
+        self._start_diagnosis()
         self.layout_data = layout
         self.view.set_layout(layout)
         self.banner.setText("\n".join(layout.warnings))
@@ -186,7 +206,42 @@ class MainWindow(QMainWindow):
         self.layout_applied.emit()
 
     def _on_layout_error(self, exc: BaseException) -> None:
+        self._start_diagnosis()
         show_error(self, "Layout failed", exc)
+
+    # -- diagnosis (gradviz.core.diagnosis) -------------------------------------------
+    def _diagnose(self, graph: GradGraph, error: BaseException | None) -> None:
+        """Forget the last graph's findings; work out this one's in the background once it is
+        drawn ("show me" needs the picture, and the layout runs without sharing the CPU)."""
+        self.findings, self._nan_step, self._nan_nodes = [], -1, None
+        self.diagnosis.set_findings([], None)
+        self.inspector.set_findings([], None, None)
+        self._undiagnosed = (graph, error)
+
+    def _start_diagnosis(self) -> None:
+        if self._undiagnosed is None or self._undiagnosed[0] is not self.graph:
+            return
+        graph, error = self._undiagnosed
+        self._undiagnosed = None
+        self.runner.submit("diagnosis", "Diagnosing…", jobs.diagnosis_job(graph, error),
+                           lambda found: self._on_findings(graph, error, *found),
+                           lambda exc: self._on_findings(graph, error, [], None, exc))
+
+    def _on_findings(self, graph, error, findings, scale: str | None,
+                     failed: BaseException | None = None) -> None:
+        if graph is not self.graph:
+            return
+        if failed is not None:
+            self.statusBar().showMessage(f"Diagnosis failed: {failed}", 10000)
+        self.findings = findings
+        self.diagnosis.set_findings(findings, error)
+        self.inspector.set_findings(findings, error, scale)
+        self.inspector.inspect(graph, self.inspector.key)
+        self.diagnosed.emit(findings)
+
+    def _on_show_me(self, finding: Finding, node_id: int) -> None:
+        self.change(marked=frozenset(finding.nodes))
+        self.select_node(node_id)
 
     # -- selection, search, health ----------------------------------------------------
     def select_node(self, node_id: int) -> None:
@@ -206,12 +261,25 @@ class MainWindow(QMainWindow):
 
         self.layout_applied.connect(on_drawn)
 
-    def jump_to_first_nan(self) -> None:
-        nid = first_nonfinite(self.graph) if self.graph is not None else None
-        if nid is None:
-            self.statusBar().showMessage("No NaN or Inf in any captured gradient.", 5000)
-        else:
-            self.select_node(nid)
+    def jump_to_next_nan(self) -> None:
+        """Ctrl+N: the next node holding a NaN or an Inf, the forward and backward origins
+        first (:func:`~gradviz.core.diagnoses.nonfinite.nonfinite_nodes`), round again after
+        the last; a folded box once however many it holds."""
+        if self.graph is None or self.layout_data is None:
+            return
+        if self._nan_nodes is None:
+            self._nan_nodes = nonfinite_nodes(self.graph)
+        keys = [visible_key(self.layout_data.key_of, self.view.nodes, n) for n in self._nan_nodes]
+        keys = list(dict.fromkeys(k for k in keys if k is not None))
+        if not keys:
+            self.statusBar().showMessage("No NaN or Inf in any recorded value or captured "
+                                         "gradient.", 5000)
+            return
+        self._nan_step = (self._nan_step + 1) % len(keys)
+        self.change(selection=keys[self._nan_step])
+        self.view.go_to(keys[self._nan_step])
+        self.statusBar().showMessage(f"NaN or Inf {self._nan_step + 1} of {len(keys)} "
+                                     "(Ctrl+N: next)", 5000)
 
     def _on_selection(self, key) -> None:
         if key == self.model.selection:  # the view selected it again, after a redraw
@@ -242,7 +310,8 @@ class MainWindow(QMainWindow):
         self.search.set_position(self._hit, len(self._hits))
 
     def _on_pass_chosen(self, row: int) -> None:
-        self.set_graph(self.passes[self.pass_box.itemData(row)])
+        graph = self.passes[self.pass_box.itemData(row)]
+        self.set_graph(graph, error=self.error if graph is self.passes[-1] else None)
 
     def _describe(self, key) -> str:
         typed = parse_key(key)
@@ -278,18 +347,20 @@ class MainWindow(QMainWindow):
                            self._on_passes, self._on_source_error)
 
     def _on_source_error(self, exc: BaseException) -> None:
-        """The error dialog; a script whose backward raised also shows the passes it traced,
-        the one that raised newest (its ``info["findings"]`` say what went wrong)."""
+        """A script whose backward raised shows the passes it traced, the one that raised
+        newest, under the diagnosis bar (the exception as raised, its traceback, what went
+        wrong); any other failure is the error dialog."""
         if getattr(exc, "graph", None) is not None:
-            self._on_passes(exc.passes)
+            self._on_passes(exc.passes, error=exc)
+            return
         self.last_error = show_error(self, f"Cannot open {self.path}", exc)
         self.source_failed.emit(f"{self.path}: {self.last_error.text()}")
 
-    def _on_passes(self, passes) -> None:
+    def _on_passes(self, passes, error: BaseException | None = None) -> None:
         for i, g in enumerate(passes):
             which = f", pass {i + 1}" if len(passes) > 1 else ""
             g.info.setdefault("title", f"{self.path}{which}")
-        self.set_passes(passes)
+        self.set_passes(passes, error=error)
 
     # -- saving things ----------------------------------------------------------------
     def save_session(self, path: str) -> None:

@@ -6,7 +6,8 @@ on ``model_changed``. Signals: ``graph_changed(graph)`` when a new graph is show
 ``model_changed(old, new)`` on every change of the view model, ``layout_applied()`` each time
 a layout has been drawn (wait for it before selecting in a freshly opened graph),
 ``source_failed(str)`` when a script or session could not be opened (after the error dialog),
-and ``view.selection_changed(key)``.
+``diagnosed(findings)`` once the shown graph's findings are worked out, and
+``view.selection_changed(key)``.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ class Window(Protocol):
     model_changed: SignalInstance
     layout_applied: SignalInstance
     source_failed: SignalInstance
+    diagnosed: SignalInstance
 
     @property
     def graph(self) -> GradGraph | None: ...  # the model's graph; None in the gallery
@@ -46,11 +48,14 @@ class Window(Protocol):
     def change(self, **fields) -> None:
         """Swap in the view model with ``fields`` (ViewModel's) changed; redraws as needed."""
 
-    def set_graph(self, graph: GradGraph, *, collapsed=None) -> None:
-        """Show ``graph`` (big graphs folded by module); lays out in the background."""
+    def set_graph(self, graph: GradGraph, *, collapsed=None,
+                  error: BaseException | None = None) -> None:
+        """Show ``graph`` (big graphs folded by module); lays out in the background and
+        diagnoses it with ``error``, what the script raised (the diagnosis bar shows both)."""
 
-    def set_passes(self, passes: list[GradGraph]) -> None:
-        """Several backward passes: a selector, the newest shown."""
+    def set_passes(self, passes: list[GradGraph], error: BaseException | None = None) -> None:
+        """Several backward passes: a selector, the newest shown (``error``: what the script
+        raised after the newest)."""
 
     def select_node(self, node_id: int) -> None:
         """Select a node, or the folded box that holds it, and scroll to it."""

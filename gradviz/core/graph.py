@@ -17,7 +17,6 @@ import torch
 
 from .captured import Captured
 from .errors import SummarisedGradError
-from .explain import explain_node
 from .flows import flow, flows_into
 from .memory import of_graph, timeline
 from .snapshot import DEFAULT_CAP, RECORD_CAP, Snapshot
@@ -191,6 +190,9 @@ class GradNode:
         return self.graph.memory.node_bytes(self.id)
 
     def explain(self) -> str:
+        # lazy: explain runs the diagnoses, and those read graphs (a cycle at import time)
+        from .explain import explain_node
+
         return explain_node(self)
 
 

@@ -6,10 +6,14 @@ The view draws what these return: highlight sets are computed here on plain edge
 
 from __future__ import annotations
 
+import math
 from collections import Counter, deque
 from typing import Hashable, Iterable
 
+import torch
+
 from .graph import KINDS, GradGraph
+from .snapshot import Snapshot
 
 Edge = tuple[Hashable, Hashable]
 
@@ -45,6 +49,26 @@ def incident(edges: Iterable[Edge], key: Hashable) -> list[int]:
     return [i for i, (src, dst, *_) in enumerate(edges) if src == key or dst == key]
 
 
+def whole_norm(snap: Snapshot) -> float | None:
+    """The norm of a snapshot's whole data in one op (its stats take a dozen: 20,000 nodes'
+    take seconds); NaN or Inf when the data holds one. None: not kept whole, or not numbers."""
+    data = snap.data
+    if data is None or data.layout != torch.strided or not (data.is_floating_point()
+                                                            or data.is_complex()):
+        return None
+    return float(torch.linalg.vector_norm(data))
+
+
+def finite(snap: Snapshot | None) -> bool:
+    """Whether every value of ``snap`` is finite (None: nothing known, so nothing wrong)."""
+    if snap is None:
+        return True
+    if snap.data is not None and snap.data.layout == torch.strided:
+        norm = whole_norm(snap)  # NaN or Inf in, NaN or Inf out; an overflow is checked
+        return norm is None or math.isfinite(norm) or bool(torch.isfinite(snap.data).all())
+    return not snap.has_nonfinite
+
+
 def first_nonfinite(graph: GradGraph) -> int | None:
     """The node, in backward order, whose captured gradient first held a NaN or an Inf.
 
@@ -52,9 +76,8 @@ def first_nonfinite(graph: GradGraph) -> int | None:
     one is the op to look at.
     """
     for nid in graph.capture.order:
-        for snap in graph.node(nid).grad_snapshots:
-            if snap is not None and snap.has_nonfinite:
-                return nid
+        if not all(finite(snap) for snap in graph.node(nid).grad_snapshots):
+            return nid
     return None
 
 
@@ -63,6 +86,16 @@ def visible_key(key_of: list, keys, node_id: int):
     glue included, as ``collapse.view`` assigned it (``key_of``); None when not drawn."""
     key = key_of[node_id]
     return key if key in keys else None
+
+
+def _status(graph: GradGraph) -> str:
+    """Where backward stands; a pass that raised reached some nodes and never finished."""
+    if graph.has_grads:
+        return "gradients captured"
+    reached = len(graph.capture.order)
+    if reached:
+        return f"raised after reaching {reached} of {len(graph)} nodes"
+    return "backward not run yet"
 
 
 def summary(graph: GradGraph) -> dict:
@@ -76,6 +109,6 @@ def summary(graph: GradGraph) -> dict:
         "edges": len(graph.edges),
         "kinds": {k: n for k in KINDS if (n := kinds[k])},
         "ops": dict(Counter(graph.cols.op).most_common()),
-        "status": "gradients captured" if graph.has_grads else "backward not run yet",
+        "status": _status(graph),
         "reached": len(graph.capture.order),
     }

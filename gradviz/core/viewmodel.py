@@ -2,9 +2,10 @@
 
 napari's ``ViewerModel`` is the pattern: the model holds the state, the window observes it.
 A :class:`ViewModel` says which graph (or backward pass) is shown, which modules and runs of
-blocks are folded, the label mode, the colouring, the theme, the selection and the player's
-step. ``gradviz.layout`` lays it out, the exporters and the CLI write it, and the app's
-window holds one and swaps it for a changed copy (``ViewModel.changed``) in one method.
+blocks are folded, the label mode, the colouring, the theme, the selection, the player's
+step and the nodes a diagnosis points at. ``gradviz.layout`` lays it out, the exporters and
+the CLI write it, and the app's window holds one and swaps it for a changed copy
+(``ViewModel.changed``) in one method.
 Being frozen, the same value can go to a background job while the window moves on.
 
 The folded view (which node is drawn in which box) is worked out once per model, on first
@@ -90,9 +91,12 @@ class ViewModel:
     theme: str = "light"
     selection: Key | None = None
     state: PlayerState | None = None
+    #: Graph node ids a diagnosis points at ("show me"); drawn wherever they are folded.
+    marked: frozenset = frozenset()
 
     def __post_init__(self):
         object.__setattr__(self, "collapsed", frozenset(self.collapsed or ()))
+        object.__setattr__(self, "marked", frozenset(self.marked or ()))
         object.__setattr__(self, "colouring", Colouring.of(self.colouring))
         object.__setattr__(self, "state", PlayerState.of(self.state))
 

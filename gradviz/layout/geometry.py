@@ -31,7 +31,7 @@ class NodeBox:
     text: str = "#000000"
     cluster: str | None = None  # module path of the innermost cluster holding it
     pen: float = 1.0  # border width in points
-    mark: str | None = None  # player state: "current" | "done" | None
+    mark: str | None = None  # player state "current" | "done", a diagnosis' "marked" | None
     members: int = 0  # for a collapsed module: how many graph nodes it holds
 
     @property

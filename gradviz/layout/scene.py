@@ -94,6 +94,7 @@ def build(model: ViewModel) -> Scene:
     current = state.current if state else None
     done = state.done if state else frozenset()
     show_grad = state.show_grad if state else None
+    marked = {view.key_of[n] for n in model.marked if n < len(view.key_of)}
     coloured = model.colouring is Colouring.HEALTH
     stats = _stats_by_key(graph, view) if coloured else {}
     scale = NormScale(s["norm"] for s in stats.values() if s) if coloured else None
@@ -105,6 +106,8 @@ def build(model: ViewModel) -> Scene:
         box.text = text_on(box.fill)
         box.border = th.ink
         box.cluster = node_cluster(graph, view, key)
+        if key in marked:  # a diagnosis points here; the player's marks, when on, win
+            box.mark, box.border, box.pen = "marked", th.marked, 3.0
         if key in done:
             box.mark, box.border, box.pen = "done", th.done, 2.0
         if key == current:

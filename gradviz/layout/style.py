@@ -1,4 +1,5 @@
-"""Colours and shapes: what a node looks like, by kind, theme, gradient health and player state.
+"""Colours and shapes: what a node looks like, by kind, theme, gradient health, player state
+and diagnosis marks.
 
 Kinds differ by shape as well as colour (leaf ellipse, op box, output octagon, collapsed
 module folder), so a greyscale print still tells them apart. Styling never changes a node's
@@ -24,15 +25,16 @@ class Theme:
     current: str  # player: the node being stepped
     done: str  # player: border of nodes already visited
     muted: str  # fill of nodes without a gradient in grad-norm colouring
+    marked: str  # border of the nodes a diagnosis points at
 
 
 THEMES = {
     "light": Theme("#ffffff", "#1a1a1a", "#555555",
                    {"leaf": "#cfe2f3", "op": "#f2f2f2", "output": "#c6e5c0", "module": "#fdefc3"},
-                   "#f7f7fb", "#b8b8c8", "#ffb347", "#2b7bba", "#e4e4e4"),
+                   "#f7f7fb", "#b8b8c8", "#ffb347", "#2b7bba", "#e4e4e4", "#c2255c"),
     "dark": Theme("#1e1f22", "#e6e6e6", "#9a9a9a",
                   {"leaf": "#24415e", "op": "#34363b", "output": "#2f5a2b", "module": "#5c4a1a"},
-                  "#26282c", "#4a4d55", "#c77700", "#5fa8e8", "#3a3a3a"),
+                  "#26282c", "#4a4d55", "#c77700", "#5fa8e8", "#3a3a3a", "#f06595"),
 }
 
 NONFINITE = "#e0301e"  # NaN or Inf in a gradient (grad-norm colouring)

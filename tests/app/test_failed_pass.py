@@ -1,5 +1,5 @@
-"""A script whose backward raises: the window shows the pass that raised, and its graph
-carries the diagnosis (``info["findings"]``) for the banner, beside the error dialog."""
+"""A script whose backward raises: the window shows the pass that raised under the diagnosis
+bar (no dialog), and its graph carries the diagnosis (``info["findings"]``)."""
 
 from pathlib import Path
 
@@ -16,6 +16,9 @@ def test_the_pass_that_raised_is_shown_with_its_findings(qtbot, window):
     (finding,) = graph.info["findings"]
     assert finding.kind == "inplace"
     assert {graph.node(n).op for n in finding.nodes} == {"SigmoidBackward0", "MulBackward0"}
-    assert window.last_error.isVisible() and "inplace_saved.py" in window.last_error.text()
-    window.last_error.close()
+    with qtbot.waitSignal(window.diagnosed, timeout=60_000):
+        pass
+    assert [f.kind for f in window.findings] == ["inplace"]
+    assert window.diagnosis.isVisible() and "inplace_saved.py:10" in window.diagnosis.title.text()
+    assert window.last_error is None or not window.last_error.isVisible()
     window.screenshot(out("failed_pass.png"))

@@ -31,7 +31,7 @@ def test_health_colours_legend_and_first_nan(qtbot, window):
     assert window.view.legend.isVisible()
     legend = " ".join(lbl.text() for lbl in window.view.legend.findChildren(type(window.banner)))
     assert "NaN" in legend or "nan" in legend.lower()
-    window.actions_by_name["first_nan"].trigger()
+    window.actions_by_name["next_nan"].trigger()
     first = window.view.selected
     assert first == first_nonfinite(g)
     # it is the earliest node in backward order whose gradient is not finite
