@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .snapshot import Snapshot
+from .snapshot import Snapshot, dense
 
 #: Rows allocated at a time: at most this many passes' worth of memory is unused.
 CHUNK = 64
@@ -69,9 +69,10 @@ def _stats(snap) -> dict:
 
 
 def _whole(tensor) -> bool:
-    """Whether one norm op reads this tensor (a snapshot's stats take a dozen)."""
+    """Whether one norm op reads this tensor (a snapshot's stats take a dozen, or none where
+    it has no values to read: see ``snapshot.dense``)."""
     return tensor is not None and (tensor.is_floating_point() or tensor.is_complex()) \
-        and tensor.layout is torch.strided and not tensor.is_meta
+        and dense(tensor)
 
 
 def _norms(tensors: list) -> list[float]:
