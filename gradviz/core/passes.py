@@ -49,6 +49,14 @@ def _loss(tensors: list[torch.Tensor]) -> float:
     return float(t.detach()) if t.numel() == 1 and not t.is_complex() else math.nan
 
 
+def _keep_leaf_values(graph: GradGraph) -> None:
+    """Snapshot the leaves' values now, before an optimizer step changes the parameters in
+    place: a kept pass (compared, saved) shows them as this pass saw them."""
+    for nid, kind in enumerate(graph.cols.kind):
+        if kind == "leaf":
+            graph.nodes[nid].value_snapshots
+
+
 class Run:
     """The traced passes of one training run, and the history of all of them."""
 
@@ -117,6 +125,7 @@ class Run:
         for graph, loss in self._pending:
             if graph.capture.ran:
                 self._history.add(graph, self.keys_of(graph), graph.info["index"], loss)
+                _keep_leaf_values(graph)
             elif graph.capture.armed:
                 waiting.append((graph, loss))
         self._pending = waiting

@@ -41,9 +41,10 @@ class Colouring(StrEnum):
             return color_by
         if color_by is None:
             return cls.NONE
-        if color_by == "grad_norm":
-            return cls.HEALTH
-        raise UnknownColouring(f"unknown colouring {color_by!r}; use None or 'grad_norm'")
+        if color_by in ("grad_norm", "diff"):
+            return cls(color_by)
+        raise UnknownColouring(f"unknown colouring {color_by!r}; use None, 'grad_norm' or "
+                               "'diff' (on a graph of two passes compared)")
 
     @property
     def color_by(self) -> str | None:
@@ -90,6 +91,7 @@ class ViewModel:
     theme: str = "light"
     selection: Key | None = None
     state: PlayerState | None = None
+    diff_measure: str = "grad"  # the diff colouring compares "grad" or "value" norms
 
     def __post_init__(self):
         object.__setattr__(self, "collapsed", frozenset(self.collapsed or ()))
