@@ -13,18 +13,21 @@ gradviz's own warnings (``dot`` timed out, Graphviz missing) are one line each t
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import os
 import sys
 import time
 import warnings
+from pathlib import Path
 
 from .core.budget import DEFAULT_BUDGET, BudgetError, parse_budget
+from .core.diff import MEASURES, compare
 from .core.errors import GradvizError, GradvizWarning
 from .core.ranks import RanksError, parse_ranks, rank_path, traced_here
 from .core.runner import ScriptError, on_big_stack
 from .core.steps import READABLE_NODES, lecture_labels
-from .core.viewmodel import ViewModel
+from .core.viewmodel import Colouring, ViewModel
 from .layout.export import ExportError, check_path, export, model_for
 from .layout.steps import export_steps
 from .sources import open_source, runner_options
@@ -102,11 +105,30 @@ def _run_untraced(args, progress: Progress) -> None:
     open_source(args.source, args.args, first=0)
 
 
+def _compared(args, result) -> ViewModel:
+    """``--diff A:B``: the two passes compared, drawn in the diff colouring."""
+    a, b = (_pick(result.passes, n, args.output, result.calls) for n in args.diff)
+    diff = compare(a, b, names=tuple(f"pass {g.info.get('index', 1)}" for g in (a, b)))
+    return _model(args, diff.graph).changed(colouring=Colouring.DIFF,
+                                            diff_measure=args.diff_of)
+
+
 def _export(args, progress: Progress) -> None:
+    if args.steps and args.diff:
+        raise ExportError("--diff draws one picture of two passes; it does not take --steps")
     if not args.steps:
         check_path(args.output_file)
     progress("running " + args.source, None)
     result = open_source(args.source, args.args, progress=progress, **runner_options(args))
+    if args.diff:
+        model = _compared(args, result)
+        if Path(args.output_file).suffix.lower() == ".json":
+            data = json.dumps(model.graph.diff.to_dict(args.diff_of), allow_nan=False)
+            Path(args.output_file).write_text(data)
+        else:
+            export(model, args.output_file, dpi=args.dpi, progress=progress,
+                   title=args.title, scale=args.scale)
+        return
     graph = _pick(result.passes, args.pass_number, args.output, result.calls)
     model, options = _model(args, graph), {"title": args.title, "scale": args.scale}
     if args.steps:
@@ -199,11 +221,29 @@ def add_export_options(p) -> None:
                         "-1 the last, -2 the one before)")
     p.add_argument("--output", metavar="NAME",
                    help="export the pass whose output tensor is the variable NAME")
+    p.add_argument("--diff", type=_pass_pair, metavar="A:B",
+                   help="compare backward pass A with pass B (numbers as --pass: 3:7, --diff=-2:-1): "
+                        "nodes coloured by log10 of the norm ratio, nodes only one pass had "
+                        "drawn apart; .json writes every node's norms and ratio")
+    p.add_argument("--diff-of", choices=MEASURES, default="grad",
+                   help="with --diff: compare gradient norms (default) or forward value norms")
     p.add_argument("--steps", choices=("forward", "backward"),
                    help="a PDF with one page per forward or backward step")
     p.add_argument("--quiet", action="store_true", help="no progress, no summary line")
     add_budget_option(p)
     p.set_defaults(args=[])  # the script's own arguments: everything after `--`
+
+
+def _pass_pair(text: str) -> tuple[int, int]:
+    """``"3:7"`` -> (3, 7); negative numbers count from the newest kept pass."""
+    a, sep, b = text.partition(":")
+    try:
+        if not sep:
+            raise ValueError
+        return int(a), int(b)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"takes two pass numbers A:B such as 1:5 or -2:-1, "
+                                         f"not {text!r}") from None
 
 
 def _count(least: int):
