@@ -24,13 +24,18 @@ from pathlib import Path
 from .core.budget import DEFAULT_BUDGET, BudgetError, parse_budget
 from .core.diff import MEASURES, compare
 from .core.errors import GradvizError, GradvizWarning
+from .core.runfile import save
 from .core.ranks import RanksError, parse_ranks, rank_path, traced_here
 from .core.runner import ScriptError, on_big_stack
 from .core.steps import READABLE_NODES, lecture_labels
 from .core.viewmodel import Colouring, ViewModel
 from .layout.export import ExportError, check_path, export, model_for
 from .layout.steps import export_steps
-from .sources import open_source, runner_options
+from .sources import SESSION_SUFFIX, open_source, runner_options
+
+
+#: The history kept in memory before older passes' go to the run file (``--history-memory``).
+HISTORY_MEMORY = 2**30
 
 
 class Progress:
@@ -113,9 +118,26 @@ def _compared(args, result) -> ViewModel:
                                             diff_measure=args.diff_of)
 
 
+def _save_run(args, progress: Progress) -> None:
+    """``-o run.gradviz``: every kept pass and the history, older history spilled to that
+    file while the script runs (past ``--history-memory``)."""
+    path = Path(args.output_file)
+    if not path.parent.is_dir():
+        raise ExportError(f"cannot write {path}: the folder {path.parent} does not exist")
+    progress("running " + args.source, None)
+    result = open_source(args.source, args.args, progress=progress, spill=path,
+                         **runner_options(args))
+    if result.run is None:  # a session: one pass, no history
+        save(result.passes[-1], path)
+    else:
+        save(result.run, path)
+
+
 def _export(args, progress: Progress) -> None:
     if args.steps and args.diff:
         raise ExportError("--diff draws one picture of two passes; it does not take --steps")
+    if Path(args.output_file).suffix.lower() == SESSION_SUFFIX and not args.diff:
+        return _save_run(args, progress)
     if not args.steps:
         check_path(args.output_file)
     progress("running " + args.source, None)
@@ -201,7 +223,8 @@ def add_export_options(p) -> None:
     """The ``gradviz export`` options (cli.py builds the subcommand, this fills it)."""
     p.add_argument("source", help="a Python script, a demo name, or a saved .gradviz session")
     p.add_argument("-o", "--output-file", required=True, metavar="FILE",
-                   help="the file to write: .svg .png .pdf .dot .json (.pdf with --steps)")
+                   help="the file to write: .svg .png .pdf .dot .json (.pdf with --steps); "
+                        ".gradviz: every kept pass and the history (a run file)")
     p.add_argument("--labels", choices=("compact", "full", "values"),
                    help="node text: names and ops; plus shapes and dtypes; plus values and "
                         "gradients of tiny tensors (default: compact; with --steps, values on "
@@ -285,6 +308,9 @@ def add_budget_option(p) -> None:
                    help="under torchrun: the ranks that trace, e.g. 0,1 or all (default 0); "
                         "the others run the script untouched. Files get the rank in their "
                         "name: out.rank1.json")
+    p.add_argument("--history-memory", type=size, default=HISTORY_MEMORY, metavar="SIZE",
+                   help="memory for the per-pass history (default 1GiB); exporting to a "
+                        ".gradviz run file, older history goes to the file past it")
     p.add_argument("--flows", action="store_true", default=None,
                    help="capture the gradient along every edge on any graph (default: on "
                         "graphs of up to 5,000 autograd nodes)")

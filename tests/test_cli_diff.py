@@ -1,15 +1,21 @@
 """``gradviz export SCRIPT --diff A:B``: two passes of a branching model compared, as an SVG
-(parsed: fills and legend) and as JSON (every node's ratio, against the script's own hooks)."""
+(parsed: fills and legend) and as JSON (every node's ratio, against the script's own hooks);
+``-o run.gradviz`` on a machine without Qt, compared later from the file."""
 
 import json
 import math
+import subprocess
+import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import numpy as np
 import pytest
 
+import gradviz
 from gradviz.cli import main
 from gradviz.layout import diffstyle
+from tests.core.test_qt_free import NO_QT
 
 SCRIPT = str(Path(__file__).parent / "scripts" / "branching_loop.py")
 SVG = "{http://www.w3.org/2000/svg}"
@@ -75,3 +81,31 @@ def test_bad_diff_arguments_are_one_line(tmp_path, capsys):
     with pytest.raises(SystemExit):
         main(["export", SCRIPT, "-o", out, "--diff", "1-2"])
     assert "takes two pass numbers A:B" in capsys.readouterr().err
+
+
+EXPORT_WITHOUT_QT = NO_QT + """
+from gradviz.cli import main
+code = main(sys.argv[1:])
+assert not any(m.startswith(('PySide6', 'shiboken6')) for m in sys.modules)
+sys.exit(code)
+"""
+
+
+def test_a_headless_machine_writes_a_run_file_that_compares_as_the_script_did(tmp_path):
+    """The headless path (no Qt importable) writes the run; its passes compare later."""
+    run, seen = tmp_path / "run.gradviz", tmp_path / "seen.json"
+    done = subprocess.run([sys.executable, "-c", EXPORT_WITHOUT_QT, "export", SCRIPT, "-o",
+                           str(run), "--", str(seen)], capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert f"wrote {run}" in done.stderr
+    loaded = gradviz.load(run)
+    assert [g.info["index"] for g in loaded.passes] == [1, 2]
+    a, b = json.loads(seen.read_text())
+    np.testing.assert_allclose(loaded.history("hidden").grad_norm, [a["grad"], b["grad"]],
+                               rtol=1e-6)
+    out = tmp_path / "d.json"
+    assert main(["export", str(run), "-o", str(out), "--diff", "1:2", "--quiet"]) == 0
+    hidden = next(n for n in json.loads(out.read_text())["nodes"] if n["name"] == "hidden")
+    assert hidden["grad_log10_ratio"] == pytest.approx(math.log10(b["grad"] / a["grad"]),
+                                                       rel=1e-5)

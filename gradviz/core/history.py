@@ -27,10 +27,11 @@ from .snapshot import Snapshot, dense
 #: Rows allocated at a time: at most this many passes' worth of memory is unused.
 CHUNK = 64
 _COUNT_MAX = np.iinfo(np.uint16).max
-_FIELDS = (("grad_norm", np.float32, np.nan), ("value_norm", np.float32, np.nan),
+#: (name, dtype, fill where a node is absent) of each per-node array.
+FIELDS = (("grad_norm", np.float32, np.nan), ("value_norm", np.float32, np.nan),
            ("nan", np.uint16, 0), ("inf", np.uint16, 0), ("present", np.bool_, False))
 #: Bytes kept per node per pass.
-BYTES_PER_NODE = sum(np.dtype(t).itemsize for _, t, _ in _FIELDS)
+BYTES_PER_NODE = sum(np.dtype(t).itemsize for _, t, _ in FIELDS)
 
 
 def node_keys(graph) -> list[str]:
@@ -94,22 +95,59 @@ def _count(value) -> int:
 
 
 class History:
-    """Per-node summaries of every pass added, with no graph kept alive."""
+    """Per-node summaries of every pass added, with no graph kept alive.
 
-    def __init__(self):
+    With a ``spill`` (:class:`~gradviz.core.spill.ChunkFile`: the run file) and
+    ``max_bytes``, the full chunks go to the file whenever the arrays in memory would pass
+    ``max_bytes``; :meth:`of` reads them back from there."""
+
+    def __init__(self, spill=None, max_bytes: int | None = None):
         self.keys: dict[str, int] = {}  # node key -> column
         self.passes: list[int] = []
         self.loss: list[float] = []
         self.global_norm: list[float] = []
-        self._chunks: list[dict[str, np.ndarray]] = []
+        self._chunks: list[dict[str, np.ndarray] | None] = []  # None: in the spill file
+        self.spill, self.max_bytes = spill, max_bytes
+
+    @classmethod
+    def restored(cls, keys: list[str], passes: list[int], loss: list[float],
+                 global_norm: list[float], chunks: list[dict[str, np.ndarray]]) -> History:
+        """A history read back from a run file (checked there: one chunk per CHUNK passes)."""
+        history = cls()
+        history.keys = {k: i for i, k in enumerate(keys)}
+        history.passes, history.loss = list(passes), list(loss)
+        history.global_norm, history._chunks = list(global_norm), list(chunks)
+        return history
 
     def __len__(self) -> int:
         return len(self.passes)
 
     @property
     def nbytes(self) -> int:
-        """Bytes held by the per-node arrays (allocated, used or not)."""
-        return sum(a.nbytes for chunk in self._chunks for a in chunk.values())
+        """Bytes held in memory by the per-node arrays (allocated, used or not)."""
+        return sum(a.nbytes for chunk in self._chunks if chunk is not None
+                   for a in chunk.values())
+
+    def chunk(self, i: int) -> dict[str, np.ndarray]:
+        """Rows ``i * CHUNK`` on, from memory or from the spill file."""
+        chunk = self._chunks[i]
+        return chunk if chunk is not None else self.spill.read(i)
+
+    @property
+    def chunks(self) -> int:
+        return len(self._chunks)
+
+    def _spill_if_full(self, width: int) -> None:
+        """Before a new chunk: send the full ones to the spill file if memory would pass
+        ``max_bytes`` with it."""
+        if self.spill is None or self.max_bytes is None:
+            return
+        if self.nbytes + CHUNK * width * BYTES_PER_NODE <= self.max_bytes:
+            return
+        for i, chunk in enumerate(self._chunks):
+            if chunk is not None:
+                self.spill.write(i, chunk)
+                self._chunks[i] = None
 
     def add(self, graph, keys: list[str], index: int, loss: float) -> None:
         """Summarise ``graph`` (after its backward ran) as pass number ``index``."""
@@ -163,12 +201,13 @@ class History:
         row = len(self.passes) % CHUNK
         width = len(self.keys)
         if row == 0:
+            self._spill_if_full(width)
             self._chunks.append({name: np.full((CHUNK, width), fill, dtype)
-                                 for name, dtype, fill in _FIELDS})
+                                 for name, dtype, fill in FIELDS})
         chunk = self._chunks[-1]
         have = chunk["present"].shape[1]
         if have < width:
-            for name, dtype, fill in _FIELDS:
+            for name, dtype, fill in FIELDS:
                 wider = np.full((CHUNK, width), fill, dtype)
                 wider[:, :have] = chunk[name]
                 chunk[name] = wider
@@ -180,13 +219,12 @@ class History:
             raise KeyError(f"no traced pass has a node {key!r}")
         col = self.keys[key]
         n = len(self.passes)
-        parts = {}
-        for name, dtype, fill in _FIELDS:
-            out = np.full(n, fill, dtype)
-            for i, chunk in enumerate(self._chunks):
+        parts = {name: np.full(n, fill, dtype) for name, dtype, fill in FIELDS}
+        for i in range(len(self._chunks)):
+            chunk = self.chunk(i)  # one read of a spilled chunk for every field
+            for name, out in parts.items():
                 rows = chunk[name][:min(CHUNK, n - i * CHUNK)]
                 if col < rows.shape[1]:
                     out[i * CHUNK:i * CHUNK + len(rows)] = rows[:, col]
-            parts[name] = out
         return NodeHistory(key, np.asarray(self.passes), np.asarray(self.loss),
                            np.asarray(self.global_norm), **parts)
