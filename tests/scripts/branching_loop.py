@@ -4,11 +4,12 @@ the other. Writes what its own hooks saw to argv[1] (JSON), if given: per step, 
 the hidden activation's gradient and value."""
 
 import json
+import os
 import sys
 
 import torch
 
-torch.manual_seed(0)
+torch.manual_seed(int(os.environ.get("RANK", "0")))  # under torchrun, each rank its own
 lin = torch.nn.Linear(3, 3)
 opt = torch.optim.SGD(lin.parameters(), lr=0.5)
 seen = []
