@@ -64,16 +64,16 @@ def test_rank_names_and_bad_ranks(monkeypatch):
     assert rank_path("/a/out.json") == "/a/out.rank3.json"
 
 
-def _train_rank(rank: int, port: int, folder: str, script_name: str) -> None:
+def _train_rank(rank: int, port: int, folder: str, wrap: str) -> None:
     """One rank: the script run plainly, then under ``gradviz export --ranks all``."""
     os.environ.update(RANK=str(rank), WORLD_SIZE="2", MASTER_ADDR="127.0.0.1",
                       MASTER_PORT=str(port))
-    script = str(SCRIPTS / script_name)
-    sys.argv = [script, os.path.join(folder, f"plain{rank}.pt")]
+    script = str(SCRIPTS / "distributed_train.py")
+    sys.argv = [script, os.path.join(folder, f"plain{rank}.pt"), wrap]
     runpy.run_path(script, run_name="__main__")
     os.environ["MASTER_PORT"] = str(port + 1)
     code = main(["export", script, "-o", os.path.join(folder, "g.json"), "--ranks", "all",
-                 "--quiet", "--", os.path.join(folder, f"traced{rank}.pt")])
+                 "--quiet", "--", os.path.join(folder, f"traced{rank}.pt"), wrap])
     assert code == 0
 
 
@@ -83,8 +83,8 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _gradients_are_bitwise_the_same_with_gradviz(folder, script_name: str) -> list:
-    mp.spawn(_train_rank, args=(_free_port(), str(folder), script_name), nprocs=2, join=True)
+def _gradients_are_bitwise_the_same_with_gradviz(folder, wrap: str) -> list:
+    mp.spawn(_train_rank, args=(_free_port(), str(folder), wrap), nprocs=2, join=True)
     plain = [torch.load(folder / f"plain{rank}.pt") for rank in (0, 1)]
     for rank in (0, 1):
         traced = torch.load(folder / f"traced{rank}.pt")
@@ -95,13 +95,13 @@ def _gradients_are_bitwise_the_same_with_gradviz(folder, script_name: str) -> li
 
 
 def test_ddp_gradients_are_bitwise_the_same_with_gradviz(tmp_path):
-    plain = _gradients_are_bitwise_the_same_with_gradviz(tmp_path, "ddp_train.py")
+    plain = _gradients_are_bitwise_the_same_with_gradviz(tmp_path, "ddp")
     assert all(torch.equal(a, b) for a, b in zip(*plain))  # all-reduced: the ranks agree
 
 
 def test_fsdp_gradients_are_bitwise_the_same_with_gradviz(tmp_path):
     """FSDP2 (``fully_shard``) on gloo: each rank holds its shard of every gradient; the
     unsharded parameters' storage is freed after forward, which gradviz must not read."""
-    plain = _gradients_are_bitwise_the_same_with_gradviz(tmp_path, "fsdp_train.py")
+    plain = _gradients_are_bitwise_the_same_with_gradviz(tmp_path, "fsdp")
     shards = [torch.cat([p.reshape(-1) for p in grads]) for grads in plain]
     assert shards[0].numel() + shards[1].numel() == 4 * 8 + 8 + 8 + 1  # sharded, not copied
