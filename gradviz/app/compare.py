@@ -233,8 +233,7 @@ def open_files(window: Window, paths: list[str]) -> None:
 
     def done(result):
         passes, run = result
-        window.set_passes(passes)
-        window.compare.set_passes(passes, run)
+        window.set_passes(passes, run)
         if len(passes) > 1:
             window.compare.show()
 
@@ -247,7 +246,6 @@ def show_run(window: Window, run: Run) -> None:
     passes = run.passes
     if not passes:
         raise RunError("the run has no traced pass yet: show it after its first backward")
-    window.set_passes(passes)
-    window.compare.set_passes(passes, run)
+    window.set_passes(passes, run)
     window.compare.setVisible(len(passes) > 1)
 

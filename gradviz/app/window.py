@@ -159,8 +159,9 @@ class MainWindow(QMainWindow):
                     collapsed=frozenset(default_collapsed(graph) if collapsed is None
                                         else collapsed))
 
-    def set_passes(self, passes: list[GradGraph]) -> None:
-        """Several backward passes (a training loop): newest first in the selector, newest shown.
+    def set_passes(self, passes: list[GradGraph], run=None) -> None:
+        """Several backward passes (a training loop): newest first in the selector, newest shown,
+        all of them to compare (``run``: the Run they came from, for its history).
 
         Each pass keeps the number the runner gave it (``info["index"]``), so that when only
         the newest ``jobs.KEEP_PASSES`` are kept the labels still say which step they were.
@@ -176,6 +177,7 @@ class MainWindow(QMainWindow):
                                   f"{total}{newest}", i)
         self.pass_box.setToolTip(f"the newest {jobs.KEEP_PASSES} backward passes are kept")
         self.pass_bar.setVisible(len(passes) > 1)
+        self.compare.set_passes(passes, run)
         self.set_graph(passes[-1])
 
     def _redraw(self) -> None:

@@ -21,6 +21,7 @@ if TYPE_CHECKING:  # the types only: importing them here would import the window
     from gradviz.core.viewmodel import ViewModel
     from gradviz.layout.geometry import Layout
 
+    from .compare import CompareDock
     from .inspector import Inspector
     from .view import GraphView
     from .workers import Runner
@@ -35,6 +36,9 @@ class Window(Protocol):
     inspector: Inspector  # shows whatever is selected
     runner: Runner  # long work off the GUI thread, with progress and cancel
     player: object | None  # the lecture player's toolbar, when installed
+    compare: CompareDock  # two passes compared (app/compare.py)
+    passes: list[GradGraph]  # the passes in the selector, oldest first
+    path: str | None  # what is open, for the title and the error dialogs
     graph_changed: SignalInstance
     model_changed: SignalInstance
     layout_applied: SignalInstance
@@ -49,8 +53,9 @@ class Window(Protocol):
     def set_graph(self, graph: GradGraph, *, collapsed=None) -> None:
         """Show ``graph`` (big graphs folded by module); lays out in the background."""
 
-    def set_passes(self, passes: list[GradGraph]) -> None:
-        """Several backward passes: a selector, the newest shown."""
+    def set_passes(self, passes: list[GradGraph], run=None) -> None:
+        """Several backward passes: a selector, the newest shown, all to compare; ``run``:
+        the Run they came from (its history)."""
 
     def select_node(self, node_id: int) -> None:
         """Select a node, or the folded box that holds it, and scroll to it."""

@@ -25,8 +25,9 @@ from .keys import Key
 
 class Colouring(StrEnum):
     """How boxes are filled. ``HEALTH`` is the gradient-norm colouring (spelled
-    ``color_by="grad_norm"`` in the public API); the others are reserved for the features that
-    will draw them (memory per node, flows on edges, a pass compared with another)."""
+    ``color_by="grad_norm"`` in the public API); ``DIFF`` draws two passes compared (the
+    union graph of :func:`gradviz.core.diff.compare`, by ``ViewModel.diff_measure``); the
+    others are reserved for the features that will draw them (memory per node, flows)."""
 
     NONE = "none"
     HEALTH = "grad_norm"
