@@ -5,7 +5,8 @@ A row per pass and a column per node key, in numpy arrays of :data:`CHUNK` rows:
 gradient norm and value norm, uint16 NaN and Inf counts of the gradient (65,535 means at
 least that many) and a presence flag: 13 bytes per node per pass (20,000 nodes traced 10,000
 times: 2.6 GB). A chunk is as wide as the keys seen when it was filled; a key first seen later
-(a branch the data took only now) is absent from the rows before it.
+(a branch the data took only now) is absent from the rows before it. Past a cap on memory,
+full chunks go to the run file being written (:mod:`.spill`) and are read back from there.
 
 Node keys (:func:`node_keys`): a leaf by its name (``fc.weight``), any other node by its
 module path, source line, kind and op, and its place among the nodes sharing those, in walk
