@@ -245,8 +245,8 @@ def add_export_options(p) -> None:
     p.add_argument("--output", metavar="NAME",
                    help="export the pass whose output tensor is the variable NAME")
     p.add_argument("--diff", type=_pass_pair, metavar="A:B",
-                   help="compare backward pass A with pass B (numbers as --pass: 3:7, --diff=-2:-1): "
-                        "nodes coloured by log10 of the norm ratio, nodes only one pass had "
+                   help="compare backward pass A with pass B (numbers as --pass: 3:7, "
+                        "--diff=-2:-1): nodes coloured by log10 of the norm ratio, nodes only one pass had "
                         "drawn apart; .json writes every node's norms and ratio")
     p.add_argument("--diff-of", choices=MEASURES, default="grad",
                    help="with --diff: compare gradient norms (default) or forward value norms")

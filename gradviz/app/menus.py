@@ -23,7 +23,8 @@ Mouse: click selects, drag pans, wheel zooms about the cursor, double-click a mo
 to collapse or expand it, hover for op, shape and gradient norm.
 F fit · + / - zoom · Ctrl+F search (Enter next, Shift+Enter previous) · L upstream and
 downstream · H gradient health · Ctrl+N first NaN · Esc clear selection ·
-Ctrl+D compare passes · Ctrl+O open script · Ctrl+S save session · Ctrl+E export graph · Ctrl+Shift+E export view"""
+Ctrl+D compare passes · Ctrl+O open script · Ctrl+S save session · Ctrl+E export graph ·
+Ctrl+Shift+E export view"""
 
 
 def _action(window, menu, text, slot, shortcut=None, icon_name=None, checkable=False):
