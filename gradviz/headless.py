@@ -129,6 +129,9 @@ def _save_run(args, progress: Progress) -> None:
                          **runner_options(args))
     if result.run is None:  # a session: one pass, no history
         save(result.passes[-1], path)
+    elif not result.run.passes:
+        raise ExportError(f"no pass was traced (--first 0), so there is nothing to write to "
+                          f"{path}")
     else:
         save(result.run, path)
 

@@ -30,6 +30,9 @@ def _session(path: Path) -> RunResult:
     except OSError as err:
         raise SourceError(f"cannot open {path}: {err.strerror or err}") from None
     if isinstance(opened, LoadedRun):
+        if not opened.passes:
+            raise SourceError(f"cannot open {path}: the run file keeps no pass to show, only "
+                              "the history (gradviz.load reads it)")
         return RunResult(passes=opened.passes, script=str(path), calls=opened.steps, run=opened)
     opened.info.setdefault("session", str(path))
     return RunResult(passes=[opened], script=str(path), calls=1)

@@ -31,10 +31,12 @@ class DiffError(GradvizError, ValueError):
 
 
 def _norm(snap) -> float | None:
-    """A snapshot's norm (of its finite values); None: no snapshot or no numbers in it."""
+    """A snapshot's norm (of its finite values); None: no snapshot, no numbers in it, or a
+    norm no tensor has (a damaged session's negative or NaN)."""
     if snap is None or not snap.stats:
         return None
-    return snap.stats["norm"]
+    norm = snap.stats["norm"]
+    return norm if norm >= 0 else None
 
 
 def _finite(snap) -> bool:

@@ -265,15 +265,16 @@ def _use(loaded) -> None:
     if isinstance(loaded, gradviz.Run):
         for key in loaded.summaries.keys:
             loaded.history(key)
-        diff = compare(*loaded.passes)
-        json.dumps(diff.to_dict(), allow_nan=False)
-        graphs = [*loaded.passes, diff.graph]
+        graphs = loaded.passes
+        if len(graphs) > 1:  # a damaged index may keep one pass
+            diff = compare(graphs[0], graphs[-1])
+            json.dumps(diff.to_dict(), allow_nan=False)
+            graphs = [*graphs, diff.graph]
+            ElementTree.fromstring(file_bytes(diff.graph, "svg", color_by="diff"))
     for graph in graphs:
         json.loads(file_bytes(graph, "json"))
         file_bytes(graph, "dot", labels="values").decode()
         ElementTree.fromstring(file_bytes(graph, "svg", labels="values"))
-    if isinstance(loaded, gradviz.Run):
-        ElementTree.fromstring(file_bytes(diff.graph, "svg", color_by="diff"))
 
 
 def fuzz(count: int, seed: int, folder, run: bool = False) -> dict:

@@ -92,3 +92,15 @@ def test_a_diff_needs_two_captured_passes_and_a_known_measure():
         d.ratio(0, "memory")
     with pytest.raises(DiffError, match="needs two passes compared"):
         diff_of(run.passes[0])
+
+
+def test_a_norm_no_tensor_has_gives_no_ratio_and_no_error():
+    """A damaged session may hold a negative or NaN norm: that node has no ratio."""
+    run, _ = branching_run()
+    a, b = run.passes
+    addmm_a, addmm_b = a.find("AddmmBackward0"), b.find("AddmmBackward0")
+    addmm_a.grad_snapshot.stats["norm"] = -1.0
+    b.find("weight").grad_snapshot.stats["norm"] = math.nan
+    d = compare(a, b)
+    assert math.isnan(d.ratio(addmm_b.id)) and math.isnan(d.ratio(b.find("weight").id))
+    assert d.to_dict()["nodes"][addmm_b.id]["grad_norm_a"] is None

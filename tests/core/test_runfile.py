@@ -96,3 +96,12 @@ def test_a_damaged_run_file_is_one_line(tmp_path):
     with pytest.raises(gradviz.SessionError, match=r"damaged: history.widths: 2 chunks for 2 "
                                                    r"passes \(one per 64\)$"):
         gradviz.load(path)
+
+
+def test_a_run_file_without_passes_says_so_where_a_pass_must_show(tmp_path):
+    from gradviz.sources import SourceError, open_source
+
+    path = gradviz.save(gradviz.Run(), tmp_path / "empty.gradviz")
+    assert gradviz.load(path).passes == []  # the history (empty here) still reads
+    with pytest.raises(SourceError, match="the run file keeps no pass to show"):
+        open_source(str(path))
