@@ -81,6 +81,9 @@ def test_bad_diff_arguments_are_one_line(tmp_path, capsys):
     with pytest.raises(SystemExit):
         main(["export", SCRIPT, "-o", out, "--diff", "1-2"])
     assert "takes two pass numbers A:B" in capsys.readouterr().err
+    run = tmp_path / "run.gradviz"
+    assert main(["export", SCRIPT, "-o", str(run), "--first", "0", "--quiet"]) == 1
+    assert "no pass was traced (--first 0)" in capsys.readouterr().err and not run.exists()
 
 
 EXPORT_WITHOUT_QT = NO_QT + """
