@@ -23,7 +23,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import gradviz  # noqa: E402
-from tests.core.session_files import captured_graph, fuzz  # noqa: E402
+from tests.core.session_files import captured_graph, captured_run, fuzz  # noqa: E402
 
 
 def main() -> int:
@@ -31,20 +31,22 @@ def main() -> int:
     parser.add_argument("--n", type=int, default=5000, help="mutated sessions to load")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--memory-gib", type=float, default=2.0, help="RLIMIT_AS, GiB")
+    parser.add_argument("--run", action="store_true", help="mutate run files, not sessions")
     args = parser.parse_args()
     limit = int(args.memory_gib * 2**30)
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     warnings.simplefilter("ignore")
     folder = Path(tempfile.mkdtemp(prefix="gradviz-fuzz-"))
 
-    good = gradviz.save(captured_graph(), folder / "good.gradviz")
+    good = gradviz.save(captured_run() if args.run else captured_graph(),
+                        folder / "good.gradviz")
     start = time.perf_counter()
     for _ in range(50):
         gradviz.load(good)
     baseline = (time.perf_counter() - start) / 50
 
     start = time.perf_counter()
-    report = fuzz(args.n, args.seed, folder)
+    report = fuzz(args.n, args.seed, folder, run=args.run)
     per_case = (time.perf_counter() - start) / args.n
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**10
     print(f"{args.n} cases (seed {args.seed}): {report['loaded']} loaded and exported, "

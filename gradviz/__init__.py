@@ -25,8 +25,9 @@ def export(graph: GradGraph, path, **options):
     return _export(graph, path, **options)
 
 
-def show(graph: GradGraph, **options):
-    """Open the desktop window on ``graph`` (blocks in a script, not where an event loop runs)."""
+def show(graph: GradGraph | Run, **options):
+    """Open the desktop window on ``graph``, or on a Run's passes and history (blocks in a
+    script, not where an event loop runs)."""
     # lazy: Qt loads only when a window opens, never on ``import gradviz``
     from .app.show import show as _show
 

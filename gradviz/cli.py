@@ -15,6 +15,9 @@ examples:
   gradviz run train.py --lr 0.1        run a script unchanged; every backward() is traced
   gradviz export train.py -o g.svg     headless: .svg .png .pdf .dot .json
   gradviz export mlp --steps backward -o steps.pdf   one PDF page per backward step
+  gradviz export train.py -o run.gradviz          headless: every kept pass and the history
+  gradviz export train.py --diff 1:5 -o d.svg     pass 1 and pass 5 compared
+  gradviz open run.rank0.gradviz run.rank1.gradviz   open files later, compare the ranks
 
 in the window: click selects, drag pans, wheel or +/- zooms about the cursor, F fits,
   Ctrl+F searches, L highlights upstream/downstream, H colours by gradient norm,
@@ -45,6 +48,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("args", nargs=argparse.REMAINDER, help="passed to the script as sys.argv[1:]")
     add_budget_option(run)
     _window_options(run)
+
+    open_ = sub.add_parser("open", help="open saved sessions or run files; several (a run's "
+                           "rank files) to compare them")
+    open_.add_argument("files", nargs="+", metavar="FILE")
+    _window_options(open_)
 
     export = sub.add_parser(
         "export", help="write a picture or data file without a window",

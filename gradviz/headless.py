@@ -15,22 +15,30 @@ gradviz's own warnings (``dot`` timed out, Graphviz missing) are one line each t
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import os
 import sys
 import time
 import warnings
+from pathlib import Path
 
 from .core.budget import DEFAULT_BUDGET, BudgetError, parse_budget
 from .core.diagnosis import Severity, diagnose
+from .core.diff import MEASURES, compare
 from .core.errors import GradvizError, GradvizWarning
+from .core.runfile import save
 from .core.ranks import RanksError, parse_ranks, rank_path, traced_here
 from .core.runner import ScriptError, on_big_stack
 from .core.steps import READABLE_NODES, lecture_labels
-from .core.viewmodel import ViewModel
+from .core.viewmodel import Colouring, ViewModel
 from .layout.export import ExportError, check_path, export, model_for
 from .layout.steps import export_steps
-from .sources import open_source, runner_options
+from .sources import SESSION_SUFFIX, open_source, runner_options
+
+
+#: The history kept in memory before older passes' go to the run file (``--history-memory``).
+HISTORY_MEMORY = 2**30
 
 
 class Progress:
@@ -105,7 +113,37 @@ def _run_untraced(args, progress: Progress) -> None:
     open_source(args.source, args.args, first=0)
 
 
+def _compared(args, result) -> ViewModel:
+    """``--diff A:B``: the two passes compared, drawn in the diff colouring."""
+    a, b = (_pick(result.passes, n, args.output, result.calls) for n in args.diff)
+    diff = compare(a, b, names=tuple(f"pass {g.info.get('index', 1)}" for g in (a, b)))
+    return _model(args, diff.graph).changed(colouring=Colouring.DIFF,
+                                            diff_measure=args.diff_of)
+
+
+def _save_run(args, progress: Progress) -> None:
+    """``-o run.gradviz``: every kept pass and the history, older history spilled to that
+    file while the script runs (past ``--history-memory``)."""
+    path = Path(args.output_file)
+    if not path.parent.is_dir():
+        raise ExportError(f"cannot write {path}: the folder {path.parent} does not exist")
+    progress("running " + args.source, None)
+    result = open_source(args.source, args.args, progress=progress, spill=path,
+                         **runner_options(args))
+    if result.run is None:  # a session: one pass, no history
+        save(result.passes[-1], path)
+    elif not result.run.passes:
+        raise ExportError(f"no pass was traced (--first 0), so there is nothing to write to "
+                          f"{path}")
+    else:
+        save(result.run, path)
+
+
 def _export(args, progress: Progress) -> None:
+    if args.steps and args.diff:
+        raise ExportError("--diff draws one picture of two passes; it does not take --steps")
+    if Path(args.output_file).suffix.lower() == SESSION_SUFFIX and not args.diff:
+        return _save_run(args, progress)
     if not args.steps:
         check_path(args.output_file)
     progress("running " + args.source, None)
@@ -121,6 +159,15 @@ def _export(args, progress: Progress) -> None:
                 print(f"gradviz: warning: could not draw the pass that raised: {drawing}",
                       file=sys.stderr)
         raise
+    if args.diff:
+        model = _compared(args, result)
+        if Path(args.output_file).suffix.lower() == ".json":
+            data = json.dumps(model.graph.diff.to_dict(args.diff_of), allow_nan=False)
+            Path(args.output_file).write_text(data)
+        else:
+            export(model, args.output_file, dpi=args.dpi, progress=progress,
+                   title=args.title, scale=args.scale)
+        return
     graph = _pick(result.passes, args.pass_number, args.output, result.calls)
     _write(args, graph, progress)
     for finding in diagnose(graph):
@@ -212,7 +259,8 @@ def add_export_options(p) -> None:
     """The ``gradviz export`` options (cli.py builds the subcommand, this fills it)."""
     p.add_argument("source", help="a Python script, a demo name, or a saved .gradviz session")
     p.add_argument("-o", "--output-file", required=True, metavar="FILE",
-                   help="the file to write: .svg .png .pdf .dot .json (.pdf with --steps)")
+                   help="the file to write: .svg .png .pdf .dot .json (.pdf with --steps); "
+                        ".gradviz: every kept pass and the history (a run file)")
     p.add_argument("--labels", choices=("compact", "full", "values"),
                    help="node text: names and ops; plus shapes and dtypes; plus values and "
                         "gradients of tiny tensors (default: compact; with --steps, values on "
@@ -232,11 +280,29 @@ def add_export_options(p) -> None:
                         "-1 the last, -2 the one before)")
     p.add_argument("--output", metavar="NAME",
                    help="export the pass whose output tensor is the variable NAME")
+    p.add_argument("--diff", type=_pass_pair, metavar="A:B",
+                   help="compare backward pass A with pass B (numbers as --pass: 3:7, "
+                        "--diff=-2:-1): nodes coloured by log10 of the norm ratio, nodes only one pass had "
+                        "drawn apart; .json writes every node's norms and ratio")
+    p.add_argument("--diff-of", choices=MEASURES, default="grad",
+                   help="with --diff: compare gradient norms (default) or forward value norms")
     p.add_argument("--steps", choices=("forward", "backward"),
                    help="a PDF with one page per forward or backward step")
     p.add_argument("--quiet", action="store_true", help="no progress, no summary line")
     add_budget_option(p)
     p.set_defaults(args=[])  # the script's own arguments: everything after `--`
+
+
+def _pass_pair(text: str) -> tuple[int, int]:
+    """``"3:7"`` -> (3, 7); negative numbers count from the newest kept pass."""
+    a, sep, b = text.partition(":")
+    try:
+        if not sep:
+            raise ValueError
+        return int(a), int(b)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"takes two pass numbers A:B such as 1:5 or -2:-1, "
+                                         f"not {text!r}") from None
 
 
 def _count(least: int):
@@ -278,6 +344,9 @@ def add_budget_option(p) -> None:
                    help="under torchrun: the ranks that trace, e.g. 0,1 or all (default 0); "
                         "the others run the script untouched. Files get the rank in their "
                         "name: out.rank1.json")
+    p.add_argument("--history-memory", type=size, default=HISTORY_MEMORY, metavar="SIZE",
+                   help="memory for the per-pass history (default 1GiB); exporting to a "
+                        ".gradviz run file, older history goes to the file past it")
     p.add_argument("--flows", action="store_true", default=None,
                    help="capture the gradient along every edge on any graph (default: on "
                         "graphs of up to 5,000 autograd nodes)")

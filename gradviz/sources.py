@@ -11,7 +11,8 @@ from pathlib import Path
 from . import demos
 from .core.errors import GradvizError
 from .core.runner import RunResult, run_script
-from .core.session import SessionError, load
+from .core.runfile import LoadedRun, load
+from .core.session import SessionError
 
 SESSION_SUFFIX = ".gradviz"
 
@@ -21,14 +22,20 @@ class SourceError(GradvizError, ValueError):
 
 
 def _session(path: Path) -> RunResult:
+    """A session (one pass) or a run file (its kept passes and history)."""
     try:
-        graph = load(path)
+        opened = load(path)
     except SessionError as err:
         raise SourceError(f"cannot open {path}: {err}") from None
     except OSError as err:
         raise SourceError(f"cannot open {path}: {err.strerror or err}") from None
-    graph.info.setdefault("session", str(path))
-    return RunResult(passes=[graph], script=str(path), calls=1)
+    if isinstance(opened, LoadedRun):
+        if not opened.passes:
+            raise SourceError(f"cannot open {path}: the run file keeps no pass to show, only "
+                              "the history (gradviz.load reads it)")
+        return RunResult(passes=opened.passes, script=str(path), calls=opened.steps, run=opened)
+    opened.info.setdefault("session", str(path))
+    return RunResult(passes=[opened], script=str(path), calls=1)
 
 
 def open_source(spec, argv=(), **run_options) -> RunResult:
@@ -61,4 +68,5 @@ def open_source(spec, argv=(), **run_options) -> RunResult:
 
 def runner_options(args) -> dict:
     """What ``gradviz run`` and ``gradviz export`` pass on to the script runner."""
-    return {"budget": args.budget, "flows": args.flows, "every": args.every, "first": args.first}
+    return {"budget": args.budget, "flows": args.flows, "every": args.every, "first": args.first,
+            "history_memory": args.history_memory}

@@ -64,15 +64,16 @@ def test_rank_names_and_bad_ranks(monkeypatch):
     assert rank_path("/a/out.json") == "/a/out.rank3.json"
 
 
-def _ddp_rank(rank: int, port: int, folder: str) -> None:
+def _train_rank(rank: int, port: int, folder: str, wrap: str) -> None:
+    """One rank: the script run plainly, then under ``gradviz export --ranks all``."""
     os.environ.update(RANK=str(rank), WORLD_SIZE="2", MASTER_ADDR="127.0.0.1",
                       MASTER_PORT=str(port))
-    script = str(SCRIPTS / "ddp_train.py")
-    sys.argv = [script, os.path.join(folder, f"plain{rank}.pt")]
+    script = str(SCRIPTS / "distributed_train.py")
+    sys.argv = [script, os.path.join(folder, f"plain{rank}.pt"), wrap]
     runpy.run_path(script, run_name="__main__")
     os.environ["MASTER_PORT"] = str(port + 1)
     code = main(["export", script, "-o", os.path.join(folder, "g.json"), "--ranks", "all",
-                 "--quiet", "--", os.path.join(folder, f"traced{rank}.pt")])
+                 "--quiet", "--", os.path.join(folder, f"traced{rank}.pt"), wrap])
     assert code == 0
 
 
@@ -82,13 +83,25 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def test_ddp_gradients_are_bitwise_the_same_with_gradviz(tmp_path):
-    mp.spawn(_ddp_rank, args=(_free_port(), str(tmp_path)), nprocs=2, join=True)
+def _gradients_are_bitwise_the_same_with_gradviz(folder, wrap: str) -> list:
+    mp.spawn(_train_rank, args=(_free_port(), str(folder), wrap), nprocs=2, join=True)
+    plain = [torch.load(folder / f"plain{rank}.pt") for rank in (0, 1)]
     for rank in (0, 1):
-        plain = torch.load(tmp_path / f"plain{rank}.pt")
-        traced = torch.load(tmp_path / f"traced{rank}.pt")
-        assert all(torch.equal(a, b) for a, b in zip(plain, traced, strict=True))
-        graph = json.loads((tmp_path / f"g.rank{rank}.json").read_text())
+        traced = torch.load(folder / f"traced{rank}.pt")
+        assert all(torch.equal(a, b) for a, b in zip(plain[rank], traced, strict=True))
+        graph = json.loads((folder / f"g.rank{rank}.json").read_text())
         assert any(n["grad"] for n in graph["nodes"])
-    other = [torch.load(tmp_path / f"plain{r}.pt") for r in (0, 1)]
-    assert all(torch.equal(a, b) for a, b in zip(*other))  # all-reduced: the ranks agree
+    return plain
+
+
+def test_ddp_gradients_are_bitwise_the_same_with_gradviz(tmp_path):
+    plain = _gradients_are_bitwise_the_same_with_gradviz(tmp_path, "ddp")
+    assert all(torch.equal(a, b) for a, b in zip(*plain))  # all-reduced: the ranks agree
+
+
+def test_fsdp_gradients_are_bitwise_the_same_with_gradviz(tmp_path):
+    """FSDP2 (``fully_shard``) on gloo: each rank holds its shard of every gradient; the
+    unsharded parameters' storage is freed after forward, which gradviz must not read."""
+    plain = _gradients_are_bitwise_the_same_with_gradviz(tmp_path, "fsdp")
+    shards = [torch.cat([p.reshape(-1) for p in grads]) for grads in plain]
+    assert shards[0].numel() + shards[1].numel() == 4 * 8 + 8 + 8 + 1  # sharded, not copied

@@ -56,6 +56,9 @@ def launch(args, hint: str | None = None) -> int:
         return _fail(f"cannot open {args.script}: it is a folder, not a Python script")
     if args.command == "run" and not Path(args.script).is_file():
         return _fail(f"no such script: {args.script}")
+    missing = [f for f in getattr(args, "files", ()) if not Path(f).is_file()]
+    if args.command == "open" and missing:
+        return _fail(f"no such file: {missing[0]}")
     shot = getattr(args, "screenshot", None)
     if shot and Path(shot).suffix.lower() not in FORMATS:
         return _fail(f"--screenshot takes a .png, .svg or .pdf file, not {shot}")
@@ -68,6 +71,7 @@ def launch(args, hint: str | None = None) -> int:
     # lazy: Qt and the whole window load only once the arguments and the display are good
     from PySide6.QtWidgets import QApplication
 
+    from .compare import open_files
     from .window import MainWindow
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
@@ -79,6 +83,8 @@ def launch(args, hint: str | None = None) -> int:
             window.open_demo(args.name)
         elif args.command == "run":
             window.open_source(args.script, args.args, **runner_options(args))
+        elif args.command == "open":
+            open_files(window, [str(Path(f).absolute()) for f in args.files])
         window.show()
         code = app.exec()
     return session.code if session.code is not None else code

@@ -9,6 +9,7 @@ from PySide6.QtWidgets import QFileDialog, QMenu, QMessageBox
 
 from gradviz.core.viewmodel import Colouring
 
+from .compare import open_files
 from .recent import recent_files
 from .themes import icon
 
@@ -22,7 +23,8 @@ Mouse: click selects, drag pans, wheel zooms about the cursor, double-click a mo
 to collapse or expand it, hover for op, shape and gradient norm.
 F fit · + / - zoom · Ctrl+F search (Enter next, Shift+Enter previous) · L upstream and
 downstream · H gradient health · Ctrl+N next NaN or Inf · Esc clear selection ·
-Ctrl+O open script · Ctrl+S save session · Ctrl+E export graph · Ctrl+Shift+E export view"""
+Ctrl+D compare passes · Ctrl+O open script · Ctrl+S save session · Ctrl+E export graph ·
+Ctrl+Shift+E export view"""
 
 
 def _action(window, menu, text, slot, shortcut=None, icon_name=None, checkable=False):
@@ -119,9 +121,11 @@ def _open_script(w) -> None:
 
 
 def _open_session(w) -> None:
-    path, _ = QFileDialog.getOpenFileName(w, "Open a saved session", "", SESSIONS)
-    if path:
-        w.open_path(path)
+    """One session or run file, or several (a run's rank files, two sessions to compare)."""
+    paths, _ = QFileDialog.getOpenFileNames(w, "Open saved sessions or runs (several: to "
+                                            "compare them)", "", SESSIONS)
+    if paths:
+        open_files(w, paths)
 
 
 def _save_session(w) -> None:

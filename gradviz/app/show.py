@@ -12,6 +12,8 @@ import sys
 from PySide6.QtCore import QThread, Qt
 from PySide6.QtWidgets import QApplication
 
+from gradviz.core.passes import Run
+
 from .display import display_problem
 
 _windows: list = []  # keeps non-blocking windows alive until they are closed
@@ -27,11 +29,13 @@ def _loop_running() -> bool:
 
 def show(graph, *, select: str | None = None, theme: str = "light", labels: str = "compact",
          collapsed=None, block: bool | None = None):
-    """Open a window on ``graph``; ``select`` a node by name or op once it is drawn.
+    """Open a window on ``graph``, or on a ``gradviz.Run`` (its passes, newest shown, to
+    compare, and its history); ``select`` a node by name or op once it is drawn.
 
     ``block`` None decides by itself (see the module docstring). Returns the window.
     """
-    from .window import MainWindow  # lazy: the whole app loads when a window opens
+    from .compare import show_run  # lazy: the whole app loads when a window opens
+    from .window import MainWindow
 
     app = QApplication.instance()
     if app is None:
@@ -41,7 +45,10 @@ def show(graph, *, select: str | None = None, theme: str = "light", labels: str 
     window = MainWindow(theme=theme)
     window.setAttribute(Qt.WA_DeleteOnClose)
     window.change(labels=labels)
-    window.set_graph(graph, collapsed=collapsed)
+    if isinstance(graph, Run):
+        show_run(window, graph)
+    else:
+        window.set_graph(graph, collapsed=collapsed)
     if select is not None:
         window.select_when_drawn(select)
     window.show()

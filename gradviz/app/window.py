@@ -20,17 +20,21 @@ from PySide6.QtWidgets import (QApplication, QComboBox, QLabel, QMainWindow, QSt
 from gradviz.core.collapse import default_collapsed, toggled
 from gradviz.core.diagnoses.nonfinite import nonfinite_nodes
 from gradviz.core.diagnosis import Finding
+from gradviz.core.diff import DiffGraph
 from gradviz.core.graph import GradGraph
 from gradviz.core.keys import NodeKey, RunKey, parse_key
 from gradviz.core.search import search
 from gradviz.core.select import visible_key
 from gradviz.core.session import save
-from gradviz.core.viewmodel import PLACING, ViewModel
+from gradviz.core.viewmodel import PLACING, Colouring, ViewModel
+from gradviz.layout import diffstyle
 from gradviz.layout.geometry import Layout
+from gradviz.sources import SESSION_SUFFIX
 
 from . import jobs
 from .capture import save_widget
 from .diagnosis_bar import DiagnosisBar
+from .compare import install as install_compare, open_files
 from .errors import show_error
 from .gallery import Gallery
 from .inspector import Inspector
@@ -116,6 +120,7 @@ class MainWindow(QMainWindow):
             from .player import install
 
             install(self)
+        install_compare(self)
 
     # -- the view model: one way in, one signal out ---------------------------------------
     @property
@@ -162,14 +167,21 @@ class MainWindow(QMainWindow):
         if graph is self.model.graph:  # chosen again: the player starts over, as on a new one
             self.graph_changed.emit(graph)
         self._diagnose(graph, error)  # first: the inspector shows no finding of the last graph
+        colouring = self.model.colouring
+        if colouring is Colouring.DIFF and not isinstance(graph, DiffGraph):
+            colouring = Colouring.NONE  # one pass chosen after a comparison
         self.change(graph=graph, selection=None, state=None, marked=frozenset(),
+                    colouring=colouring,
                     collapsed=frozenset(default_collapsed(graph) if collapsed is None
                                         else collapsed))
         if self.layout_data is not None and self.layout_data.model.graph is graph:
             self._start_diagnosis()  # drawn already: no new picture to wait for
 
-    def set_passes(self, passes: list[GradGraph], error: BaseException | None = None) -> None:
-        """Several backward passes (a training loop): newest first in the selector, newest shown.
+    def set_passes(self, passes: list[GradGraph], run=None,
+                   error: BaseException | None = None) -> None:
+        """Several backward passes (a training loop): newest first in the selector, newest shown,
+        all of them to compare (``run``: the Run they came from, for its history; ``error``:
+        what the script raised after the newest).
 
         Each pass keeps the number the runner gave it (``info["index"]``), so that when only
         the newest ``jobs.KEEP_PASSES`` are kept the labels still say which step they were.
@@ -179,10 +191,14 @@ class MainWindow(QMainWindow):
         total = max((g.info.get("index", 0) for g in passes), default=0) or len(passes)
         for i in reversed(range(len(passes))):
             newest = " (newest)" if i == len(passes) - 1 else ""
-            self.pass_box.addItem(f"pass {passes[i].info.get('index', i + 1)} of {total}{newest}", i)
+            origin = passes[i].info.get("origin")  # one of several files opened together
+            where = f"{origin} " if origin else ""
+            self.pass_box.addItem(f"{where}pass {passes[i].info.get('index', i + 1)} of "
+                                  f"{total}{newest}", i)
         self.pass_box.setToolTip(f"the newest {jobs.KEEP_PASSES} backward passes are kept")
         self.pass_bar.setVisible(len(passes) > 1)
         self.error = error
+        self.compare.set_passes(passes, run)
         self.set_graph(passes[-1], error=error)
 
     def _redraw(self) -> None:
@@ -202,7 +218,10 @@ class MainWindow(QMainWindow):
         self.view.set_layout(layout)
         self.banner.setText("\n".join(layout.warnings))
         self.banner.setVisible(bool(layout.warnings))
-        self.view.legend.set_entries("Gradient norm (log scale)", layout.legend)
+        title = "Gradient norm (log scale)"
+        if layout.model.colouring is Colouring.DIFF:
+            title = diffstyle.title(layout.model.graph.diff, layout.model.diff_measure)
+        self.view.legend.set_entries(title, layout.legend)
         self.layout_applied.emit()
 
     def _on_layout_error(self, exc: BaseException) -> None:
@@ -333,7 +352,11 @@ class MainWindow(QMainWindow):
         self.open_source(name, title=f"demo {name}")
 
     def open_path(self, path: str) -> None:
-        """A script or a ``.gradviz`` session, as File ▸ Open and Recent files give them."""
+        """A script or a ``.gradviz`` session or run file, as File ▸ Open and Recent files
+        give them."""
+        if path.endswith(SESSION_SUFFIX):
+            open_files(self, [path])  # a run file brings its history
+            return
         add_recent(path)
         self.open_source(path)
 

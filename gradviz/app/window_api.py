@@ -22,6 +22,7 @@ if TYPE_CHECKING:  # the types only: importing them here would import the window
     from gradviz.core.viewmodel import ViewModel
     from gradviz.layout.geometry import Layout
 
+    from .compare import CompareDock
     from .inspector import Inspector
     from .view import GraphView
     from .workers import Runner
@@ -36,6 +37,9 @@ class Window(Protocol):
     inspector: Inspector  # shows whatever is selected
     runner: Runner  # long work off the GUI thread, with progress and cancel
     player: object | None  # the lecture player's toolbar, when installed
+    compare: CompareDock  # two passes compared (app/compare.py)
+    passes: list[GradGraph]  # the passes in the selector, oldest first
+    path: str | None  # what is open, for the title and the error dialogs
     graph_changed: SignalInstance
     model_changed: SignalInstance
     layout_applied: SignalInstance
@@ -53,9 +57,11 @@ class Window(Protocol):
         """Show ``graph`` (big graphs folded by module); lays out in the background and
         diagnoses it with ``error``, what the script raised (the diagnosis bar shows both)."""
 
-    def set_passes(self, passes: list[GradGraph], error: BaseException | None = None) -> None:
-        """Several backward passes: a selector, the newest shown (``error``: what the script
-        raised after the newest)."""
+    def set_passes(self, passes: list[GradGraph], run=None,
+                   error: BaseException | None = None) -> None:
+        """Several backward passes: a selector, the newest shown, all to compare; ``run``:
+        the Run they came from (its history); ``error``: what the script raised after the
+        newest."""
 
     def select_node(self, node_id: int) -> None:
         """Select a node, or the folded box that holds it, and scroll to it."""

@@ -3,7 +3,8 @@
 from .explain import explain
 from .graph import GradGraph, GradNode, SummarisedGradError
 from .record import record
-from .session import SessionError, load, save
+from .runfile import load, save
+from .session import SessionError
 from .snapshot import Snapshot
 from .trace import TraceError, trace
 from .errors import GradvizError, GradvizWarning

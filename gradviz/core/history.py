@@ -5,7 +5,8 @@ A row per pass and a column per node key, in numpy arrays of :data:`CHUNK` rows:
 gradient norm and value norm, uint16 NaN and Inf counts of the gradient (65,535 means at
 least that many) and a presence flag: 13 bytes per node per pass (20,000 nodes traced 10,000
 times: 2.6 GB). A chunk is as wide as the keys seen when it was filled; a key first seen later
-(a branch the data took only now) is absent from the rows before it.
+(a branch the data took only now) is absent from the rows before it. Past a cap on memory,
+full chunks go to the run file being written (:mod:`.spill`) and are read back from there.
 
 Node keys (:func:`node_keys`): a leaf by its name (``fc.weight``), any other node by its
 module path, source line, kind and op, and its place among the nodes sharing those, in walk
@@ -22,15 +23,16 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .snapshot import Snapshot
+from .snapshot import Snapshot, dense
 
 #: Rows allocated at a time: at most this many passes' worth of memory is unused.
 CHUNK = 64
 _COUNT_MAX = np.iinfo(np.uint16).max
-_FIELDS = (("grad_norm", np.float32, np.nan), ("value_norm", np.float32, np.nan),
+#: (name, dtype, fill where a node is absent) of each per-node array.
+FIELDS = (("grad_norm", np.float32, np.nan), ("value_norm", np.float32, np.nan),
            ("nan", np.uint16, 0), ("inf", np.uint16, 0), ("present", np.bool_, False))
 #: Bytes kept per node per pass.
-BYTES_PER_NODE = sum(np.dtype(t).itemsize for _, t, _ in _FIELDS)
+BYTES_PER_NODE = sum(np.dtype(t).itemsize for _, t, _ in FIELDS)
 
 
 def node_keys(graph) -> list[str]:
@@ -69,9 +71,10 @@ def _stats(snap) -> dict:
 
 
 def _whole(tensor) -> bool:
-    """Whether one norm op reads this tensor (a snapshot's stats take a dozen)."""
+    """Whether one norm op reads this tensor (a snapshot's stats take a dozen, or none where
+    it has no values to read: see ``snapshot.dense``)."""
     return tensor is not None and (tensor.is_floating_point() or tensor.is_complex()) \
-        and tensor.layout is torch.strided and not tensor.is_meta
+        and dense(tensor)
 
 
 def _norms(tensors: list) -> list[float]:
@@ -93,22 +96,59 @@ def _count(value) -> int:
 
 
 class History:
-    """Per-node summaries of every pass added, with no graph kept alive."""
+    """Per-node summaries of every pass added, with no graph kept alive.
 
-    def __init__(self):
+    With a ``spill`` (:class:`~gradviz.core.spill.ChunkFile`: the run file) and
+    ``max_bytes``, the full chunks go to the file whenever the arrays in memory would pass
+    ``max_bytes``; :meth:`of` reads them back from there."""
+
+    def __init__(self, spill=None, max_bytes: int | None = None):
         self.keys: dict[str, int] = {}  # node key -> column
         self.passes: list[int] = []
         self.loss: list[float] = []
         self.global_norm: list[float] = []
-        self._chunks: list[dict[str, np.ndarray]] = []
+        self._chunks: list[dict[str, np.ndarray] | None] = []  # None: in the spill file
+        self.spill, self.max_bytes = spill, max_bytes
+
+    @classmethod
+    def restored(cls, keys: list[str], passes: list[int], loss: list[float],
+                 global_norm: list[float], chunks: list[dict[str, np.ndarray]]) -> History:
+        """A history read back from a run file (checked there: one chunk per CHUNK passes)."""
+        history = cls()
+        history.keys = {k: i for i, k in enumerate(keys)}
+        history.passes, history.loss = list(passes), list(loss)
+        history.global_norm, history._chunks = list(global_norm), list(chunks)
+        return history
 
     def __len__(self) -> int:
         return len(self.passes)
 
     @property
     def nbytes(self) -> int:
-        """Bytes held by the per-node arrays (allocated, used or not)."""
-        return sum(a.nbytes for chunk in self._chunks for a in chunk.values())
+        """Bytes held in memory by the per-node arrays (allocated, used or not)."""
+        return sum(a.nbytes for chunk in self._chunks if chunk is not None
+                   for a in chunk.values())
+
+    def chunk(self, i: int) -> dict[str, np.ndarray]:
+        """Rows ``i * CHUNK`` on, from memory or from the spill file."""
+        chunk = self._chunks[i]
+        return chunk if chunk is not None else self.spill.read(i)
+
+    @property
+    def chunks(self) -> int:
+        return len(self._chunks)
+
+    def _spill_if_full(self, width: int) -> None:
+        """Before a new chunk: send the full ones to the spill file if memory would pass
+        ``max_bytes`` with it."""
+        if self.spill is None or self.max_bytes is None:
+            return
+        if self.nbytes + CHUNK * width * BYTES_PER_NODE <= self.max_bytes:
+            return
+        for i, chunk in enumerate(self._chunks):
+            if chunk is not None:
+                self.spill.write(i, chunk)
+                self._chunks[i] = None
 
     def add(self, graph, keys: list[str], index: int, loss: float) -> None:
         """Summarise ``graph`` (after its backward ran) as pass number ``index``."""
@@ -162,12 +202,13 @@ class History:
         row = len(self.passes) % CHUNK
         width = len(self.keys)
         if row == 0:
+            self._spill_if_full(width)
             self._chunks.append({name: np.full((CHUNK, width), fill, dtype)
-                                 for name, dtype, fill in _FIELDS})
+                                 for name, dtype, fill in FIELDS})
         chunk = self._chunks[-1]
         have = chunk["present"].shape[1]
         if have < width:
-            for name, dtype, fill in _FIELDS:
+            for name, dtype, fill in FIELDS:
                 wider = np.full((CHUNK, width), fill, dtype)
                 wider[:, :have] = chunk[name]
                 chunk[name] = wider
@@ -179,13 +220,12 @@ class History:
             raise KeyError(f"no traced pass has a node {key!r}")
         col = self.keys[key]
         n = len(self.passes)
-        parts = {}
-        for name, dtype, fill in _FIELDS:
-            out = np.full(n, fill, dtype)
-            for i, chunk in enumerate(self._chunks):
+        parts = {name: np.full(n, fill, dtype) for name, dtype, fill in FIELDS}
+        for i in range(len(self._chunks)):
+            chunk = self.chunk(i)  # one read of a spilled chunk for every field
+            for name, out in parts.items():
                 rows = chunk[name][:min(CHUNK, n - i * CHUNK)]
                 if col < rows.shape[1]:
                     out[i * CHUNK:i * CHUNK + len(rows)] = rows[:, col]
-            parts[name] = out
         return NodeHistory(key, np.asarray(self.passes), np.asarray(self.loss),
                            np.asarray(self.global_norm), **parts)

@@ -268,7 +268,11 @@ def held_for_backward(fn) -> list:
         return []
     out = []
     for attr in attrs:
-        raw = getattr(fn, attr, None)
+        try:
+            raw = getattr(fn, attr, None)
+        except RuntimeError:  # released: some custom Functions (FSDP's) raise, not give None
+            out.append(None)
+            continue
         if type(raw) is list or type(raw) is tuple:
             out.extend(r.data if r is not None else None for r in raw)
         elif raw is not None:

@@ -26,6 +26,7 @@ from .budget import DEFAULT_BUDGET
 from .errors import GradvizError
 from .graph import GradGraph, GradNode
 from .history import History, NodeHistory, node_keys
+from .spill import ChunkFile
 from .trace import trace
 from .userframe import caller_locals, user_frame
 
@@ -49,11 +50,22 @@ def _loss(tensors: list[torch.Tensor]) -> float:
     return float(t.detach()) if t.numel() == 1 and not t.is_complex() else math.nan
 
 
+def _keep_leaf_values(graph: GradGraph) -> None:
+    """Snapshot the leaves' values now, before an optimizer step changes the parameters in
+    place: a kept pass (compared, saved) shows them as this pass saw them."""
+    for nid, kind in enumerate(graph.cols.kind):
+        if kind == "leaf":
+            graph.nodes[nid].value_snapshots
+
+
 class Run:
     """The traced passes of one training run, and the history of all of them."""
 
     def __init__(self, *, every: int = 1, first: int | None = None, keep: int = KEEP,
-                 budget=DEFAULT_BUDGET, cap: int | None = None, flows: bool | None = None):
+                 budget=DEFAULT_BUDGET, cap: int | None = None, flows: bool | None = None,
+                 spill=None, history_memory: int | None = None):
+        """``spill``: a run file to write older history into once the history in memory
+        would pass ``history_memory`` bytes (``save_run`` to the same path keeps it)."""
         self.every = _count("every", every, 1)
         self.first = None if first is None else _count("first", first, 0)
         self.keep = _count("keep", keep, 1)
@@ -64,7 +76,7 @@ class Run:
         self._keys: "weakref.WeakKeyDictionary[GradGraph, list[str]]" = \
             weakref.WeakKeyDictionary()
         self._pending: list[tuple[GradGraph, float]] = []
-        self._history = History()
+        self._history = History(None if spill is None else ChunkFile(spill), history_memory)
 
     def wants(self, step: int) -> bool:
         """Whether step ``step`` (1 = the first trace() call) would be traced."""
@@ -117,6 +129,7 @@ class Run:
         for graph, loss in self._pending:
             if graph.capture.ran:
                 self._history.add(graph, self.keys_of(graph), graph.info["index"], loss)
+                _keep_leaf_values(graph)
             elif graph.capture.armed:
                 waiting.append((graph, loss))
         self._pending = waiting
@@ -156,6 +169,12 @@ class Run:
             return self._history.of(key)
         except KeyError as err:
             raise RunError(err.args[0]) from None
+
+    @property
+    def summaries(self) -> History:
+        """Every traced pass's per-node figures, as a run file saves them."""
+        self._settle()
+        return self._history
 
     @property
     def history_bytes(self) -> int:

@@ -242,13 +242,15 @@ def _check_source(script: str) -> None:
 
 def run_script(path, argv=(), *, keep: int = KEEP, cap: int | None = None, budget=DEFAULT_BUDGET,
                progress=None, should_stop=None, flows: bool | None = None, every: int = 1,
-               first: int | None = None) -> RunResult:
+               first: int | None = None, spill=None,
+               history_memory: int | None = None) -> RunResult:
     """Run the script at ``path`` with ``argv`` as ``sys.argv[1:]``; trace its backward passes.
 
     ``keep``: how many passes to keep whole (the newest); ``every``, ``first``: trace every
     ``every``-th backward call (the first included), at most ``first`` of them (0: none, the
     script runs as without gradviz); the others run with no hooks and no recording (see
-    :class:`~gradviz.core.passes.Run`). ``cap``, ``budget``, ``flows``: as in ``trace``.
+    :class:`~gradviz.core.passes.Run`). ``cap``, ``budget``, ``flows``: as in ``trace``;
+    ``spill``, ``history_memory``: the run file older history goes to past that many bytes.
     ``progress(stage, fraction)`` is told about each pass; ``should_stop()`` returning True
     stops the script at its next torch call and raises :class:`Stopped`. Safe to call from a
     worker thread, one run at a time (``sys.argv`` and ``sys.path`` are process-wide).
@@ -257,7 +259,8 @@ def run_script(path, argv=(), *, keep: int = KEEP, cap: int | None = None, budge
     if not os.path.isfile(script):
         raise FileNotFoundError(f"no such script: {path}")
     _check_source(script)
-    run = Run(every=every, first=first, keep=keep, budget=budget, cap=cap, flows=flows)
+    run = Run(every=every, first=first, keep=keep, budget=budget, cap=cap, flows=flows,
+              spill=spill, history_memory=history_memory)
     result = RunResult(script=script, run=run)
     recording = _Recording(DEFAULT_CAP if cap is None else cap)
     tracer = _Tracer(result, run, recording, progress, should_stop)

@@ -16,6 +16,7 @@ import warnings
 import zipfile
 import zlib
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import torch
@@ -43,18 +44,23 @@ def _numpy_safe(t: torch.Tensor) -> torch.Tensor:
 
 
 class _Writer:
-    def __init__(self, zf: zipfile.ZipFile):
-        self.zf, self.count = zf, 0
+    """Writes a graph's arrays into the archive, under ``prefix`` (a run file holds several)."""
+
+    def __init__(self, zf: zipfile.ZipFile, prefix: str = ""):
+        self.zf, self.count, self.prefix = zf, 0, prefix
 
     def array(self, t: torch.Tensor | None) -> str | None:
         if t is None:
             return None
-        name = f"arrays/{self.count}.npy"
+        name = f"{self.prefix}arrays/{self.count}.npy"
         self.count += 1
-        buf = io.BytesIO()
-        np.save(buf, _numpy_safe(t.detach().cpu().resolve_conj()).numpy(), allow_pickle=False)
-        self.zf.writestr(name, buf.getvalue())
+        self.numpy(name, _numpy_safe(t.detach().cpu().resolve_conj()).numpy())
         return name
+
+    def numpy(self, name: str, array: np.ndarray) -> None:
+        buf = io.BytesIO()
+        np.save(buf, array, allow_pickle=False)
+        self.zf.writestr(name, buf.getvalue())
 
     def snapshot(self, snap: Snapshot | None) -> dict | None:
         if snap is None:
@@ -68,25 +74,30 @@ def save(graph: GradGraph, path) -> Path:
     """Write the graph, its values and captured gradients to ``path`` (``.gradviz``)."""
     path = Path(path)
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
-        w = _Writer(zf)
-        nodes = []
-        for n in graph.nodes:
-            nodes.append({
-                "kind": n.kind, "op": n.op, "name": n.name, "module": n.module, "source": n.source,
-                "meta": [list(m) for m in graph.meta(n.id)],
-                "seq": graph.sequence_nr(n.id),
-                "saved": [list(s) for s in n.saved],
-                "values": [w.snapshot(s) for s in n.value_snapshots] if n.value_snapshot else None,
-                "grads": [w.snapshot(s) for s in n.grad_snapshots] or None,
-            })
-        doc = {"format": FORMAT, "version": VERSION, "cap": graph.cap, "nodes": nodes,
-               "edges": [list(e) for e in graph.edges], "order": graph.capture.order,
-               "ran": graph.capture.ran, "warnings": graph.warnings,
-               "info": {k: v for k, v in graph.info.items() if isinstance(v, (str, int, float))},
-               "flows": _flows_to_save(graph, w),
-               "storages": memory.to_dict(graph)}
-        zf.writestr("graph.json", json.dumps(doc))
+        write_graph(zf, graph)
     return path
+
+
+def write_graph(zf: zipfile.ZipFile, graph: GradGraph, prefix: str = "") -> None:
+    """The graph as ``{prefix}graph.json`` and its arrays under ``{prefix}arrays/``."""
+    w = _Writer(zf, prefix)
+    nodes = []
+    for n in graph.nodes:
+        nodes.append({
+            "kind": n.kind, "op": n.op, "name": n.name, "module": n.module, "source": n.source,
+            "meta": [list(m) for m in graph.meta(n.id)],
+            "seq": graph.sequence_nr(n.id),
+            "saved": [list(s) for s in n.saved],
+            "values": [w.snapshot(s) for s in n.value_snapshots] if n.value_snapshot else None,
+            "grads": [w.snapshot(s) for s in n.grad_snapshots] or None,
+        })
+    doc = {"format": FORMAT, "version": VERSION, "cap": graph.cap, "nodes": nodes,
+           "edges": [list(e) for e in graph.edges], "order": graph.capture.order,
+           "ran": graph.capture.ran, "warnings": graph.warnings,
+           "info": {k: v for k, v in graph.info.items() if isinstance(v, (str, int, float))},
+           "flows": _flows_to_save(graph, w),
+           "storages": memory.to_dict(graph)}
+    zf.writestr(f"{prefix}graph.json", json.dumps(doc))
 
 
 def _flows_to_save(graph: GradGraph, w: _Writer) -> list | None:
@@ -157,8 +168,9 @@ class _Reader:
                               f"than the {limit:,} a session may")
         return info
 
-    def document(self) -> bytes:
-        return self.zf.read(self.entry("graph.json", "graph.json", MAX_JSON_BYTES))
+    def document(self, name: str = "graph.json"):
+        """The JSON entry ``name``, parsed (checked by the caller)."""
+        return _parse(self.zf.read(self.entry(name, name, MAX_JSON_BYTES)), name)
 
     def array(self, name: str | None, where: str, shape: tuple | None = None,
               dtype: str | None = None, most: int = 0) -> torch.Tensor | None:
@@ -236,6 +248,19 @@ def load(path) -> GradGraph:
 
     The whole ``graph.json`` is checked against :mod:`.session_schema` and every array against
     it before the graph is built, so what loads can be shown and exported."""
+    return read_archive(path, read_graph)
+
+
+def read_graph(reader: "_Reader", path: Path, prefix: str = "") -> GradGraph:
+    """The graph under ``prefix`` in an open archive, checked whole."""
+    doc = reader.document(f"{prefix}graph.json")
+    _check_marker(doc, path)
+    return _build(check_document(doc), reader, path)
+
+
+def read_archive(path, read: Callable[["_Reader", Path], object]):
+    """``read(reader, path)`` on the zip at ``path``; whatever goes wrong is one SessionError
+    line (a field that breaks the schema, a damaged zip, too little memory)."""
     path = Path(path)
     if not path.is_file():
         raise SessionError(f"{path}: no such file")
@@ -247,10 +272,7 @@ def load(path) -> GradGraph:
         raise SessionError(f"{path} cannot be read: {_one_line(exc)}") from None
     try:
         with zf:
-            reader = _Reader(zf)
-            doc = _parse(reader.document())
-            _check_marker(doc, path)
-            return _build(check_document(doc), reader, path)
+            return read(_Reader(zf), path)
     except SessionError:
         raise
     except SchemaError as exc:
@@ -265,13 +287,13 @@ def load(path) -> GradGraph:
         raise SessionError(f"{path} cannot be read: {_one_line(exc)}") from None
 
 
-def _parse(data: bytes):
+def _parse(data: bytes, name: str = "graph.json"):
     try:
         return json.loads(data)
     except RecursionError:
-        raise SchemaError("graph.json is nested too deeply") from None
+        raise SchemaError(f"{name} is nested too deeply") from None
     except ValueError as exc:  # not JSON, or not UTF-8
-        raise SchemaError(f"graph.json is not JSON ({_one_line(exc)})") from None
+        raise SchemaError(f"{name} is not JSON ({_one_line(exc)})") from None
 
 
 def _check_marker(doc, path: Path) -> None:

@@ -386,3 +386,50 @@ DOCUMENT = then(record({"nodes": list_of(NODE, MAX_NODES), "edges": list_of(EDGE
 def check_document(doc) -> dict:
     """The checked ``graph.json`` (format and version already read), or SchemaError."""
     return DOCUMENT(doc, "")
+
+
+# -- a run file's ``run.json`` (gradviz/core/runfile.py) -----------------------------------
+#: Where a kept pass's session lies in a run file: ``passes/<n>/``.
+PASS_PREFIX = re.compile(r"passes/[0-9]{1,9}/")
+MAX_PASSES = 1_000_000
+
+
+def _history_fits(history: dict, where: str, chunk_rows: int) -> None:
+    """One loss and global norm per pass, a chunk of arrays per ``chunk_rows`` passes, each
+    as wide as at most the keys, and every key once."""
+    n = len(history["passes"])
+    for field in ("loss", "global_norm"):
+        if len(history[field]) != n:
+            raise SchemaError(f"{_at(where, field)}: {len(history[field])} entries for {n} "
+                              "passes")
+    chunks = -(-n // chunk_rows)
+    if len(history["widths"]) != chunks:
+        raise SchemaError(f"{_at(where, 'widths')}: {len(history['widths'])} chunks for {n} "
+                          f"passes (one per {chunk_rows})")
+    for i, width in enumerate(history["widths"]):
+        if width > len(history["keys"]):
+            raise SchemaError(f"{_at(where, 'widths')}[{i}]: {width} columns for "
+                              f"{len(history['keys'])} node keys")
+    if len(set(history["keys"])) != len(history["keys"]):
+        raise SchemaError(f"{_at(where, 'keys')}: a node key is listed twice")
+
+
+def _passes_once(doc: dict, where: str) -> None:
+    if len(set(doc["passes"])) != len(doc["passes"]):
+        raise SchemaError("passes: a pass is listed twice")
+
+
+def run_document(chunk_rows: int) -> Check:
+    """The check of ``run.json``: the passes kept whole and the history of every pass."""
+    history = then(record({"keys": list_of(text, MAX_NODES * 16),
+                           "passes": list_of(integer(1), MAX_PASSES),
+                           "loss": list_of(number, MAX_PASSES),
+                           "global_norm": list_of(number, MAX_PASSES),
+                           "widths": list_of(integer(0, MAX_NODES * 16))}),
+                   lambda h, where: _history_fits(h, where, chunk_rows))
+    return then(record({"passes": list_of(pattern(PASS_PREFIX, "a pass folder such as "
+                                                  "'passes/0/'"), MAX_PASSES),
+                        "history": history},
+                       {"every": (integer(1), 1), "steps": (integer(), 0),
+                        "traced": (integer(), 0)}),
+                _passes_once)

@@ -105,15 +105,20 @@ def _sample(t: torch.Tensor, size: int = SAMPLE_SIZE) -> torch.Tensor:
     return flat[::step][:size].clone()
 
 
-def _dense(t: torch.Tensor) -> bool:
-    """Whether ``t`` has values to copy as a strided block: not meta, sparse or nested, and
-    not a subclass without storage (fake tensors, which also refuse ordinary tensors)."""
+def dense(t: torch.Tensor) -> bool:
+    """Whether ``t`` has values to copy as a strided block: not meta, sparse or nested, not
+    a subclass without storage (fake tensors, which also refuse ordinary tensors), and not a
+    tensor whose storage was freed under it (FSDP resizes an unsharded parameter's storage
+    to 0 once forward is done: reading it raises)."""
     if t.is_meta or t.layout != torch.strided or t.is_nested:
         return False
-    if type(t) in (torch.Tensor, torch.nn.Parameter) or t.numel() == 0:
+    if t.numel() == 0:
         return True
     try:
-        return t.untyped_storage().data_ptr() != 0
+        storage = t.untyped_storage()
+        if type(t) in (torch.Tensor, torch.nn.Parameter):
+            return storage.nbytes() > 0
+        return storage.data_ptr() != 0
     except (RuntimeError, NotImplementedError):
         return False
 
@@ -145,7 +150,7 @@ class Snapshot:
     @classmethod
     def of(cls, tensor: torch.Tensor, cap: int = DEFAULT_CAP) -> "Snapshot":
         t = tensor.detach()
-        if not _dense(t):
+        if not dense(t):
             snap = cls(_shape(t), str(t.dtype).removeprefix("torch."), str(t.device))
             if t.layout != torch.strided and not t.is_nested and not t.is_meta \
                     and snap.numel <= cap:
@@ -168,7 +173,7 @@ class Snapshot:
     def whole(cls, t: torch.Tensor) -> "Snapshot":
         """``t`` kept whole as it is (a backward hook already cloned it); no copy but to
         the CPU, and only the shape and dtype of a tensor without data."""
-        if not _dense(t):
+        if not dense(t):
             return cls.of(t, cap=math.inf)
         snap = cls(tuple(t.shape), str(t.dtype).removeprefix("torch."), str(t.device))
         snap.data = t if t.device.type == "cpu" else t.cpu()
@@ -180,7 +185,7 @@ class Snapshot:
         """A gradient a backward hook saw as its exact norm and a strided sample (see
         :class:`~gradviz.core.sketchbook.SketchBook`)."""
         snap = cls(tuple(shape), dtype, device)
-        if _dense(norm):  # a meta gradient's sketch holds no numbers either
+        if dense(norm):  # a meta gradient's sketch holds no numbers either
             snap._norm, snap._sample = norm, sample[:snap.numel]
         return snap
 

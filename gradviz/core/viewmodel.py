@@ -26,8 +26,9 @@ from .keys import Key
 
 class Colouring(StrEnum):
     """How boxes are filled. ``HEALTH`` is the gradient-norm colouring (spelled
-    ``color_by="grad_norm"`` in the public API); the others are reserved for the features that
-    will draw them (memory per node, flows on edges, a pass compared with another)."""
+    ``color_by="grad_norm"`` in the public API); ``DIFF`` draws two passes compared (the
+    union graph of :func:`gradviz.core.diff.compare`, by ``ViewModel.diff_measure``); the
+    others are reserved for the features that will draw them (memory per node, flows)."""
 
     NONE = "none"
     HEALTH = "grad_norm"
@@ -42,9 +43,10 @@ class Colouring(StrEnum):
             return color_by
         if color_by is None:
             return cls.NONE
-        if color_by == "grad_norm":
-            return cls.HEALTH
-        raise UnknownColouring(f"unknown colouring {color_by!r}; use None or 'grad_norm'")
+        if color_by in ("grad_norm", "diff"):
+            return cls(color_by)
+        raise UnknownColouring(f"unknown colouring {color_by!r}; use None, 'grad_norm' or "
+                               "'diff' (on a graph of two passes compared)")
 
     @property
     def color_by(self) -> str | None:
@@ -93,6 +95,7 @@ class ViewModel:
     state: PlayerState | None = None
     #: Graph node ids a diagnosis points at ("show me"); drawn wherever they are folded.
     marked: frozenset = frozenset()
+    diff_measure: str = "grad"  # the diff colouring compares "grad" or "value" norms
 
     def __post_init__(self):
         object.__setattr__(self, "collapsed", frozenset(self.collapsed or ()))

@@ -10,11 +10,12 @@ from dataclasses import dataclass
 
 from gradviz.core.collapse import View
 from gradviz.core.contiguous import prefixes
+from gradviz.core.diff import diff_of
 from gradviz.core.graph import GradGraph
 from gradviz.core.keys import BoxKind, ModuleKey, NodeKey, RunKey, parse_key
 from gradviz.core.viewmodel import Colouring, ViewModel
 
-from . import edgeflows, labels as label_text
+from . import diffstyle, edgeflows, labels as label_text
 from .clusters import drawable
 from .geometry import EdgePath, NodeBox
 from .style import SHAPES, NormScale, grad_fill, text_on, theme as get_theme
@@ -80,7 +81,7 @@ def _box(graph: GradGraph, view: View, key, mode: str, show_grad: bool) -> NodeB
 
 
 #: The colourings this layout draws; a new one adds its fill here (see docs/architecture.md).
-DRAWN = (Colouring.NONE, Colouring.HEALTH)
+DRAWN = (Colouring.NONE, Colouring.HEALTH, Colouring.DIFF)
 
 
 def build(model: ViewModel) -> Scene:
@@ -98,13 +99,22 @@ def build(model: ViewModel) -> Scene:
     coloured = model.colouring is Colouring.HEALTH
     stats = _stats_by_key(graph, view) if coloured else {}
     scale = NormScale(s["norm"] for s in stats.values() if s) if coloured else None
+    compared = model.colouring is Colouring.DIFF
+    if compared:
+        diff = diff_of(graph)
+        ratios = diffstyle.key_ratios(diff, view, model.diff_measure)
+        width = diffstyle.span(ratios.values())
 
     nodes = {}
     for key in view.keys:
         box = _box(graph, view, key, labels, show_grad is None or key in show_grad)
         box.fill = grad_fill(stats.get(key), scale, th.muted) if scale else th.fills[box.kind]
-        box.text = text_on(box.fill)
         box.border = th.ink
+        if compared:
+            box.fill = diffstyle.fill(ratios[key], width, th.muted)
+            if ratios[key] in ("a", "b"):
+                box.border, box.pen = diffstyle.ONLY_BORDER[ratios[key]], diffstyle.ONLY_PEN
+        box.text = text_on(box.fill)
         box.cluster = node_cluster(graph, view, key)
         if key in marked:  # a diagnosis points here; the player's marks, when on, win
             box.mark, box.border, box.pen = "marked", th.marked, 3.0
@@ -129,6 +139,8 @@ def build(model: ViewModel) -> Scene:
     for key, path in inside.items():
         nodes[key].cluster = path
     legend = scale.legend(th.muted) if scale is not None else []
+    if compared:
+        legend = diffstyle.legend(width, diff.names, th.muted)
     return Scene(nodes, edges, _depths(parents), parents, legend)
 
 

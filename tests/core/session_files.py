@@ -36,19 +36,36 @@ def captured_graph() -> gradviz.GradGraph:
     return g
 
 
+def captured_run() -> gradviz.Run:
+    """Three recorded steps of a model whose branch follows the data, the newest two kept
+    whole: a run file holds two sessions, a history and their index."""
+    torch.manual_seed(0)
+    lin = torch.nn.Linear(3, 3)
+    run = gradviz.Run(keep=2)
+    for sign in (1.0, -1.0, 1.0):
+        x = torch.rand(2, 3) * sign
+        with gradviz.record():
+            h = lin(x)
+            loss = (h.tanh() * 2 if x.mean() > 0 else h.sigmoid()).pow(2).mean()
+        run.trace(loss)
+        loss.backward()
+    return run
+
+
 def entries(path) -> dict[str, bytes]:
     with zipfile.ZipFile(path) as zf:
         return {name: zf.read(name) for name in zf.namelist()}
 
 
-def document(files: dict[str, bytes]) -> dict:
-    return json.loads(files["graph.json"])
+def document(files: dict[str, bytes], name: str = "graph.json") -> dict:
+    return json.loads(files[name])
 
 
-def with_document(files: dict[str, bytes], doc: dict, depth: int = 100_000) -> dict[str, bytes]:
-    """``files`` with ``doc`` as graph.json; a value DEEP becomes lists ``depth`` deep."""
+def with_document(files: dict[str, bytes], doc: dict, depth: int = 100_000,
+                  name: str = "graph.json") -> dict[str, bytes]:
+    """``files`` with ``doc`` as ``name``; a value DEEP becomes lists ``depth`` deep."""
     text = json.dumps(doc).replace(json.dumps(DEEP), "[" * depth + "]" * depth)
-    return {**files, "graph.json": text.encode()}
+    return {**files, name: text.encode()}
 
 
 def write(path, files: dict[str, bytes], method: int = zipfile.ZIP_DEFLATED):
@@ -209,7 +226,9 @@ def mutated(rng: random.Random, files: dict[str, bytes]) -> bytes:
     """One to three random changes to a good session's entries (JSON fields, arrays, zip
     entries), then sometimes to the archive's own bytes; the new file's bytes."""
     files = dict(files)
-    doc = document(files)
+    names = sorted(n for n in files if n.endswith(".json"))  # a run file: its index and passes
+    name = names[0] if len(names) == 1 else rng.choice(names)
+    doc = document(files, name)
     for _ in range(rng.choice((1, 1, 2, 3))):
         try:
             if rng.random() < 0.6:
@@ -218,8 +237,8 @@ def mutated(rng: random.Random, files: dict[str, bytes]) -> bytes:
                 rng.choice(FILE_MUTATIONS)(rng, files)
         except (LookupError, TypeError, ValueError, AttributeError):
             pass  # an earlier change left nothing for this one to change
-    if "graph.json" in files:
-        files = with_document(files, doc, rng.choice((100, 5_000, 200_000)))
+    if name in files:
+        files = with_document(files, doc, rng.choice((100, 5_000, 200_000)), name)
     buf = io.BytesIO()
     write(buf, files)
     data = buf.getvalue()
@@ -234,15 +253,36 @@ def mutated(rng: random.Random, files: dict[str, bytes]) -> bytes:
     return data
 
 
-def fuzz(count: int, seed: int, folder) -> dict:
-    """Load ``count`` mutated sessions; each must load, or be refused with one SessionError
-    line. Those that load are exported (JSON, DOT, SVG) and the files parsed. A report of
-    what happened; ``failures`` lists every case that broke the rule."""
+def _use(loaded) -> None:
+    """What the app and the command do with a file that loaded: export each graph (JSON,
+    DOT, SVG: parsed); of a run, also every node's history and its two passes compared."""
     from xml.etree import ElementTree
 
+    from gradviz.core.diff import compare
     from gradviz.layout.export import file_bytes
 
-    base = entries(gradviz.save(captured_graph(), folder / "base.gradviz"))
+    graphs = [loaded]
+    if isinstance(loaded, gradviz.Run):
+        for key in loaded.summaries.keys:
+            loaded.history(key)
+        graphs = loaded.passes
+        if len(graphs) > 1:  # a damaged index may keep one pass
+            diff = compare(graphs[0], graphs[-1])
+            json.dumps(diff.to_dict(), allow_nan=False)
+            graphs = [*graphs, diff.graph]
+            ElementTree.fromstring(file_bytes(diff.graph, "svg", color_by="diff"))
+    for graph in graphs:
+        json.loads(file_bytes(graph, "json"))
+        file_bytes(graph, "dot", labels="values").decode()
+        ElementTree.fromstring(file_bytes(graph, "svg", labels="values"))
+
+
+def fuzz(count: int, seed: int, folder, run: bool = False) -> dict:
+    """Load ``count`` mutated sessions (``run``: run files); each must load, or be refused
+    with one SessionError line. Those that load are used (:func:`_use`) and the files
+    parsed. A report of what happened; ``failures`` lists every case that broke the rule."""
+    base = entries(gradviz.save(captured_run() if run else captured_graph(),
+                                folder / "base.gradviz"))
     rng = random.Random(seed)
     path = folder / "case.gradviz"
     report: dict = {"loaded": 0, "refused": 0, "failures": []}
@@ -260,9 +300,7 @@ def fuzz(count: int, seed: int, folder) -> dict:
             continue
         report["loaded"] += 1
         try:
-            json.loads(file_bytes(graph, "json"))
-            file_bytes(graph, "dot", labels="values").decode()
-            ElementTree.fromstring(file_bytes(graph, "svg", labels="values"))
+            _use(graph)
         except Exception as exc:  # noqa: BLE001
             report["failures"].append(f"case {case} loads, then fails to export: "
                                       f"{type(exc).__name__}: {exc}"[:400])

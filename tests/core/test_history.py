@@ -116,3 +116,21 @@ def test_history_of_something_no_pass_had_says_so():
     loss.backward()
     with pytest.raises(RunError, match="no node named 'nothing'"):
         run.history("nothing")
+
+
+def test_a_leaf_whose_storage_was_freed_before_backward_has_no_value_and_breaks_nothing():
+    """FSDP frees an unsharded parameter's storage once forward is done; the history read
+    its value at the end of backward and raised out of loss.backward()."""
+    w = torch.ones(3, requires_grad=True)
+    x = torch.arange(3.0, requires_grad=True)
+    loss = (x * 2).sum() + w.sum()  # neither backward needs w's values
+    with torch.no_grad():
+        w.untyped_storage().resize_(0)
+    run = gradviz.Run()
+    run.trace(loss)
+    loss.backward()
+    figures = run.history("w")
+    assert math.isnan(figures.value_norm[0])
+    assert figures.grad_norm[0] == pytest.approx(math.sqrt(3))
+    assert run.history("x").value_norm[0] == pytest.approx(torch.arange(3.0).norm().item())
+    assert run.passes[0].find("w").value_snapshot.stats == {}
