@@ -23,7 +23,7 @@ from gradviz.core.keys import NodeKey, RunKey, parse_key
 from gradviz.core.search import search
 from gradviz.core.select import first_nonfinite, visible_key
 from gradviz.core.session import save
-from gradviz.core.viewmodel import PLACING, ViewModel
+from gradviz.core.viewmodel import PLACING, Colouring, ViewModel
 from gradviz.layout.geometry import Layout
 
 from . import jobs
@@ -38,6 +38,10 @@ from .search_bar import SearchBar
 from .themes import icon, style_sheet
 from .view import GraphView
 from .workers import Runner
+
+#: The legend's heading per colouring.
+LEGEND_TITLES = {Colouring.HEALTH: "Gradient norm (log scale)",
+                 Colouring.MEMORY: "Saved for backward (log scale)"}
 
 
 class MainWindow(QMainWindow):
@@ -182,7 +186,7 @@ class MainWindow(QMainWindow):
         self.view.set_layout(layout)
         self.banner.setText("\n".join(layout.warnings))
         self.banner.setVisible(bool(layout.warnings))
-        self.view.legend.set_entries("Gradient norm (log scale)", layout.legend)
+        self.view.legend.set_entries(LEGEND_TITLES.get(layout.model.colouring, ""), layout.legend)
         self.layout_applied.emit()
 
     def _on_layout_error(self, exc: BaseException) -> None:

@@ -212,7 +212,7 @@ def measure(fns: list, leaves: list) -> Memory:
     return mem
 
 
-def released(fns: list, order: list[int]) -> bool | None:
+def released(fns: list, order) -> bool | None:
     """Whether backward released the saved tensors: the first nodes that ran (up to 256)
     hold nothing now, although they have saved slots. None when none of them has any."""
     slots = 0
@@ -230,8 +230,8 @@ def of_graph(graph) -> Memory:
     fns = graph.cols.fn
     if not fns or fns[0] is None:
         return Memory.not_measured(len(graph))
-    if graph.capture.ran and released(fns, graph.capture.order):
-        return Memory.not_measured(len(fns))
+    if released(fns, graph.capture.order if graph.capture.ran else range(len(fns))):
+        return Memory.not_measured(len(fns))  # traced after backward, or since it ran
     leaves = [fn.variable for fn, kind in zip(fns, graph.cols.kind) if kind == "leaf"]
     return measure(fns, leaves)
 

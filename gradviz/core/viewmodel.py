@@ -25,8 +25,9 @@ from .keys import Key
 
 class Colouring(StrEnum):
     """How boxes are filled. ``HEALTH`` is the gradient-norm colouring (spelled
-    ``color_by="grad_norm"`` in the public API); the others are reserved for the features that
-    will draw them (memory per node, flows on edges, a pass compared with another)."""
+    ``color_by="grad_norm"`` in the public API); ``MEMORY`` the bytes saved for backward
+    (``color_by="memory"``); the others are reserved for the features that will draw them
+    (flows on edges, a pass compared with another)."""
 
     NONE = "none"
     HEALTH = "grad_norm"
@@ -36,14 +37,17 @@ class Colouring(StrEnum):
 
     @classmethod
     def of(cls, color_by) -> Colouring:
-        """The colouring for the public ``color_by`` spelling (None or "grad_norm")."""
+        """The colouring for the public ``color_by`` spelling (None, "grad_norm", "memory")."""
         if isinstance(color_by, Colouring):
             return color_by
         if color_by is None:
             return cls.NONE
         if color_by == "grad_norm":
             return cls.HEALTH
-        raise UnknownColouring(f"unknown colouring {color_by!r}; use None or 'grad_norm'")
+        if color_by == "memory":
+            return cls.MEMORY
+        raise UnknownColouring(f"unknown colouring {color_by!r}; use None, 'grad_norm' or "
+                               "'memory'")
 
     @property
     def color_by(self) -> str | None:

@@ -22,7 +22,7 @@ from gradviz.core.viewmodel import ViewModel
 
 from . import blocks, cache, strategy
 from .dotsource import to_dot
-from gradviz.core.keys import module_key
+from gradviz.core.keys import BoxKind, module_key
 
 from .geometry import ClusterBox, EdgePath, Layout, NodeBox
 from .graphviz_errors import INSTALL_HINT, Cancelled, GraphvizFailed, GraphvizMissing
@@ -136,5 +136,16 @@ def restyle(placed: Layout, subject: GradGraph | ViewModel, *, state=None, color
         model = placed.model.changed(
             graph=subject, state=state, theme=theme or placed.theme,
             colouring=placed.model.colouring if color_by == _SAME else color_by)
-    result = cache.adopt(cache.placement(placed), build(model))
+    scene = build(model)
+    if _relabelled(placed, scene):
+        return layout(model)
+    result = cache.adopt(cache.placement(placed), scene)
     return _dress(result, model)
+
+
+def _relabelled(placed: Layout, scene: Scene) -> bool:
+    """Whether a folded box's text changed (the memory colouring writes a module's total in
+    its label), so that the old box would no longer hold it. A node's text changes with the
+    player's state too, but its box is sized for every state (see :mod:`.labels`)."""
+    return any(box.kind == BoxKind.MODULE and box.lines != placed.nodes[key].lines
+               for key, box in scene.nodes.items())
