@@ -247,6 +247,30 @@ def timeline(graph) -> list[dict]:
     return mem.timeline(graph.capture.order)
 
 
+@dataclass(frozen=True)
+class HeldCurve:
+    """What autograd still holds for backward at each point of :func:`timeline` (0: before
+    backward, k: after the k-th node ran), as the player's memory chart and the
+    ``--steps backward`` pages draw it."""
+
+    held: tuple[int, ...]  # activations and parameters
+    activation: tuple[int, ...]
+
+    @classmethod
+    def of(cls, graph) -> "HeldCurve | None":
+        """None when there is nothing to draw: not measured, or no backward captured."""
+        if not graph.memory.measured or not graph.capture.order:
+            return None
+        steps = timeline(graph)
+        return cls(tuple(s["activation"] + s["parameter"] for s in steps),
+                   tuple(s["activation"] for s in steps))
+
+    @staticmethod
+    def after(step: int) -> int:
+        """The point just after the player's backward ``step`` (counted from 0) has run."""
+        return step + 1
+
+
 # -- sessions and JSON -------------------------------------------------------------------
 def to_dict(graph) -> dict | None:
     """The graph's memory as plain data for a session (None: not measured)."""
