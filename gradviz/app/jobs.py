@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 
+from gradviz.core.select import summary_text
 from gradviz.core.viewmodel import ViewModel
 from gradviz.layout import layout, restyle
 from gradviz.layout.export import export
@@ -52,5 +53,13 @@ def export_job(model: ViewModel, path: str):
 
     def job(progress, should_stop):
         return export(model, path)
+
+    return job
+
+
+def summary_job(graph):
+    """The inspector's graph summary (counts, memory, ops) in words."""
+    def job(progress, should_stop):
+        return summary_text(graph)
 
     return job

@@ -146,14 +146,22 @@ class _Session:
                 return self._exit(_fail(exc.args[0]))
         self.drawn = True
         if args.screenshot:
-            self.app.processEvents()
-            window.screenshot(args.screenshot)
-            print(f"gradviz: saved {args.screenshot}", file=sys.stderr)
-            self._exit(0)
+            if window.runner.busy:  # the inspector's summary is still being worked out
+                window.runner.idle.connect(self._shoot)
+            else:
+                self._shoot()
         elif self.off_screen:
             self._exit(_fail(self.hint or "the window is off screen (QT_QPA_PLATFORM="
                              f"{self.app.platformName()}) and there is no --screenshot "
                              "FILE to save it to; for a file without a window: gradviz export"))
+
+    def _shoot(self) -> None:
+        if self.code is not None:
+            return
+        self.app.processEvents()
+        self.window.screenshot(self.args.screenshot)
+        print(f"gradviz: saved {self.args.screenshot}", file=sys.stderr)
+        self._exit(0)
 
     def _on_failed(self, message: str) -> None:
         if self.hint and "exited with status 2" in message:  # a usage error: not its option

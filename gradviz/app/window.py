@@ -89,7 +89,7 @@ class MainWindow(QMainWindow):
         self.stack.addWidget(page)
         self.setCentralWidget(self.stack)
 
-        self.inspector = Inspector(self)
+        self.inspector = Inspector(self, self.runner)
         self.addDockWidget(Qt.RightDockWidgetArea, self.inspector)
         self.pass_bar = QToolBar("Backward passes", objectName="passes")
         self.pass_box = QComboBox(minimumContentsLength=24)
