@@ -46,7 +46,13 @@ def test_the_memory_action_colours_by_saved_bytes_with_totals_and_a_legend(qtbot
     assert window.view.legend.isVisible()
     legend = " ".join(lbl.text() for lbl in window.view.legend.findChildren(type(window.banner)))
     assert "Saved for backward" in legend and "unknown size" in legend
+    size = window.view.legend.size()
+    with qtbot.waitSignal(window.layout_applied, timeout=20_000):
+        window.player.next()  # a restyle: the legend is built again, as large as before
+    assert window.view.legend.size() == size and size.height() > 100
     window.screenshot(out("memory_colouring_blocks.png"))
+    with qtbot.waitSignal(window.layout_applied, timeout=20_000):
+        window.player.stop()
     # one colouring at a time: health takes over and the memory action unchecks itself
     with qtbot.waitSignal(window.layout_applied, timeout=20_000):
         window.actions_by_name["health"].setChecked(True)
