@@ -124,7 +124,8 @@ class MemoryChart(QDockWidget):
             axis = self.plot.getPlotItem().getAxis(side)
             axis.setPen(th.ink)
             axis.setTextPen(th.ink)
-        self.legend.setLabelTextColor(th.ink)
+        for _, label in self.legend.items:  # setLabelTextColor would not redraw them
+            label.setText(label.text, color=th.ink)
 
     def set_large(self, on: bool) -> None:
         """Large type for presenter mode, readable from the back of a lecture hall."""
