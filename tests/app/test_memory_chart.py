@@ -1,23 +1,16 @@
 """The backward player's memory chart: bytes still held after each step, the step marked."""
 
 import pytest
-import torch
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDockWidget
 
-import gradviz
 from tests.app.conftest import draw, out
-from tests.core.test_memory import Blocks
+from tests.core.test_memory import blocks_after_backward
 
 
 @pytest.fixture
 def blocks_graph():
-    x = torch.randn(8, 32, requires_grad=True)
-    with gradviz.record():
-        loss = Blocks()(x)
-    g = gradviz.trace(loss)
-    loss.backward()
-    return g
+    return blocks_after_backward()
 
 
 def step(qtbot, window, key):

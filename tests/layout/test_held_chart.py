@@ -2,26 +2,19 @@
 page's step marked, and the caption read back from the PDF."""
 
 import pytest
-import torch
 from pypdf import PdfReader
 
-import gradviz
 from gradviz.core.budget import format_bytes
 from gradviz.core.memory import HeldCurve
 from gradviz.layout import layout
 from gradviz.layout.held_chart import HEIGHT, RUN, TO_COME, on_page
 from gradviz.layout.steps import export_steps
-from tests.core.test_memory import Blocks
+from tests.core.test_memory import blocks_after_backward
 
 
 @pytest.fixture
 def blocks_graph():
-    x = torch.randn(8, 32, requires_grad=True)
-    with gradviz.record():
-        loss = Blocks()(x)
-    g = gradviz.trace(loss)
-    loss.backward()
-    return g
+    return blocks_after_backward()
 
 
 def held(g) -> list[int]:
