@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 
+from gradviz.core.memory import HeldCurve
 from gradviz.core.select import summary_text
 from gradviz.core.viewmodel import ViewModel
 from gradviz.layout import layout, restyle
@@ -61,5 +62,13 @@ def summary_job(graph):
     """The inspector's graph summary (counts, memory, ops) in words."""
     def job(progress, should_stop):
         return summary_text(graph)
+
+    return job
+
+
+def held_curve_job(graph):
+    """What autograd still holds for backward after each step: the player's memory chart."""
+    def job(progress, should_stop):
+        return HeldCurve.of(graph)
 
     return job

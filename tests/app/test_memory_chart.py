@@ -25,7 +25,7 @@ def test_the_chart_plots_the_timeline_and_its_marker_follows_the_step(qtbot, win
     chart = window.player.memory
     assert not chart.isVisible()  # the player is off
     step(qtbot, window, Qt.Key_Space)
-    assert chart.isVisible()
+    qtbot.waitUntil(chart.isVisible, timeout=10_000)  # the curve is worked out off the GUI thread
     timeline = g.memory_timeline()
     xs, ys = chart.held.getData()
     held = [s["activation"] + s["parameter"] for s in timeline]
@@ -63,3 +63,26 @@ def test_forward_steps_show_no_chart(qtbot, window, blocks_graph):
     window.player.mode_box.setCurrentIndex(window.player.mode_box.findData("forward"))
     step(qtbot, window, Qt.Key_Space)
     assert not window.player.memory.isVisible()
+
+
+def test_the_curve_is_worked_out_off_the_gui_thread(qtbot, window, blocks_graph, monkeypatch):
+    import threading
+
+    from gradviz.app import jobs
+    from gradviz.core.memory import HeldCurve
+
+    threads, real = [], HeldCurve.of
+
+    class Spy:
+        @staticmethod
+        def of(graph):
+            threads.append(threading.current_thread())
+            return real(graph)
+
+    monkeypatch.setattr(jobs, "HeldCurve", Spy)
+    draw(qtbot, window, blocks_graph)
+    step(qtbot, window, Qt.Key_Space)
+    qtbot.waitUntil(window.player.memory.isVisible, timeout=10_000)
+    assert len(threads) == 1 and threads[0] is not threading.main_thread()
+    step(qtbot, window, Qt.Key_Right)  # worked out once per graph
+    assert len(threads) == 1 and window.player.memory.marked == 2
