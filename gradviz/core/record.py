@@ -25,7 +25,7 @@ from torch.overrides import TorchFunctionMode
 
 from .errors import GradvizWarning
 from .internals import is_compiling, packing_hooks_active
-from .saved import saved_tensors
+from .saved import saved_with_storages
 from .snapshot import RECORD_CAP, Snapshot
 from .userframe import source_line, user_frame
 
@@ -87,11 +87,13 @@ class _Recorder(TorchFunctionMode):
             meta = fn.metadata
             tag = meta.get(TAG)
             if tag is None:
+                saved, storages = saved_with_storages(fn, packing_hooks_active())
                 tag = meta[TAG] = {
                     "module": self.stack[-1] if self.stack else None,
                     "source": source_line(2),
                     "values": {},
-                    "saved": saved_tensors(fn, packing_hooks_active()),
+                    "saved": saved,
+                    "storages": storages,  # numbers only: memory.measure reads them
                 }
             tag["values"][t.output_nr] = Snapshot.of(t, self.cap)
 
