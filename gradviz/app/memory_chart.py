@@ -44,6 +44,7 @@ class MemoryChart(QDockWidget):
         self.curve: HeldCurve | None = None
         self.step: int | None = None  # the player's, shown once the curve is in
         self._task = None  # the job working out the curve
+        self._theme = None  # the theme its colours are set for
         self.scale = 1
         self.plot = pg.PlotWidget()
         item = self.plot.getPlotItem()
@@ -137,7 +138,10 @@ class MemoryChart(QDockWidget):
 
     # -- looks ------------------------------------------------------------------------
     def _set_theme(self) -> None:
-        th = get_theme(self.window_.model.theme)
+        if self._theme == self.window_.model.theme:
+            return
+        self._theme = self.window_.model.theme
+        th = get_theme(self._theme)
         self.plot.setBackground(th.background)
         for side in ("left", "bottom"):
             axis = self.plot.getPlotItem().getAxis(side)
