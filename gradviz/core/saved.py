@@ -3,24 +3,7 @@
 from __future__ import annotations
 
 from .internals import FREED, PACKED, saved_values, saved_values_hold_all
-from .memory import PLAIN, storage_of
-
-
-def _entries(values):
-    """(name as listed, tensor or None) per saved tensor: None once freed or packed."""
-    for name, value in values:
-        if value is FREED or value is PACKED:
-            yield name, None
-        elif hasattr(value, "shape") and hasattr(value, "dtype"):
-            yield name, value
-        elif isinstance(value, tuple) and value and all(hasattr(v, "shape") for v in value):
-            for i, v in enumerate(value):
-                yield f"{name}[{i}]", v
-
-
-def _listed(name: str, t) -> tuple[str, tuple | None, str | None]:
-    return (name, None, None) if t is None else (
-        name, tuple(t.shape), str(t.dtype).removeprefix("torch."))
+from .memory import storage_of
 
 
 def saved_tensors(fn, packed: bool | None = None) -> list[tuple[str, tuple | None, str | None]]:
@@ -29,7 +12,16 @@ def saved_tensors(fn, packed: bool | None = None) -> list[tuple[str, tuple | Non
     ``packed``: as for :func:`~gradviz.core.internals.saved_values`."""
     if fn is None:
         return []
-    return [_listed(name, t) for name, t in _entries(saved_values(fn, packed))]
+    out = []
+    for name, value in saved_values(fn, packed):
+        if value is FREED or value is PACKED:
+            out.append((name, None, None))
+        elif hasattr(value, "shape") and hasattr(value, "dtype"):
+            out.append((name, tuple(value.shape), str(value.dtype).removeprefix("torch.")))
+        elif isinstance(value, tuple) and value and all(hasattr(v, "shape") for v in value):
+            for i, v in enumerate(value):
+                out.append((f"{name}[{i}]", tuple(v.shape), str(v.dtype).removeprefix("torch.")))
+    return out
 
 
 def saved_with_storages(fn, packed: bool) -> tuple[list, tuple | None]:
@@ -44,7 +36,13 @@ def saved_with_storages(fn, packed: bool) -> tuple[list, tuple | None]:
         return saved_tensors(fn, packed), None
     listing, storages = [], []
     for name, value in saved_values(fn, False):
-        for listed, t in ((name, value),) if type(value) in PLAIN else _entries(((name, value),)):
-            listing.append(_listed(listed, t))
+        if hasattr(value, "shape") and hasattr(value, "dtype"):
+            tensors = ((name, value),)
+        elif isinstance(value, tuple) and value and all(hasattr(v, "shape") for v in value):
+            tensors = [(f"{name}[{i}]", v) for i, v in enumerate(value)]
+        else:
+            continue
+        for listed, t in tensors:
+            listing.append((listed, tuple(t.shape), str(t.dtype).removeprefix("torch.")))
             storages.extend(storage_of(t) or (None, 0))
     return listing, tuple(storages)
