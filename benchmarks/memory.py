@@ -57,6 +57,9 @@ def recorded_trace(forward, measure: bool) -> float:
         seconds = time.process_time() - start
     finally:
         memory.of_graph, record.saved_with_storages = real
+    if g.memory.measured != measure:  # an earlier version's baseline measured all along
+        raise SystemExit(f"the run {'with' if measure else 'without'} measuring did not do as "
+                         "told: the comparison would mean nothing")
     g.capture.disarm()
     return seconds
 
