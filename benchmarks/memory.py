@@ -12,12 +12,15 @@ For each graph (GPT-like and MLP, from ``models.py``) it prints:
   curve error   the largest gap, over the backward steps, between the activation bytes gradviz
                 says are still held and those the profiler has not yet seen freed, against the
                 bytes held before backward
-Times are medians of paired runs (without and with, back to back, which goes first alternating).
+Times are medians of paired runs (without and with, back to back, which goes first alternating),
+in CPU seconds of this process (torch on one thread): on a shared machine wall-clock time swings
+with the others' load (the same run measured 0.92x and 1.16x an hour apart), CPU time much less.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import statistics
 import sys
 import time
@@ -31,23 +34,32 @@ from capture import in_big_stack, stderr_silenced  # noqa: E402
 
 import gradviz  # noqa: E402
 from gradviz.core import memory  # noqa: E402
+from gradviz.core.saved import saved_tensors  # noqa: E402
+
+record = importlib.import_module("gradviz.core.record")  # the module: gradviz.core.record is the function
 
 TARGET = 1.10
 
 
 def recorded_trace(forward, measure: bool) -> float:
-    """Seconds of a forward under record() and trace, with or without measuring memory."""
-    real = memory.of_graph
+    """Seconds of a forward under record() and trace, with or without measuring memory:
+    without, record() lists the saved tensors as it did before memory was measured (no
+    storages taken) and trace measures nothing."""
+    real = memory.of_graph, record.saved_with_storages
     if not measure:
-        memory.of_graph = lambda graph: memory.Memory.not_measured(len(graph))
+        memory.of_graph = lambda graph, taken=None: memory.Memory.not_measured(len(graph))
+        record.saved_with_storages = lambda fn, packed: (saved_tensors(fn, packed), None)
     try:
-        start = time.perf_counter()
+        start = time.process_time()
         with gradviz.record():
             loss = forward()
         g = gradviz.trace(loss)
-        seconds = time.perf_counter() - start
+        seconds = time.process_time() - start
     finally:
-        memory.of_graph = real
+        memory.of_graph, record.saved_with_storages = real
+    if g.memory.measured != measure:  # an earlier version's baseline measured all along
+        raise SystemExit(f"the run {'with' if measure else 'without'} measuring did not do as "
+                         "told: the comparison would mean nothing")
     g.capture.disarm()
     return seconds
 

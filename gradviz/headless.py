@@ -105,7 +105,8 @@ def _model(args, graph) -> ViewModel:
         collapsed = [p for p in args.collapse if p != "auto"]
     labels = lecture_labels(graph, args.labels) if args.steps else args.labels or "compact"
     return model_for(graph, labels=labels, collapsed=collapsed, theme=args.theme,
-                     color_by="grad_norm" if args.grad_norm else None)
+                     color_by="grad_norm" if args.grad_norm else "memory" if args.memory
+                     else None)
 
 
 def _run_untraced(args, progress: Progress) -> None:
@@ -269,8 +270,12 @@ def add_export_options(p) -> None:
                    help="fold this nn.Module (repeatable); 'auto' (default) folds big "
                         "recorded graphs by module as the app's first picture does")
     p.add_argument("--expand", action="store_true", help="draw every autograd node")
-    p.add_argument("--grad-norm", action="store_true",
-                   help="colour nodes by the log of their gradient's norm, with a legend")
+    colour = p.add_mutually_exclusive_group()
+    colour.add_argument("--grad-norm", action="store_true",
+                        help="colour nodes by the log of their gradient's norm, with a legend")
+    colour.add_argument("--memory", action="store_true",
+                        help="colour nodes by the bytes their ops saved for backward (log "
+                             "scale), folded modules with their totals, with a legend")
     p.add_argument("--theme", choices=("light", "dark"), default="light")
     p.add_argument("--dpi", type=_positive, default=96.0, help="PNG resolution (default 96)")
     p.add_argument("--scale", type=_positive, default=1.0, help="size factor for SVG and PNG")

@@ -234,3 +234,32 @@ def test_python_dash_m_gradviz_is_the_gradviz_command(tmp_path):
         script = subprocess.run([str(command), *args], capture_output=True, text=True, timeout=60)
         assert module.returncode == script.returncode == 0
         assert module.stdout == script.stdout and module.stdout.startswith("usage: gradviz ")
+
+
+def test_memory_colours_nodes_by_saved_bytes_with_a_legend(tmp_path):
+    from gradviz.core.runner import run_script
+    from gradviz.demos import find
+    from gradviz.layout import layout
+    from gradviz.layout.memory_fill import MEMORY_RAMP
+
+    out = tmp_path / "g.svg"
+    assert main(["export", "mlp", "-o", str(out), "--memory", "--expand", "--quiet"]) == 0
+    root = ET.parse(out).getroot()
+    ns = {"s": "http://www.w3.org/2000/svg"}
+    fills = {g.find("s:title", ns).text: g.find("s:rect", ns).get("fill")
+             for g in root.iter("{http://www.w3.org/2000/svg}g")
+             if (g.get("class") or "").startswith("node op")}
+    graph = run_script(find("mlp").path).passes[-1]
+    # the heaviest op (by the graph's own count, each storage once) is the darkest
+    heaviest = max((n for n in range(len(graph)) if graph.cols.kind[n] == "op"),
+                   key=lambda n: graph.memory.node_bytes(n))
+    assert fills[str(heaviest)] == MEMORY_RAMP[-1]
+    assert fills == {str(k): b.fill for k, b in layout(graph, color_by="memory").nodes.items()
+                     if b.kind == "op"}
+    assert "saves nothing" in out.read_text()
+
+
+def test_memory_and_grad_norm_are_one_or_the_other(tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        main(["export", "mlp", "-o", str(tmp_path / "g.svg"), "--memory", "--grad-norm"])
+    assert "not allowed with argument" in capsys.readouterr().err

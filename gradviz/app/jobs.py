@@ -12,6 +12,8 @@ import threading
 
 from gradviz.core.diagnoses.scale import summary_line as gradient_scale
 from gradviz.core.diagnosis import diagnose
+from gradviz.core.memory import HeldCurve
+from gradviz.core.select import summary_text
 from gradviz.core.viewmodel import ViewModel
 from gradviz.layout import layout, restyle
 from gradviz.layout.export import export
@@ -63,5 +65,22 @@ def export_job(model: ViewModel, path: str):
 
     def job(progress, should_stop):
         return export(model, path)
+
+    return job
+
+
+def summary_job(graph, scale: str | None = None):
+    """The inspector's graph summary (counts, the gradient-scale verdict, memory, ops) in
+    words."""
+    def job(progress, should_stop):
+        return summary_text(graph, scale)
+
+    return job
+
+
+def held_curve_job(graph):
+    """What autograd still holds for backward after each step: the player's memory chart."""
+    def job(progress, should_stop):
+        return HeldCurve.of(graph)
 
     return job

@@ -151,23 +151,27 @@ class _Session:
             except KeyError as exc:
                 return self._exit(_fail(exc.args[0]))
         self.drawn = True
-        if args.screenshot and window.error is not None:  # once the bar says what went wrong
-            window.diagnosed.connect(lambda _: self._screenshot(1))
-        elif args.screenshot:
-            self._screenshot(0)
+        if args.screenshot:
+            if window.runner.busy:  # the summary or the diagnosis is still being worked out
+                window.runner.idle.connect(self._shoot)
+            else:
+                self._shoot()
         elif self.off_screen:
             self._exit(_fail(self.hint or "the window is off screen (QT_QPA_PLATFORM="
                              f"{self.app.platformName()}) and there is no --screenshot "
                              "FILE to save it to; for a file without a window: gradviz export"))
 
-    def _screenshot(self, code: int) -> None:
-        """Save ``--screenshot`` and exit with ``code`` (1: the script raised in backward)."""
+    def _shoot(self) -> None:
+        """Save ``--screenshot`` and exit: 1 when the script raised in backward (the bar over
+        the pass that raised says what went wrong), 0 otherwise."""
+        if self.code is not None:
+            return
         self.app.processEvents()
         self.window.screenshot(self.args.screenshot)
         print(f"gradviz: saved {self.args.screenshot}", file=sys.stderr)
-        if code:
+        if self.window.error is not None:
             print(f"gradviz: error: {self.window.error}", file=sys.stderr)
-        self._exit(code)
+        self._exit(1 if self.window.error is not None else 0)
 
     def _on_failed(self, message: str) -> None:
         if self.hint and "exited with status 2" in message:  # a usage error: not its option

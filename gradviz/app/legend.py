@@ -15,6 +15,9 @@ class Legend(QFrame):
 
     def set_entries(self, title: str, entries: list[tuple[str, str]]) -> None:
         """``entries``: (colour, text) pairs, as ``Layout.legend`` gives them."""
+        # hidden while rebuilt: rows added to a shown widget are shown only later, and until
+        # then its size leaves them out (it shrank to a blank corner on a restyle)
+        self.hide()
         while self._lay.count():
             self._lay.takeAt(0).widget().deleteLater()
         self._lay.addWidget(QLabel(f"<b>{title}</b>"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from PySide6.QtCore import QSignalBlocker
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QMenu, QMessageBox
 
@@ -22,7 +23,7 @@ SHORTCUTS = """\
 Mouse: click selects, drag pans, wheel zooms about the cursor, double-click a module box
 to collapse or expand it, hover for op, shape and gradient norm.
 F fit · + / - zoom · Ctrl+F search (Enter next, Shift+Enter previous) · L upstream and
-downstream · H gradient health · Ctrl+N next NaN or Inf · Esc clear selection ·
+downstream · H gradient health · M memory · Ctrl+N next NaN or Inf · Esc clear selection ·
 Ctrl+D compare passes · Ctrl+O open script · Ctrl+S save session · Ctrl+E export graph ·
 Ctrl+Shift+E export view"""
 
@@ -78,6 +79,10 @@ def build_menus(w) -> None:
                               "L", "lineage", checkable=True)
     acts["health"] = _action(w, view, "Gradient &health colouring", lambda on: w.change(
         colouring=Colouring.HEALTH if on else Colouring.NONE), "H", "health", checkable=True)
+    acts["memory"] = _action(w, view, "&Memory colouring (saved for backward)",
+                             lambda on: w.change(colouring=Colouring.MEMORY if on
+                                                 else Colouring.NONE), "M", checkable=True)
+    w.model_changed.connect(lambda old, new: _check_colouring(acts, new.colouring))
     labels = view.addMenu("&Labels")
     group = QActionGroup(w)
     for mode in ("compact", "full", "values"):
@@ -95,6 +100,14 @@ def build_menus(w) -> None:
 
     help_ = bar.addMenu("&Help")
     _action(w, help_, "&Keyboard and mouse", lambda: QMessageBox.information(w, "gradviz", SHORTCUTS))
+
+
+def _check_colouring(acts: dict, colouring: Colouring) -> None:
+    """One colouring at a time: the action of the one shown is checked, the others not."""
+    for name, mode in (("health", Colouring.HEALTH), ("memory", Colouring.MEMORY)):
+        if acts[name].isChecked() != (colouring is mode):
+            with QSignalBlocker(acts[name]):
+                acts[name].setChecked(colouring is mode)
 
 
 def insert_action(w, name: str, act: QAction, after: str) -> None:

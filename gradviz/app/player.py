@@ -18,6 +18,7 @@ from gradviz.core.viewmodel import PlayerState
 from gradviz.layout.steps import export_steps
 
 from .errors import show_error
+from .memory_chart import MemoryChart
 from .presenter import Presenter
 from .window_api import Window
 
@@ -75,6 +76,8 @@ class Player(QToolBar):
                                            self.set_presenting, True)
         self.acts["theme"] = self._act("Dark", "Dark theme (T)", ["T"], self.set_dark, True)
         self.acts["theme"].setChecked(window.model.theme == "dark")
+        self.memory = MemoryChart(window)
+        self.acts["presenter"].toggled.connect(self.memory.set_large)
         self.presenter = Presenter(window, self)
         # Esc leaves presenter mode; enabled only there, so the view keeps Esc otherwise
         self.leave = QAction("Leave presenter mode", window, shortcut=QKeySequence("Esc"),
@@ -140,11 +143,13 @@ class Player(QToolBar):
         self.toggle_play(False)
         self.step = None
         self.caption.setText(START)
+        self.memory.show_step(None)
         self.window_.change(state=None)
 
     def _show(self, step: int) -> None:
         self.step, self._follow = step, True
         self.caption.setText(f"  {self.steps.caption(step)}")
+        self.memory.show_step(step if self.mode == "backward" else None)
         self.window_.change(state=self._state(step))
 
     def _state(self, step: int) -> PlayerState:
@@ -204,6 +209,7 @@ class Player(QToolBar):
         self.toggle_play(False)
         self.steps, self.step = None, None
         self.caption.setText(START)
+        self.memory.set_graph(graph)
         self.mode_box.setCurrentIndex(MODES.index("backward" if graph.has_grads else "forward"))
 
     def _on_model_changed(self, old, new) -> None:

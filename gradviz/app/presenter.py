@@ -1,6 +1,7 @@
 """Presenter mode (F5): the graph alone, readable from the back of a lecture hall.
 
-Full screen, every bar hidden but the player's (in large type). Entering it shows the whole
+Full screen, every bar hidden but the player's (in large type) and the docks that say they
+stay (``property("presenter")``: the backward player's memory chart). Entering it shows the whole
 graph fitted to the screen, with values and gradients on graphs small enough to read them
 (``lecture_labels``). A step then zooms past 1:1, which the normal fit never does, so that
 node text is large, and follows the current node when the whole graph does not fit at that
@@ -80,7 +81,8 @@ class Presenter(QObject):
         self.on = on
         w = self.window
         if on:
-            bars = [w.menuBar(), w.statusBar(), w.search, *w.findChildren(QDockWidget),
+            docks = [d for d in w.findChildren(QDockWidget) if not d.property("presenter")]
+            bars = [w.menuBar(), w.statusBar(), w.search, *docks,
                     *(t for t in w.findChildren(QToolBar) if t is not self.player)]
             self._hidden = [bar for bar in bars if bar.isVisible()]
             for bar in self._hidden:

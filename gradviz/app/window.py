@@ -46,6 +46,10 @@ from .themes import icon, style_sheet
 from .view import GraphView
 from .workers import Runner
 
+#: The legend's heading per colouring.
+LEGEND_TITLES = {Colouring.HEALTH: "Gradient norm (log scale)",
+                 Colouring.MEMORY: "Saved for backward (log scale)"}
+
 
 class MainWindow(QMainWindow):
     graph_changed = Signal(object)
@@ -101,7 +105,7 @@ class MainWindow(QMainWindow):
         self.stack.addWidget(page)
         self.setCentralWidget(self.stack)
 
-        self.inspector = Inspector(self)
+        self.inspector = Inspector(self, self.runner)
         self.addDockWidget(Qt.RightDockWidgetArea, self.inspector)
         self.pass_bar = QToolBar("Backward passes", objectName="passes")
         self.pass_box = QComboBox(minimumContentsLength=24)
@@ -218,7 +222,7 @@ class MainWindow(QMainWindow):
         self.view.set_layout(layout)
         self.banner.setText("\n".join(layout.warnings))
         self.banner.setVisible(bool(layout.warnings))
-        title = "Gradient norm (log scale)"
+        title = LEGEND_TITLES.get(layout.model.colouring, "")
         if layout.model.colouring is Colouring.DIFF:
             title = diffstyle.title(layout.model.graph.diff, layout.model.diff_measure)
         self.view.legend.set_entries(title, layout.legend)

@@ -257,6 +257,22 @@ def _raw_attrs(fn) -> tuple[str, ...]:
     return attrs
 
 
+_LISTED: dict[type, bool] = {}
+
+
+def saved_values_hold_all(fn) -> bool:
+    """Whether :func:`saved_values` reaches every tensor the Node holds for backward: each
+    raw slot has its ``_saved_*`` twin (a custom ``autograd.Function`` holds its tensors in
+    ``_raw_saved_tensors`` alone)."""
+    kind = type(fn)
+    listed = _LISTED.get(kind)
+    if listed is None:
+        names = {attr for _, attr, _ in _saved_attrs(fn)}
+        listed = _LISTED[kind] = ("memory" not in MISSING
+                                  and all(a[len("_raw"):] in names for a in _raw_attrs(fn)))
+    return listed
+
+
 def held_for_backward(fn) -> list:
     """What autograd holds for each tensor the Node saved, never unpacked: the tensor itself
     (a saved output as a tensor without ``grad_fn``), what a saved-tensor hook packed it into

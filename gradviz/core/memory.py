@@ -136,7 +136,7 @@ class Memory:
 
 
 # -- measuring a live graph --------------------------------------------------------------
-def _storage(t: torch.Tensor):
+def storage_of(t: torch.Tensor) -> tuple[int, int] | None:
     """(address, bytes) of the storage behind ``t``, or None when it has none to count. The
     address alone is the key: devices' memory does not overlap in the address space."""
     if (not (type(t) is torch.Tensor or type(t) is torch.nn.Parameter)
@@ -152,6 +152,9 @@ def _storage(t: torch.Tensor):
     return ptr, n
 
 
+PLAIN = (torch.Tensor, torch.nn.Parameter)
+
+
 def _tensors(value) -> tuple | None:
     """The tensors in what autograd holds for one saved tensor; None: packed out of sight."""
     if isinstance(value, torch.Tensor):
@@ -161,58 +164,62 @@ def _tensors(value) -> tuple | None:
     return None
 
 
-def measure(fns: list, leaves: list) -> Memory:
+def measure(fns: list, leaves: list, taken: list | None = None) -> Memory:
     """The saved storages of a live graph's Nodes ``fns`` (index = node id); ``leaves``:
     the graph's leaf tensors (every leaf an op saved is one of its inputs, so among them),
-    whose storages (and views of them) count as parameters.
+    whose storages (and views of them) count as parameters. ``taken``: per node, the
+    storages ``record()`` took when the Node was made, flat (address, bytes, address...;
+    see ``saved.saved_with_storages``), None where it did not: only those Nodes are read.
     One tight loop: it runs inside ``trace`` under ``record()``, within 10% of its time."""
     mem = Memory(held=[()] * len(fns), unknown=[0] * len(fns))
     index: dict[int, int] = {}  # storage address -> storage index
-    params = {found[0] for found in map(_storage, leaves) if found is not None}
+    params = {found[0] for found in map(storage_of, leaves) if found is not None}
     reasons: set[str] = set()
-    held_for_backward = internals.held_for_backward
-    plain = (torch.Tensor, torch.nn.Parameter)
-    strided = torch.strided
     for nid, fn in enumerate(fns):
-        values = held_for_backward(fn)
-        if not values:
+        found = taken[nid] if taken is not None else None
+        if found is None:
+            found = _held_storages(fn)
+        if not found:
             continue
         held: list[int] = []
         unknown = 0
-        for value in values:
-            if value is None:
-                continue
-            tensors = (value,) if type(value) in plain else _tensors(value)
-            if tensors is None:
+        pairs = iter(found)
+        for address, n in zip(pairs, pairs):
+            if address is None or address is PACKED:
                 unknown += 1
-                reasons.add(PACKED)
+                reasons.add(address or NO_STORAGE)
                 continue
-            for t in tensors:
-                if type(t) in plain and t.layout is strided and not (t.is_nested or t.is_meta):
-                    storage = t.untyped_storage()  # the common case, without a call
-                    address, n = storage.data_ptr(), storage.nbytes()
-                else:
-                    found = _storage(t)
-                    if found is None:
-                        unknown += 1
-                        reasons.add(NO_STORAGE)
-                        continue
-                    address, n = found
-                s = index.get(address)
-                if s is None:
-                    s = index[address] = len(mem.bytes)
-                    mem.bytes.append(n)
-                    mem.address.append(address)
-                    mem.kind.append("parameter" if address in params else "activation")
-                if s not in held:
-                    held.append(s)
+            s = index.get(address)
+            if s is None:
+                s = index[address] = len(mem.bytes)
+                mem.bytes.append(n)
+                mem.address.append(address)
+                mem.kind.append("parameter" if address in params else "activation")
+            if s not in held:
+                held.append(s)
         mem.held[nid] = tuple(held)
         mem.unknown[nid] = unknown
     mem.reasons = sorted(reasons)
     return mem
 
 
-def released(fns: list, order: list[int]) -> bool | None:
+def _held_storages(fn) -> list:
+    """Per tensor the Node holds, read without unpacking and flat: address and bytes, or
+    None, 0 for one without ordinary storage, or :data:`PACKED`, 0."""
+    out = []
+    for value in internals.held_for_backward(fn):
+        if value is None:
+            continue
+        tensors = (value,) if type(value) in PLAIN else _tensors(value)
+        if tensors is None:
+            out.extend((PACKED, 0))
+        else:
+            for t in tensors:
+                out.extend(storage_of(t) or (None, 0))
+    return out
+
+
+def released(fns: list, order) -> bool | None:
     """Whether backward released the saved tensors: the first nodes that ran (up to 256)
     hold nothing now, although they have saved slots. None when none of them has any."""
     slots = 0
@@ -224,16 +231,16 @@ def released(fns: list, order: list[int]) -> bool | None:
     return True if slots else None
 
 
-def of_graph(graph) -> Memory:
+def of_graph(graph, taken: list | None = None) -> Memory:
     """Measure a live graph now (not measured if backward already released it); a loaded
-    graph's memory comes from its session."""
+    graph's memory comes from its session. ``taken``: as for :func:`measure`."""
     fns = graph.cols.fn
     if not fns or fns[0] is None:
         return Memory.not_measured(len(graph))
-    if graph.capture.ran and released(fns, graph.capture.order):
-        return Memory.not_measured(len(fns))
+    if released(fns, graph.capture.order if graph.capture.ran else range(len(fns))):
+        return Memory.not_measured(len(fns))  # traced after backward, or since it ran
     leaves = [fn.variable for fn, kind in zip(fns, graph.cols.kind) if kind == "leaf"]
-    return measure(fns, leaves)
+    return measure(fns, leaves, taken)
 
 
 def timeline(graph) -> list[dict]:
@@ -245,6 +252,30 @@ def timeline(graph) -> list[dict]:
     if mem.released is None and graph.capture.ran and fns and fns[0] is not None:
         mem.released = released(fns, graph.capture.order)
     return mem.timeline(graph.capture.order)
+
+
+@dataclass(frozen=True)
+class HeldCurve:
+    """What autograd still holds for backward at each point of :func:`timeline` (0: before
+    backward, k: after the k-th node ran), as the player's memory chart and the
+    ``--steps backward`` pages draw it."""
+
+    held: tuple[int, ...]  # activations and parameters
+    activation: tuple[int, ...]
+
+    @classmethod
+    def of(cls, graph) -> "HeldCurve | None":
+        """None when there is nothing to draw: not measured, or no backward captured."""
+        if not graph.memory.measured or not graph.capture.order:
+            return None
+        steps = timeline(graph)
+        return cls(tuple(s["activation"] + s["parameter"] for s in steps),
+                   tuple(s["activation"] for s in steps))
+
+    @staticmethod
+    def after(step: int) -> int:
+        """The point just after the player's backward ``step`` (counted from 0) has run."""
+        return step + 1
 
 
 # -- sessions and JSON -------------------------------------------------------------------

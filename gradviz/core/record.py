@@ -32,7 +32,7 @@ from torch.overrides import TorchFunctionMode
 from .errors import GradvizWarning
 from .forwardlog import LOG, Cut, Write
 from .internals import is_compiling, packing_hooks_active, version
-from .saved import saved_tensors
+from .saved import saved_with_storages
 from .snapshot import RECORD_CAP, Snapshot
 from .userframe import in_library, outer_line, source_line, user_frame
 
@@ -184,11 +184,13 @@ class _Recorder(TorchFunctionMode):
             tag = meta.get(TAG)
             if tag is None:
                 versions = []
+                saved, storages = saved_with_storages(fn, packing_hooks_active(), versions)
                 tag = meta[TAG] = {
                     "module": self.stack[-1] if self.stack else None,
                     "source": source_line(2),
                     "values": {},
-                    "saved": saved_tensors(fn, packing_hooks_active(), versions),
+                    "saved": saved,
+                    "storages": storages,  # numbers only: memory.measure reads them
                     "versions": versions,
                 }
             if write is not None:

@@ -14,6 +14,7 @@ import os
 import runpy
 import sys
 import threading
+import time
 import tokenize
 import traceback
 from contextlib import nullcontext
@@ -273,9 +274,10 @@ def run_script(path, argv=(), *, keep: int = KEEP, cap: int | None = None, budge
         with _StopCheck(should_stop) if should_stop else nullcontext():
             recording.switch(run.tracing_next)  # innermost: switched off between steps
             try:
-                runpy.run_path(script, run_name="__main__")
+                made = runpy.run_path(script, run_name="__main__")  # what the script made
             finally:
                 recording.close()
+        _free_after_collectives(made)
     except (Stopped, KeyboardInterrupt):
         raise
     except SystemExit as exit_:
@@ -300,6 +302,40 @@ def run_script(path, argv=(), *, keep: int = KEEP, cap: int | None = None, budge
             "makes. Add one (e.g. loss.backward()) or, from Python, call gradviz.trace(loss) "
             "before loss.backward()")
     return result
+
+
+def _gloo_threads() -> bool:
+    """Whether torch.distributed's gloo backend has worker threads in this process (Linux)."""
+    try:
+        tasks = os.listdir("/proc/self/task")
+    except OSError:
+        return False
+    for task in tasks:
+        try:
+            with open(f"/proc/self/task/{task}/comm") as comm:
+                if "gloo" in comm.read():
+                    return True
+        except OSError:
+            continue
+    return False
+
+
+def _free_after_collectives(made: dict) -> None:
+    """Free what the script made, once gloo's workers are done with its collectives.
+
+    A gloo process group freed here (a DDP model's reducer holds one) joins its worker
+    threads while this thread holds the GIL. A worker still dropping a collective whose
+    thread-local state holds gradviz's Python mode (recording was on when the script made
+    it) needs the GIL to do so: both wait forever (seen under load in the DDP test, with
+    gdb: ``~ProcessGroupGloo`` joining, the worker in ``~ThreadLocalState``). Sleeping
+    first hands the workers the GIL to finish."""
+    if _gloo_threads():
+        time.sleep(GLOO_SETTLE_S)
+    made.clear()
+
+
+#: How long the gloo workers get to drop their last collectives (see _free_after_collectives).
+GLOO_SETTLE_S = 0.2
 
 
 #: How deep the stack may grow while a script runs: PyTorch frees an autograd graph

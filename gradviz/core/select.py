@@ -13,7 +13,10 @@ from typing import Hashable, Iterable
 import torch
 
 from .graph import KINDS, GradGraph
+from .memory_report import summary_text as memory_summary
 from .snapshot import Snapshot
+
+PLURAL = {"leaf": "leaves", "op": "ops", "output": "outputs"}
 
 Edge = tuple[Hashable, Hashable]
 
@@ -101,7 +104,7 @@ def _status(graph: GradGraph) -> str:
 def summary(graph: GradGraph) -> dict:
     """Counts by kind and by op, and where backward stands: what an empty selection shows.
 
-    Cheap on purpose (no tensor statistics): it is shown on the GUI thread for any size.
+    Cheap on purpose (no tensor statistics).
     """
     kinds = Counter(graph.cols.kind)
     return {
@@ -112,3 +115,16 @@ def summary(graph: GradGraph) -> dict:
         "status": _status(graph),
         "reached": len(graph.capture.order),
     }
+
+
+def summary_text(graph: GradGraph, scale: str | None = None) -> str:
+    """The graph summary in words: counts, where backward stands, the gradient-scale verdict
+    (``scale``, :mod:`.diagnoses.scale`), where the memory saved for backward is
+    (:mod:`.memory_report`) and the commonest ops. A fifth of a second at 20,000 nodes: the
+    app works it out off the GUI thread."""
+    s = summary(graph)
+    kinds = ", ".join(f"{n} {k if n == 1 else PLURAL[k]}" for k, n in s["kinds"].items())
+    ops = "\n".join(f"  {n:>5}  {op}" for op, n in list(s["ops"].items())[:20])
+    verdict = f"{scale}\n" if scale else ""
+    return (f"{s['nodes']} nodes ({kinds}), {s['edges']} edges\nBackward: {s['status']}\n"
+            f"{verdict}\n{memory_summary(graph)}\n\nOps:\n{ops}")

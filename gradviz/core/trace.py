@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 import torch
 
+from . import memory
 from .budget import DEFAULT_BUDGET, parse_budget
 from .diagnoses.unused import note_unused
 from .errors import GradvizError, GradvizWarning
@@ -60,17 +61,21 @@ def _roots(outputs) -> list[torch.Tensor]:
     return list(tensors)
 
 
-def _apply_recording(graph: GradGraph) -> None:
-    """Copy recorded values, module paths and source lines from the Nodes' tags."""
+def _apply_recording(graph: GradGraph) -> list:
+    """Copy recorded values, module paths and source lines from the Nodes' tags; return the
+    storages each tagged Node saved (None where untagged), for measuring memory."""
     c = graph.cols
     seen = [False] * len(graph)
+    taken = [None] * len(graph)
     for nid, fn in enumerate(c.fn):
         if c.kind[nid] == "leaf":
+            taken[nid] = ()  # a leaf's AccumulateGrad saves nothing
             continue
         tag = tag_of(fn)
         if tag is not None:
             seen[nid] = True
             c.module[nid], c.source[nid], c.saved[nid] = tag["module"] or None, tag["source"], tag["saved"]
+            taken[nid] = tag["storages"]
             values = tag["values"]
             c.values[nid] = tuple(values.get(k) for k in range(max(values) + 1)) if values else None
     # Ops torch made internally (a transpose inside F.linear) were not seen by the recorder:
@@ -81,6 +86,7 @@ def _apply_recording(graph: GradGraph) -> None:
             seen[src] = True
             c.module[src] = c.module[dst]
             c.source[src] = c.source[src] or c.source[dst]
+    return taken
 
 
 @contextmanager
@@ -175,11 +181,12 @@ def trace(outputs, *, inputs=(), keep=(), budget=DEFAULT_BUDGET, cap: int | None
     graph.names = names
     graph.capture.keep_full = variables | kept
     if ever_recording():
-        _apply_recording(graph)
+        taken = _apply_recording(graph)
         note_unused(graph)
         if not freed and graph.recorded:
             with gc_paused():  # its transient tensor wrappers would set off the collector
-                graph.memory  # measured now, before backward releases the saved tensors
+                # measured now, before backward releases the saved tensors
+                graph.memory = memory.of_graph(graph, taken)
 
     _serial += 1
     live_graphs[_serial] = graph

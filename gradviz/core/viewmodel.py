@@ -26,9 +26,10 @@ from .keys import Key
 
 class Colouring(StrEnum):
     """How boxes are filled. ``HEALTH`` is the gradient-norm colouring (spelled
-    ``color_by="grad_norm"`` in the public API); ``DIFF`` draws two passes compared (the
-    union graph of :func:`gradviz.core.diff.compare`, by ``ViewModel.diff_measure``); the
-    others are reserved for the features that will draw them (memory per node, flows)."""
+    ``color_by="grad_norm"`` in the public API); ``MEMORY`` the bytes saved for backward
+    (``color_by="memory"``); ``DIFF`` draws two passes compared (the union graph of
+    :func:`gradviz.core.diff.compare`, by ``ViewModel.diff_measure``); ``FLOWS`` is reserved
+    (flows are drawn on the edges of the other colourings)."""
 
     NONE = "none"
     HEALTH = "grad_norm"
@@ -38,15 +39,15 @@ class Colouring(StrEnum):
 
     @classmethod
     def of(cls, color_by) -> Colouring:
-        """The colouring for the public ``color_by`` spelling (None or "grad_norm")."""
+        """The colouring for the public ``color_by`` spelling (None, "grad_norm", "memory")."""
         if isinstance(color_by, Colouring):
             return color_by
         if color_by is None:
             return cls.NONE
-        if color_by in ("grad_norm", "diff"):
+        if color_by in ("grad_norm", "memory", "diff"):
             return cls(color_by)
-        raise UnknownColouring(f"unknown colouring {color_by!r}; use None, 'grad_norm' or "
-                               "'diff' (on a graph of two passes compared)")
+        raise UnknownColouring(f"unknown colouring {color_by!r}; use None, 'grad_norm', "
+                               "'memory' or 'diff' (on a graph of two passes compared)")
 
     @property
     def color_by(self) -> str | None:

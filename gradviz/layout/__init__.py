@@ -22,7 +22,7 @@ from gradviz.core.viewmodel import ViewModel
 
 from . import blocks, cache, strategy
 from .dotsource import to_dot
-from gradviz.core.keys import module_key
+from gradviz.core.keys import BoxKind, module_key
 
 from .geometry import ClusterBox, EdgePath, Layout, NodeBox
 from .graphviz_errors import INSTALL_HINT, Cancelled, GraphvizFailed, GraphvizMissing
@@ -110,7 +110,7 @@ def layout(subject: GradGraph | ViewModel, *, collapsed=frozenset(), labels: str
 
     Node keys are graph node ids, and ``module_key(path)`` for collapsed modules. For the
     first picture of a big recorded graph pass ``gradviz.core.collapse.default_collapsed``.
-    ``labels``: "compact" | "full" | "values"; ``color_by``: None | "grad_norm";
+    ``labels``: "compact" | "full" | "values"; ``color_by``: None | "grad_norm" | "memory";
     ``state``: ``{"current": key, "done": keys, "show_grad": keys or None}`` for the player.
     """
     model = model_of(subject, collapsed, labels, color_by, theme, state)
@@ -136,5 +136,16 @@ def restyle(placed: Layout, subject: GradGraph | ViewModel, *, state=None, color
         model = placed.model.changed(
             graph=subject, state=state, theme=theme or placed.theme,
             colouring=placed.model.colouring if color_by == _SAME else color_by)
-    result = cache.adopt(cache.placement(placed), build(model))
+    scene = build(model)
+    if _relabelled(placed, scene):
+        return layout(model)
+    result = cache.adopt(cache.placement(placed), scene)
     return _dress(result, model)
+
+
+def _relabelled(placed: Layout, scene: Scene) -> bool:
+    """Whether a folded box's text changed (the memory colouring writes a module's total in
+    its label), so that the old box would no longer hold it. A node's text changes with the
+    player's state too, but its box is sized for every state (see :mod:`.labels`)."""
+    return any(box.kind == BoxKind.MODULE and box.lines != placed.nodes[key].lines
+               for key, box in scene.nodes.items())

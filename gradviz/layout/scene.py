@@ -15,7 +15,7 @@ from gradviz.core.graph import GradGraph
 from gradviz.core.keys import BoxKind, ModuleKey, NodeKey, RunKey, parse_key
 from gradviz.core.viewmodel import Colouring, ViewModel
 
-from . import diffstyle, edgeflows, labels as label_text
+from . import diffstyle, edgeflows, labels as label_text, memory_fill
 from .clusters import drawable
 from .geometry import EdgePath, NodeBox
 from .style import SHAPES, NormScale, grad_fill, text_on, theme as get_theme
@@ -81,7 +81,7 @@ def _box(graph: GradGraph, view: View, key, mode: str, show_grad: bool) -> NodeB
 
 
 #: The colourings this layout draws; a new one adds its fill here (see docs/architecture.md).
-DRAWN = (Colouring.NONE, Colouring.HEALTH, Colouring.DIFF)
+DRAWN = (Colouring.NONE, Colouring.HEALTH, Colouring.MEMORY, Colouring.DIFF)
 
 
 def build(model: ViewModel) -> Scene:
@@ -104,11 +104,19 @@ def build(model: ViewModel) -> Scene:
         diff = diff_of(graph)
         ratios = diffstyle.key_ratios(diff, view, model.diff_measure)
         width = diffstyle.span(ratios.values())
+    memory = model.colouring is Colouring.MEMORY
+    saved = memory_fill.saved_by_key(graph, view) if memory else {}
+    bytes_scale = memory_fill.scale_of(saved) if memory else None
 
     nodes = {}
     for key in view.keys:
         box = _box(graph, view, key, labels, show_grad is None or key in show_grad)
-        box.fill = grad_fill(stats.get(key), scale, th.muted) if scale else th.fills[box.kind]
+        if memory:
+            box.fill = memory_fill.memory_fill(saved.get(key), bytes_scale, th.muted)
+            if box.kind == BoxKind.MODULE:
+                box.lines = memory_fill.module_label(box.lines, saved.get(key))
+        else:
+            box.fill = grad_fill(stats.get(key), scale, th.muted) if scale else th.fills[box.kind]
         box.border = th.ink
         if compared:
             box.fill = diffstyle.fill(ratios[key], width, th.muted)
@@ -141,6 +149,8 @@ def build(model: ViewModel) -> Scene:
     legend = scale.legend(th.muted) if scale is not None else []
     if compared:
         legend = diffstyle.legend(width, diff.names, th.muted)
+    if memory:
+        legend = memory_fill.legend(saved, bytes_scale, th.muted)
     return Scene(nodes, edges, _depths(parents), parents, legend)
 
 

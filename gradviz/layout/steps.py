@@ -5,6 +5,7 @@ every page is a restyle of that layout (the player's state changes colours and l
 never positions), so nodes stay put from page to page and ``dot`` runs only once. Graphviz
 renders each page at our positions (:func:`.render.render`); its cairo PDF output holds one
 graph per file, so the pages are joined with ``pypdf``, which this export needs at run time.
+Backward pages carry the player's memory chart under the graph (:mod:`.held_chart`).
 """
 
 from __future__ import annotations
@@ -13,10 +14,11 @@ import io
 from pathlib import Path
 
 from gradviz.core.graph import GradGraph
+from gradviz.core.memory import HeldCurve
 from gradviz.core.steps import Steps, on_view
 from gradviz.core.viewmodel import ViewModel
 
-from . import layout, restyle
+from . import held_chart, layout, restyle
 from .export import ExportError, model_for
 from .render import render
 
@@ -48,10 +50,13 @@ def export_steps(graph: GradGraph | ViewModel, path, mode: str, *, labels: str =
         raise ExportError(str(err)) from None
     # no state: boxes are sized with every gradient shown, so the last page's text fits too
     placed = layout(model, should_stop=should_stop)
+    curve = HeldCurve.of(model.graph) if mode == "backward" else None  # the memory chart
     pages = PdfWriter()
     for step in range(len(steps)):
         report(f"page {step + 1} of {len(steps)}", step / len(steps))
         picture = restyle(placed, model.changed(state=on_view(steps.state(step), model.folded)))
+        if curve is not None:
+            picture = held_chart.on_page(picture, curve, step)
         heading = steps.caption(step)
         pdf = render(picture, "pdf", title=f"{title}: {heading}" if title else heading,
                      scale=scale, should_stop=should_stop)

@@ -57,11 +57,11 @@ def _mix(a: str, b: str, t: float) -> str:
     return "#" + "".join(f"{round(x + (y - x) * t):02x}" for x, y in zip(ca, cb))
 
 
-def ramp(t: float) -> str:
-    """Colour at ``t`` in [0, 1] along :data:`RAMP`."""
-    t = min(max(t, 0.0), 1.0) * (len(RAMP) - 1)
-    i = min(int(t), len(RAMP) - 2)
-    return _mix(RAMP[i], RAMP[i + 1], t - i)
+def ramp(t: float, stops: list[str] = RAMP) -> str:
+    """Colour at ``t`` in [0, 1] along ``stops`` (default :data:`RAMP`)."""
+    t = min(max(t, 0.0), 1.0) * (len(stops) - 1)
+    i = min(int(t), len(stops) - 2)
+    return _mix(stops[i], stops[i + 1], t - i)
 
 
 def text_on(fill: str) -> str:
@@ -71,16 +71,18 @@ def text_on(fill: str) -> str:
 
 
 class NormScale:
-    """log10 of gradient norms mapped onto :data:`RAMP`, from the smallest to the largest."""
+    """log10 of gradient norms (or other positive sizes) mapped onto ``stops`` (default
+    :data:`RAMP`), from the smallest to the largest."""
 
-    def __init__(self, norms):
+    def __init__(self, norms, stops: list[str] = RAMP):
         logs = [math.log10(n) for n in norms if n is not None and math.isfinite(n) and n > 0]
         self.lo, self.hi = (min(logs), max(logs)) if logs else (0.0, 0.0)
+        self.stops = stops
 
     def color(self, norm: float) -> str:
         if self.hi == self.lo:
-            return ramp(0.5)
-        return ramp((math.log10(norm) - self.lo) / (self.hi - self.lo))
+            return ramp(0.5, self.stops)
+        return ramp((math.log10(norm) - self.lo) / (self.hi - self.lo), self.stops)
 
     def legend(self, muted: str) -> list[tuple[str, str]]:
         steps = 4

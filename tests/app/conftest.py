@@ -73,6 +73,13 @@ def draw(qtbot, window, graph, **kwargs):
     return window
 
 
+def summary(qtbot, window) -> str:
+    """The inspector's text once its graph summary, worked out off the GUI thread, is in."""
+    qtbot.waitUntil(lambda: window.inspector.SUMMING not in window.inspector.text(),
+                    timeout=10_000)
+    return window.inspector.text()
+
+
 def click(qtbot, view, key, button=None, double=False):
     """Click the node ``key`` where it really is on screen."""
     from PySide6.QtCore import Qt

@@ -211,6 +211,16 @@ class Blocks(nn.Module):
         return x.sum()
 
 
+def blocks_after_backward():
+    """Three recorded blocks, traced, after a plain backward."""
+    x = torch.randn(8, 32, requires_grad=True)
+    with gradviz.record():
+        loss = Blocks()(x)
+    g = gradviz.trace(loss)
+    loss.backward()
+    return g
+
+
 def test_summary_names_the_heaviest_and_what_checkpointing_a_block_frees():
     from gradviz.core.memory_report import checkpoint_saving, heaviest_nodes, summary_text
 
@@ -265,3 +275,30 @@ def test_measuring_never_runs_an_unpack_hook_and_counts_what_the_pack_hook_kept(
     loss.backward()
     g.memory_timeline()
     assert calls.count("unpack") == 2  # backward's own, none of gradviz's
+
+
+@pytest.mark.parametrize("build", [transformer, cnn])
+def test_record_takes_the_storages_in_its_own_pass_and_trace_reads_no_node_again(
+        build, monkeypatch):
+    from gradviz.core import memory
+
+    model, forward = build()
+    reads = []
+    real = memory._held_storages  # what measuring reads of a Node record() did not tag
+    monkeypatch.setattr(memory, "_held_storages", lambda fn: reads.append(fn) or real(fn))
+    with gradviz.record():
+        loss = forward()
+    g = gradviz.trace(loss)
+    recorded = g.memory
+    # only the ops torch made inside another call (no tag: record() never saw them) are read
+    untagged = {id(fn) for fn, kind in zip(g.cols.fn, g.cols.kind)
+                if kind != "leaf" and "gradviz" not in fn.metadata}
+    assert {id(fn) for fn in reads} == untagged
+    assert len(untagged) < sum(kind == "op" for kind in g.cols.kind)
+    # the same figures as reading every Node
+    leaves = [fn.variable for fn, kind in zip(g.cols.fn, g.cols.kind) if kind == "leaf"]
+    walked = memory.measure(g.cols.fn, leaves)
+    assert sorted(zip(recorded.bytes, recorded.kind)) == sorted(zip(walked.bytes, walked.kind))
+    by_address = lambda mem: [sorted(mem.address[s] for s in h) for h in mem.held]  # noqa: E731
+    assert by_address(recorded) == by_address(walked)
+    assert recorded.unknown == walked.unknown

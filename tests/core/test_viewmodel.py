@@ -77,7 +77,8 @@ def test_box_kinds_are_an_enum_equal_to_their_old_strings(transformer):
 
 def test_colourings_beyond_health_are_named_but_not_drawn_yet(transformer):
     assert Colouring.of(None) is Colouring.NONE and Colouring.of("grad_norm") is Colouring.HEALTH
-    with pytest.raises(GradvizError, match="unknown colouring 'memory'"):
-        Colouring.of("memory")  # the public spelling accepts only what is drawn
-    with pytest.raises(ValueError, match="memory colouring is not drawn yet"):
-        layout(ViewModel(transformer, colouring=Colouring.MEMORY))
+    assert Colouring.of("memory") is Colouring.MEMORY
+    with pytest.raises(GradvizError, match="unknown colouring 'flows'"):
+        Colouring.of("flows")  # the public spelling accepts only what is drawn
+    with pytest.raises(ValueError, match="flows colouring is not drawn yet"):
+        layout(ViewModel(transformer, colouring=Colouring.FLOWS))
