@@ -32,6 +32,7 @@ from torch.overrides import TorchFunctionMode
 from .errors import GradvizWarning
 from .forwardlog import LOG, Cut, Write
 from .internals import is_compiling, packing_hooks_active, version
+from .memory import storage_of
 from .saved import saved_with_storages
 from .snapshot import RECORD_CAP, Snapshot
 from .userframe import in_library, outer_line, source_line, user_frame
@@ -203,8 +204,8 @@ class _Recorder(TorchFunctionMode):
         written = _tensors(kwargs["out"] if kwargs and "out" in kwargs else args[0] if args
                            else None)
         write = Write(_op_name(func, kwargs), source_line(2),
-                      tuple((t.untyped_storage().data_ptr(), version(t), tuple(t.shape))
-                            for t in written))
+                      tuple(((storage_of(t) or (None,))[0], version(t), tuple(t.shape))
+                            for t in written))  # no address: a storage FSDP freed, a wrapper
         LOG.writes.append(write)
         return write
 
