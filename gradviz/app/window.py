@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (QApplication, QComboBox, QLabel, QMainWindow, QSt
 from gradviz.core.collapse import default_collapsed, toggled
 from gradviz.core.graph import GradGraph
 from gradviz.core.keys import NodeKey, RunKey, parse_key
+from gradviz.core.runner import Stopped
 from gradviz.core.search import search
 from gradviz.core.select import first_nonfinite, visible_key
 from gradviz.core.session import save
@@ -31,6 +32,7 @@ from .capture import save_widget
 from .errors import show_error
 from .gallery import Gallery
 from .inspector import Inspector
+from .live import LiveRun
 from .menus import build_menus, insert_action
 from .progress import ProgressStrip
 from .recent import add_recent
@@ -95,6 +97,7 @@ class MainWindow(QMainWindow):
         self.addToolBar(self.pass_bar)
         self.pass_bar.hide()
         self.statusBar().addPermanentWidget(ProgressStrip(self.runner))
+        self.live = LiveRun(self)  # a running script: Stop, follow newest, console, timeline
 
         build_menus(self)
         self._apply_theme(theme)
@@ -128,6 +131,7 @@ class MainWindow(QMainWindow):
             title = new.graph.info.get("title") or self.path or "graph"
             self.setWindowTitle(f"gradviz — {title}")
             self.inspector.inspect(new.graph, None)
+            self._sync_pass_box()
             self.graph_changed.emit(new.graph)
         elif "selection" in changed:
             if self.view.selected != new.selection:
@@ -150,8 +154,9 @@ class MainWindow(QMainWindow):
         self.change(graph=graph, selection=None, state=None, collapsed=frozenset(
             default_collapsed(graph) if collapsed is None else collapsed))
 
-    def set_passes(self, passes: list[GradGraph]) -> None:
-        """Several backward passes (a training loop): newest first in the selector, newest shown.
+    def set_passes(self, passes: list[GradGraph], *, show_newest: bool = True) -> None:
+        """Several backward passes (a training loop): newest first in the selector; the newest
+        shown unless ``show_newest`` is False (a running script's passes, see ``live``).
 
         Each pass keeps the number the runner gave it (``info["index"]``), so that when only
         the newest ``jobs.KEEP_PASSES`` are kept the labels still say which step they were.
@@ -160,11 +165,23 @@ class MainWindow(QMainWindow):
         self.pass_box.clear()
         total = max((g.info.get("index", 0) for g in passes), default=0) or len(passes)
         for i in reversed(range(len(passes))):
+            index = passes[i].info.get("index", i + 1)
             newest = " (newest)" if i == len(passes) - 1 else ""
-            self.pass_box.addItem(f"pass {passes[i].info.get('index', i + 1)} of {total}{newest}", i)
+            self.pass_box.addItem(f"pass {index} of {total}{newest}", i)
+            if len(passes) > 1:
+                passes[i].info.setdefault("title", f"{self.path}, pass {index}")
         self.pass_box.setToolTip(f"the newest {jobs.KEEP_PASSES} backward passes are kept")
         self.pass_bar.setVisible(len(passes) > 1)
-        self.set_graph(passes[-1])
+        if show_newest and passes and passes[-1] is not self.model.graph:
+            self.set_graph(passes[-1])
+        else:
+            self._sync_pass_box()
+
+    def _sync_pass_box(self) -> None:
+        """The selector on the pass shown (none when it is no longer kept)."""
+        rows = [r for r in range(self.pass_box.count())
+                if self.passes[self.pass_box.itemData(r)] is self.model.graph]
+        self.pass_box.setCurrentIndex(rows[0] if rows else -1)
 
     def _redraw(self) -> None:
         """Restyle what is drawn (no Graphviz run) when the model places boxes where they
@@ -273,19 +290,27 @@ class MainWindow(QMainWindow):
         name or a saved session; a failure shows its traceback in a dialog. ``run_options``:
         as :func:`gradviz.core.runner.run_script`'s (``budget``)."""
         self.path = title or spec
-        self.runner.submit("source", f"Opening {self.path}…",
-                           jobs.source_job(spec, argv, **run_options),
-                           self._on_passes, self._on_source_error)
+        hooks = self.live.begin()
+        self.live.started(self.runner.submit(
+            "source", f"Opening {self.path}…", jobs.source_job(spec, argv, **hooks, **run_options),
+            self._on_passes, self._on_source_error))
 
     def _on_source_error(self, exc: BaseException) -> None:
+        self.live.finished()
+        if isinstance(exc, Stopped):
+            run = self.live.run
+            passes = run.passes if run is not None else []
+            self.statusBar().showMessage(f"Stopped {self.path}: {run.traced if run else 0} "
+                                         "backward passes traced", 10_000)
+            if passes:
+                self.set_passes(passes, show_newest=self.live.following)
+            return
         self.last_error = show_error(self, f"Cannot open {self.path}", exc)
         self.source_failed.emit(f"{self.path}: {self.last_error.text()}")
 
     def _on_passes(self, passes) -> None:
-        for i, g in enumerate(passes):
-            which = f", pass {i + 1}" if len(passes) > 1 else ""
-            g.info.setdefault("title", f"{self.path}{which}")
-        self.set_passes(passes)
+        self.live.finished()
+        self.set_passes(passes, show_newest=self.live.following)
 
     # -- saving things ----------------------------------------------------------------
     def save_session(self, path: str) -> None:

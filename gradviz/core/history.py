@@ -64,6 +64,16 @@ class NodeHistory:
     present: np.ndarray  # whether the node was in that pass's graph
 
 
+@dataclass
+class PassHistory:
+    """The figures of each traced pass as a whole (oldest first): what a timeline plots."""
+
+    passes: np.ndarray  # the backward call each pass was (1 = the first)
+    loss: np.ndarray
+    global_norm: np.ndarray
+    nonfinite: np.ndarray  # whether any gradient of the pass held a NaN or an Inf
+
+
 def _stats(snap) -> dict:
     return snap.stats if snap is not None else {}
 
@@ -100,6 +110,7 @@ class History:
         self.passes: list[int] = []
         self.loss: list[float] = []
         self.global_norm: list[float] = []
+        self.nonfinite: list[bool] = []  # a byte per pass, so a timeline never scans the nodes
         self._chunks: list[dict[str, np.ndarray]] = []
 
     def __len__(self) -> int:
@@ -156,6 +167,14 @@ class History:
         self.passes.append(index)
         self.loss.append(loss)
         self.global_norm.append(float(np.sqrt(np.sum(finite ** 2))) if len(finite) else math.nan)
+        self.nonfinite.append(bool(nan.any() or inf.any()))
+
+    def figures(self) -> PassHistory:
+        """Every pass's loss, global norm and NaN/Inf flag."""
+        return PassHistory(np.asarray(self.passes, dtype=np.int64),
+                           np.asarray(self.loss, dtype=np.float64),
+                           np.asarray(self.global_norm, dtype=np.float64),
+                           np.asarray(self.nonfinite, dtype=np.bool_))
 
     def _row(self) -> int:
         """The row the next pass goes in, its chunk wide enough for every key so far."""

@@ -5,7 +5,8 @@ The script runs as ``python script.py ARGS`` would run it (its own ``sys.argv``,
 ``Tensor.backward``, ``torch.autograd.backward`` and ``torch.autograd.grad`` are wrapped so
 that each call first runs ``gradviz.trace`` on the tensors being differentiated, with the
 caller's variables as names: the hooks are armed just before the pass they capture. Every
-patch is undone in ``finally``, whatever the script does.
+patch is undone in ``finally``, whatever the script does. A viewer can follow the run while it
+goes: ``on_pass`` hears of each traced pass once its backward is done, ``output`` of each print.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from .graph import GradGraph
 from .passes import KEEP, Run
 from .record import record
 from .snapshot import DEFAULT_CAP
+from .tee import tee_output
 from .trace import TraceError
 from .userframe import caller_locals, user_frame
 
@@ -127,9 +129,9 @@ class _Tracer:
     ``torch.autograd.backward`` inside: the guard keeps that from tracing twice)."""
 
     def __init__(self, result: RunResult, run: Run, recording: _Recording, progress,
-                 should_stop):
+                 should_stop, on_pass):
         self.result, self.run, self.recording = result, run, recording
-        self.progress, self.should_stop = progress, should_stop
+        self.progress, self.should_stop, self.on_pass = progress, should_stop, on_pass
         self.local = threading.local()
         self.originals = (torch.Tensor.backward, torch.autograd.backward, torch.autograd.grad)
 
@@ -141,29 +143,32 @@ class _Tracer:
                 raise Stopped()
             self.local.inside = True
             try:
-                self._trace(tensors(args, kwargs))
+                graph = self._trace(tensors(args, kwargs))
                 out = original(*args, **kwargs)
             finally:
                 self.local.inside = False
             self.recording.switch(self.run.tracing_next)
+            if graph is not None and self.on_pass is not None:
+                self.on_pass(graph, self.run)
             return out
         return call
 
-    def _trace(self, tensors) -> None:
+    def _trace(self, tensors) -> GradGraph | None:
         if isinstance(tensors, torch.Tensor):
             tensors = [tensors]
         tensors = [t for t in tensors if isinstance(t, torch.Tensor) and t.grad_fn is not None]
         self.result.calls += 1
         if not tensors or not self.run.tracing_next:
             self.run.skip()
-            return
+            return None
         try:
             graph = self.run.trace(tensors, namespace=_namespace(user_frame(2)))
         except TraceError:
-            return
+            return None
         graph.info.update(script=self.result.script, index=self.result.calls)
         if self.progress is not None:
             self.progress(f"traced backward pass {self.result.calls}", None)
+        return graph
 
     def install(self) -> None:
         t_backward, a_backward, a_grad = self.originals
@@ -211,7 +216,7 @@ def _check_source(script: str) -> None:
 
 def run_script(path, argv=(), *, keep: int = KEEP, cap: int | None = None, budget=DEFAULT_BUDGET,
                progress=None, should_stop=None, flows: bool | None = None, every: int = 1,
-               first: int | None = None) -> RunResult:
+               first: int | None = None, on_pass=None, output=None) -> RunResult:
     """Run the script at ``path`` with ``argv`` as ``sys.argv[1:]``; trace its backward passes.
 
     ``keep``: how many passes to keep whole (the newest); ``every``, ``first``: trace every
@@ -219,8 +224,11 @@ def run_script(path, argv=(), *, keep: int = KEEP, cap: int | None = None, budge
     script runs as without gradviz); the others run with no hooks and no recording (see
     :class:`~gradviz.core.passes.Run`). ``cap``, ``budget``, ``flows``: as in ``trace``.
     ``progress(stage, fraction)`` is told about each pass; ``should_stop()`` returning True
-    stops the script at its next torch call and raises :class:`Stopped`. Safe to call from a
-    worker thread, one run at a time (``sys.argv`` and ``sys.path`` are process-wide).
+    stops the script at its next torch call and raises :class:`Stopped`.
+    ``on_pass(graph, run)`` is called in the script's thread once each traced pass's backward
+    is done (its history taken), ``output(stream, text)`` with what the script prints (see
+    :mod:`.tee`). Safe to call from a worker thread, one run at a time (``sys.argv`` and
+    ``sys.path`` are process-wide).
     """
     script = os.path.abspath(path)
     if not os.path.isfile(script):
@@ -229,14 +237,15 @@ def run_script(path, argv=(), *, keep: int = KEEP, cap: int | None = None, budge
     run = Run(every=every, first=first, keep=keep, budget=budget, cap=cap, flows=flows)
     result = RunResult(script=script, run=run)
     recording = _Recording(DEFAULT_CAP if cap is None else cap)
-    tracer = _Tracer(result, run, recording, progress, should_stop)
+    tracer = _Tracer(result, run, recording, progress, should_stop, on_pass)
     saved_argv, saved_path = sys.argv, list(sys.path)
     sys.argv = [script, *argv]
     sys.path.insert(0, os.path.dirname(script))
     if run.tracing_next:
         tracer.install()
     try:
-        with _StopCheck(should_stop) if should_stop else nullcontext():
+        with _StopCheck(should_stop) if should_stop else nullcontext(), \
+                tee_output(output) if output else nullcontext():
             recording.switch(run.tracing_next)  # innermost: switched off between steps
             try:
                 runpy.run_path(script, run_name="__main__")

@@ -1,0 +1,187 @@
+"""A script followed while it runs: its passes shown as they arrive, a Stop button, its
+console and its timeline.
+
+The script runs in the runner's thread and tells of each traced pass (``on_pass``) and each
+print (``output``) from there; this controller only notes the run, and every
+:data:`TICK_MS` the GUI thread brings the pass selector and the timeline up to date and, while
+it follows, shows the newest pass. A newer pass never interrupts a layout under way (at a
+pass per few milliseconds nothing would ever be drawn): it is shown once that layout is.
+Picking a pass (the selector or the timeline) stops following; "Follow newest" resumes.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtWidgets import QToolBar
+
+from gradviz.core.keys import NodeKey, parse_key
+from gradviz.core.passes import Run, RunError
+
+from .console import Console
+from .timeline import Timeline
+from .window_api import Window
+
+TICK_MS = 200
+
+
+class LiveRun(QObject):
+    ended = Signal()  # the script finished, failed or was stopped; its passes are set
+    _arrived = Signal(object, object)  # the run's token, its gradviz Run (script thread)
+
+    def __init__(self, window: Window):
+        super().__init__(window)
+        self.window = window
+        self.run: Run | None = None  # the traced passes of the script running or last run
+        self.task = None  # the runner's task while the script runs
+        self.following = True
+        #: False: the passes are listed and plotted as they come, the newest shown only at
+        #: the end (``--screenshot``, ``--select`` and ``--step`` wait for the finished run).
+        self.show_while_running = True
+        self._token = None
+        self._seen = 0  # traced passes already listed and plotted
+
+        self.console = Console(window)
+        self.timeline = Timeline(window)
+        window.addDockWidget(Qt.BottomDockWidgetArea, self.timeline)
+        window.splitDockWidget(self.timeline, self.console, Qt.Horizontal)
+        self.console.hide()
+        self.timeline.hide()
+        self.timeline.picked.connect(self.open_pass)
+
+        self.bar = QToolBar("Live run", window, objectName="live")
+        self.stop_act = self.bar.addAction("■ Stop", self.stop)
+        self.stop_act.setToolTip("End the script at its next torch call (its finally blocks "
+                                 "run); the passes traced so far stay")
+        self.follow_act = self.bar.addAction("Follow newest")
+        self.follow_act.setCheckable(True)
+        self.follow_act.setChecked(True)
+        self.follow_act.setToolTip("Show each new pass as it arrives")
+        self.follow_act.toggled.connect(self.set_following)
+        window.addToolBar(self.bar)
+        self.bar.hide()
+
+        self._timer = QTimer(self, interval=TICK_MS, timeout=self._tick)
+        self._arrived.connect(self._on_arrived)
+        window.pass_box.activated.connect(self._on_pass_picked)
+        window.model_changed.connect(self._on_model_changed)
+
+    @property
+    def running(self) -> bool:
+        return self.task is not None
+
+    # -- the script's run ---------------------------------------------------------------
+    def begin(self) -> dict:
+        """A new source opens: forget the last run; the hooks ``run_script`` calls."""
+        token = self._token = object()
+        self.run, self.task, self._seen = None, None, 0
+        self.set_following(True)
+        self.console.begin(token)
+        self.timeline.clear()
+        self.timeline.hide()
+
+        def on_pass(graph, run) -> None:
+            try:
+                self._arrived.emit(token, run)
+            except RuntimeError:  # the window closed: nobody follows any more
+                pass
+
+        def output(stream: str, text: str) -> None:
+            self.console.write(token, stream, text)
+
+        return {"on_pass": on_pass, "output": output}
+
+    def started(self, task) -> None:
+        self.task = task
+        self.stop_act.setEnabled(True)
+        self.bar.show()
+        self._timer.start()
+
+    def finished(self) -> None:
+        """The script ended (any way): list and plot the last passes."""
+        self._timer.stop()
+        self.task = None
+        self.stop_act.setEnabled(False)
+        self.console.flush()
+        self._refresh()
+        self.ended.emit()
+
+    def stop(self) -> None:
+        """End the script cleanly: it raises ``Stopped`` at its next torch call."""
+        if self.task is not None:
+            self.task.stop.set()
+            self.stop_act.setEnabled(False)
+            self.window.statusBar().showMessage("Stopping the script…", 5000)
+
+    def _on_arrived(self, token, run: Run) -> None:
+        if token is self._token:
+            self.run = run
+
+    def _tick(self) -> None:
+        self._refresh()
+        if self.following and self.show_while_running and self.window.passes \
+                and not self.window.runner.running("layout"):
+            newest = self.window.passes[-1]
+            if newest is not self.window.graph:
+                self.window.set_graph(newest)
+
+    def _refresh(self) -> None:
+        """New passes into the selector and the timeline."""
+        run = self.run
+        if run is None or run.traced == self._seen:
+            return
+        self._seen = run.traced
+        self.window.set_passes(run.passes, show_newest=False)
+        self._plot()
+
+    # -- following or picking -------------------------------------------------------------
+    def set_following(self, on: bool) -> None:
+        self.following = on
+        if self.follow_act.isChecked() != on:
+            self.follow_act.setChecked(on)  # comes back here once, with nothing to change
+        if on and self.running:
+            self._tick()
+
+    def _on_pass_picked(self, row: int) -> None:
+        passes = self.window.passes
+        self.set_following(passes[self.window.pass_box.itemData(row)] is passes[-1])
+
+    def open_pass(self, index: int) -> None:
+        """Show the pass that was backward call ``index``, if it is still kept whole."""
+        passes = self.window.passes
+        graph = next((g for g in passes if g.info.get("index") == index), None)
+        if graph is None:
+            kept = ", ".join(str(g.info.get("index")) for g in passes[:1] + passes[-1:])
+            self.window.statusBar().showMessage(
+                f"pass {index} is no longer kept whole: only the newest {len(passes)} are "
+                f"(passes {kept.replace(', ', ' to ')}); its figures stay in the timeline", 8000)
+            return
+        self.set_following(graph is passes[-1])
+        if graph is not self.window.graph:
+            self.window.set_graph(graph)
+
+    # -- the timeline -------------------------------------------------------------------
+    def _on_model_changed(self, old, new) -> None:
+        if self.run is not None and (old.graph is not new.graph or
+                                     old.selection != new.selection):
+            self._plot()
+
+    def _plot(self) -> None:
+        run = self.run
+        if run is None or run.traced < 2:
+            return
+        graph = self.window.graph
+        shown = graph.info.get("index") if graph is not None else None
+        self.timeline.set_data(run.timeline(), self._node_history(), shown)
+        if self.timeline.isHidden():
+            self.timeline.show()
+
+    def _node_history(self):
+        """(label, history) of the selected node, when it is one node of this run's passes."""
+        graph, key = self.window.graph, self.window.model.selection
+        if graph is None or key is None or not isinstance(parse_key(key), NodeKey):
+            return None
+        node = graph.node(key)
+        try:
+            return node.label, self.run.history(node)
+        except RunError:  # a graph of another run
+            return None
