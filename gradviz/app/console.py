@@ -25,7 +25,7 @@ class Console(QDockWidget):
         self.setObjectName("console")
         self.text = QPlainTextEdit(readOnly=True, objectName="console_text")
         self.text.setMaximumBlockCount(MAX_LINES)
-        self.text.setMinimumSize(320, 120)
+        self.text.setMinimumSize(320, 100)
         self.text.setFont(QFontDatabase.systemFont(QFontDatabase.FixedFont))
         self.setWidget(self.text)
         self._queue: list[tuple[object, str, str]] = []

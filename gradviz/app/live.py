@@ -46,6 +46,9 @@ class LiveRun(QObject):
         window.splitDockWidget(self.timeline, self.console, Qt.Horizontal)
         self.console.hide()
         self.timeline.hide()
+        self._sized: set = set()  # the bottom docks take a third of the window when first shown
+        for dock in (self.console, self.timeline):
+            dock.visibilityChanged.connect(lambda shown, d=dock: shown and self._size(d))
         self.timeline.picked.connect(self.open_pass)
 
         self.bar = QToolBar("Live run", window, objectName="live")
@@ -68,6 +71,15 @@ class LiveRun(QObject):
     @property
     def running(self) -> bool:
         return self.task is not None
+
+    def _size(self, dock) -> None:
+        if not self._sized:
+            self.window.resizeDocks([dock], [self.window.height() // 3], Qt.Vertical)
+        if dock is self.timeline and dock not in self._sized:
+            width = self.window.width()
+            self.window.resizeDocks([self.timeline, self.console], [width * 3 // 5, width // 3],
+                                    Qt.Horizontal)
+        self._sized.add(dock)
 
     # -- the script's run ---------------------------------------------------------------
     def begin(self) -> dict:

@@ -46,7 +46,7 @@ class Timeline(QDockWidget):
         self.note = QLabel()
         self.plots = pg.GraphicsLayoutWidget()
         self.plots.setBackground("w")
-        self.plots.setMinimumSize(480, 260)
+        self.plots.setMinimumSize(420, 200)
         self.loss_plot = self.plots.addPlot(row=0, col=0)
         self.norm_plot = self.plots.addPlot(row=1, col=0)
         self.norm_plot.setXLink(self.loss_plot)
@@ -56,7 +56,7 @@ class Timeline(QDockWidget):
         for plot in (self.loss_plot, self.norm_plot):
             plot.setMenuEnabled(False)
             plot.showGrid(x=True, y=True, alpha=0.2)
-        self.norm_plot.addLegend(offset=(-10, 10))
+        self.norm_plot.addLegend(offset=(-5, 5), brush=(255, 255, 255, 210), labelTextColor="#333")
         self.curves = {
             "loss": self.loss_plot.plot(name="loss", pen=pg.mkPen(LOSS, width=2)),
             "global": self.norm_plot.plot(name="global", pen=pg.mkPen(GLOBAL, width=2)),
@@ -109,7 +109,8 @@ class Timeline(QDockWidget):
             self._plot("node", x[:0], x[:0], log, "selected node: none", NODE, symbols)
         else:
             label, hist = node
-            self._plot("node", hist.passes.astype(np.float64), hist.grad_norm, log,
+            norm = np.where((hist.nan > 0) | (hist.inf > 0), np.nan, hist.grad_norm)
+            self._plot("node", hist.passes.astype(np.float64), norm, log,
                        f"{label} gradient norm", NODE, symbols)
         self._set_nan_spans(_spans(figures.passes, figures.nonfinite))
         if len(x):  # the shaded passes too, which have no finite point
@@ -122,10 +123,12 @@ class Timeline(QDockWidget):
         self.set_shown(shown)
 
     def _plot(self, name, x, y, log, label, colour, symbols) -> None:
+        """A gap where a value is missing (NaN, or not positive on a log scale)."""
         y = np.asarray(y, dtype=np.float64)
-        keep = np.isfinite(y) & (y > 0) if log else np.isfinite(y)
+        if log:
+            y = np.where(y > 0, y, np.nan)
         curve = self.curves[name]
-        curve.setData(x[keep], y[keep], symbolBrush=colour, symbolPen=None, **symbols)
+        curve.setData(x, y, connect="finite", symbolBrush=colour, symbolPen=None, **symbols)
         if name != "loss":
             self.norm_plot.legend.getLabel(curve).setText(label)
 
@@ -148,10 +151,13 @@ class Timeline(QDockWidget):
                 line.setPos(index)
 
     def series(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-        """What each curve plots now: name -> (backward call numbers, values)."""
-        return {name: (np.asarray(c.xData if c.xData is not None else []),
-                       np.asarray(c.yData if c.yData is not None else []))
-                for name, c in self.curves.items()}
+        """The points each curve draws now: name -> (backward call numbers, values)."""
+        out = {}
+        for name, c in self.curves.items():
+            x, y = (np.asarray(a if a is not None else [], dtype=np.float64)
+                    for a in (c.xData, c.yData))
+            out[name] = (x[np.isfinite(y)], y[np.isfinite(y)])
+        return out
 
     def nan_spans(self) -> list[tuple[float, float]]:
         return [item.getRegion() for plot, item in self._nan_items if plot is self.norm_plot]

@@ -56,7 +56,7 @@ class NodeHistory:
     key: str
     passes: np.ndarray  # the backward call each pass was (1 = the first)
     loss: np.ndarray  # the traced output's value (NaN unless it held one number)
-    global_norm: np.ndarray  # the norm of all leaf gradients of the pass together
+    global_norm: np.ndarray  # all leaf gradients of the pass together; NaN if one held NaN/Inf
     grad_norm: np.ndarray
     value_norm: np.ndarray
     nan: np.ndarray  # NaN values in the node's gradient
@@ -166,7 +166,10 @@ class History:
         finite = grad[leaves][np.isfinite(grad[leaves])]
         self.passes.append(index)
         self.loss.append(loss)
-        self.global_norm.append(float(np.sqrt(np.sum(finite ** 2))) if len(finite) else math.nan)
+        # NaN once a leaf gradient held NaN or Inf, as torch's clip_grad_norm_ reports it
+        # (a node's own norm is that of its finite values, beside its NaN and Inf counts)
+        self.global_norm.append(math.nan if not len(finite) or nan[leaves].any()
+                                or inf[leaves].any() else float(np.sqrt(np.sum(finite ** 2))))
         self.nonfinite.append(bool(nan.any() or inf.any()))
 
     def figures(self) -> PassHistory:
