@@ -67,6 +67,7 @@ class LiveRun(QObject):
         self._arrived.connect(self._on_arrived)
         window.pass_box.activated.connect(self._on_pass_picked)
         window.model_changed.connect(self._on_model_changed)
+        window.runner.idle.connect(self._on_idle)
 
     @property
     def running(self) -> bool:
@@ -109,7 +110,9 @@ class LiveRun(QObject):
         self._timer.start()
 
     def finished(self) -> None:
-        """The script ended (any way): list and plot the last passes."""
+        """The script ended (any way): list and plot the last passes. Once per run."""
+        if self.task is None:
+            return
         self._timer.stop()
         self.task = None
         self.stop_act.setEnabled(False)
@@ -123,6 +126,11 @@ class LiveRun(QObject):
             self.task.stop.set()
             self.stop_act.setEnabled(False)
             self.window.statusBar().showMessage("Stopping the script…", 5000)
+
+    def _on_idle(self) -> None:
+        """The progress strip's Cancel forgets the script's task: it ended too."""
+        if self.task is not None and not self.window.runner.running("source"):
+            self.finished()
 
     def _on_arrived(self, token, run: Run) -> None:
         if token is self._token:

@@ -1,12 +1,14 @@
 """The timeline dock: a training run's passes over time, drawn with pyqtgraph.
 
-Top: the loss (the traced output's value). Bottom: the global gradient norm (all leaf
-gradients of the pass together) and the selected node's gradient norm. One point per traced
+Left: the loss (the traced output's value). Right: the global gradient norm (all leaf
+gradients of the pass together) and the selected node's gradient norm; the two share x. One point per traced
 pass, at its backward call's number; passes whose gradients held NaN or Inf are shaded red; a
 dashed line marks the pass shown. A click picks the nearest pass (``picked(index)``).
 """
 
 from __future__ import annotations
+
+import html
 
 import numpy as np
 import pyqtgraph as pg
@@ -19,6 +21,10 @@ LOSS, GLOBAL, NODE = "#1f77b4", "#ff7f0e", "#2ca02c"
 NAN_BRUSH = (214, 39, 40, 70)
 #: Above this many passes the points are drawn as a line only.
 SYMBOLS_UP_TO = 200
+
+
+def _swatch(colour: str) -> str:
+    return f'<span style="color:{colour}">&#9473;&#9473;</span>'
 
 
 def _spans(passes: np.ndarray, flags: np.ndarray) -> list[tuple[float, float]]:
@@ -44,24 +50,26 @@ class Timeline(QDockWidget):
         self.log = QCheckBox("log scale", checked=True)
         self.log.toggled.connect(self._on_log)
         self.note = QLabel()
+        self.key = QLabel(textFormat=Qt.RichText)  # the curves' colours, in place of a legend
         self.plots = pg.GraphicsLayoutWidget()
         self.plots.setBackground("w")
-        self.plots.setMinimumSize(420, 200)
+        self.plots.setMinimumSize(560, 180)
         self.loss_plot = self.plots.addPlot(row=0, col=0)
-        self.norm_plot = self.plots.addPlot(row=1, col=0)
+        self.norm_plot = self.plots.addPlot(row=0, col=1)
         self.norm_plot.setXLink(self.loss_plot)
         self.loss_plot.setLabel("left", "loss")
         self.norm_plot.setLabel("left", "gradient norm")
-        self.norm_plot.setLabel("bottom", "backward pass")
         for plot in (self.loss_plot, self.norm_plot):
+            plot.setLabel("bottom", "backward pass")
             plot.setMenuEnabled(False)
             plot.showGrid(x=True, y=True, alpha=0.2)
-        self.norm_plot.addLegend(offset=(-5, 5), brush=(255, 255, 255, 210), labelTextColor="#333")
+            plot.getAxis("left").enableAutoSIPrefix(False)  # 1e30 stays 1e30, no "x1e+27"
         self.curves = {
-            "loss": self.loss_plot.plot(name="loss", pen=pg.mkPen(LOSS, width=2)),
-            "global": self.norm_plot.plot(name="global", pen=pg.mkPen(GLOBAL, width=2)),
-            "node": self.norm_plot.plot(name="node", pen=pg.mkPen(NODE, width=2)),
+            "loss": self.loss_plot.plot(pen=pg.mkPen(LOSS, width=2)),
+            "global": self.norm_plot.plot(pen=pg.mkPen(GLOBAL, width=2)),
+            "node": self.norm_plot.plot(pen=pg.mkPen(NODE, width=2)),
         }
+        self.node_label = ""
         self.shown = [pg.InfiniteLine(angle=90, pen=pg.mkPen("#555", style=Qt.DashLine))
                       for _ in range(2)]
         for plot, line in zip((self.loss_plot, self.norm_plot), self.shown):
@@ -79,6 +87,7 @@ class Timeline(QDockWidget):
         top = QHBoxLayout()
         top.addWidget(self.log)
         top.addWidget(self.note, 1)
+        top.addWidget(self.key)
         lay.addLayout(top)
         lay.addWidget(self.plots)
         self.setWidget(body)
@@ -103,15 +112,18 @@ class Timeline(QDockWidget):
         loss_log = log and bool(np.all(figures.loss[np.isfinite(figures.loss)] > 0))
         self.loss_plot.setLogMode(False, loss_log)
         self.norm_plot.setLogMode(False, log)
-        self._plot("loss", x, figures.loss, loss_log, "loss", LOSS, symbols)
-        self._plot("global", x, figures.global_norm, log, "global gradient norm", GLOBAL, symbols)
+        self._plot("loss", x, figures.loss, loss_log, symbols)
+        self._plot("global", x, figures.global_norm, log, symbols)
         if node is None:
-            self._plot("node", x[:0], x[:0], log, "selected node: none", NODE, symbols)
+            self._plot("node", x[:0], x[:0], log, symbols)
+            self.node_label = "select a node for its norm"
         else:
             label, hist = node
             norm = np.where((hist.nan > 0) | (hist.inf > 0), np.nan, hist.grad_norm)
-            self._plot("node", hist.passes.astype(np.float64), norm, log,
-                       f"{label} gradient norm", NODE, symbols)
+            self._plot("node", hist.passes.astype(np.float64), norm, log, symbols)
+            self.node_label = f"{label} gradient norm"
+        self.key.setText(f"{_swatch(LOSS)} loss &nbsp; {_swatch(GLOBAL)} global gradient norm "
+                         f"&nbsp; {_swatch(NODE)} {html.escape(self.node_label)}")
         self._set_nan_spans(_spans(figures.passes, figures.nonfinite))
         if len(x):  # the shaded passes too, which have no finite point
             half = (x[-1] - x[0]) / max(len(x) - 1, 1) / 2 or 0.5
@@ -122,15 +134,14 @@ class Timeline(QDockWidget):
                           + ("" if loss_log or not log else "; loss not all positive: linear"))
         self.set_shown(shown)
 
-    def _plot(self, name, x, y, log, label, colour, symbols) -> None:
+    def _plot(self, name, x, y, log, symbols) -> None:
         """A gap where a value is missing (NaN, or not positive on a log scale)."""
         y = np.asarray(y, dtype=np.float64)
         if log:
             y = np.where(y > 0, y, np.nan)
         curve = self.curves[name]
-        curve.setData(x, y, connect="finite", symbolBrush=colour, symbolPen=None, **symbols)
-        if name != "loss":
-            self.norm_plot.legend.getLabel(curve).setText(label)
+        curve.setData(x, y, connect="finite", symbolBrush=curve.opts["pen"].color(),
+                      symbolPen=None, **symbols)
 
     def _set_nan_spans(self, spans) -> None:
         for plot, item in self._nan_items:

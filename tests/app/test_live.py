@@ -27,6 +27,14 @@ def _wait_ended(qtbot, window) -> None:
             pass
 
 
+def _finally_ran(seen) -> bool:
+    """Whether the script's finally block wrote its notes (read while it may still write)."""
+    try:
+        return json.loads(seen.read_text())["finally"]
+    except (OSError, ValueError):
+        return False
+
+
 def _stop(qtbot, window) -> None:
     with qtbot.waitSignal(window.live.ended, timeout=60_000):
         window.live.stop_act.trigger()
@@ -116,8 +124,7 @@ def test_the_timeline_plots_what_the_scripts_own_hooks_saw(qtbot, window, tmp_pa
     series = timeline.series()
     np.testing.assert_array_equal(series["node"][0], passes[finite])
     np.testing.assert_allclose(series["node"][1], np.array(mine["fc1"])[finite], rtol=1e-6)
-    assert "fc1.weight" in window.live.timeline.norm_plot.legend.getLabel(
-        timeline.curves["node"]).text
+    assert timeline.node_label == "fc1.weight gradient norm"
     window.screenshot(out("live_timeline.png"))
 
     timeline.log.setChecked(False)  # linear: the same figures
@@ -133,3 +140,14 @@ def test_the_timeline_plots_what_the_scripts_own_hooks_saw(qtbot, window, tmp_pa
     assert window.graph.info["index"] == 3 and not window.live.following
     assert math.isclose(window.graph.find("fc1.weight").grad.norm().item(), mine["fc1"][2],
                         rel_tol=1e-6)
+
+
+def test_cancel_in_the_progress_strip_ends_the_run_as_stop_does(qtbot, window, tmp_path):
+    seen = tmp_path / "seen.json"
+    window.open_source(LOOP, ["1000000", str(seen)])
+    _wait_traced(qtbot, window, 3)
+    with qtbot.waitSignal(window.live.ended, timeout=60_000):
+        window.runner.cancel()
+    assert not window.live.running and not window.live.stop_act.isEnabled()
+    qtbot.waitUntil(lambda: _finally_ran(seen), timeout=60_000)  # stopped, its finally ran
+    assert window.isVisible() and window.passes and window.last_error is None
