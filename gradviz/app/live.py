@@ -38,7 +38,8 @@ class LiveRun(QObject):
         #: the end (``--screenshot``, ``--select`` and ``--step`` wait for the finished run).
         self.show_while_running = True
         self._token = None
-        self._seen = 0  # traced passes already listed and plotted
+        self._done = 0  # traced passes whose backward ended (on_pass told of them)
+        self._seen = 0  # of those, how many are listed and plotted
 
         self.console = Console(window)
         self.timeline = Timeline(window)
@@ -86,7 +87,7 @@ class LiveRun(QObject):
     def begin(self) -> dict:
         """A new source opens: forget the last run; the hooks ``run_script`` calls."""
         token = self._token = object()
-        self.run, self.task, self._seen = None, None, 0
+        self.run, self.task, self._done, self._seen = None, None, 0, 0
         self.set_following(True)
         self.console.begin(token)
         self.timeline.clear()
@@ -127,6 +128,15 @@ class LiveRun(QObject):
             self.stop_act.setEnabled(False)
             self.window.statusBar().showMessage("Stopping the script…", 5000)
 
+    def show_stopped(self, name: str) -> None:
+        """The script was stopped: say so, show its passes (the newest, if following)."""
+        passes = self.ended_passes()
+        after = f"after backward pass {passes[-1].info.get('index')}" if passes \
+            else "before a traced backward pass ended"
+        self.window.statusBar().showMessage(f"Stopped {name} {after}", 10_000)
+        if passes:
+            self.window.set_passes(passes, show_newest=self.following)
+
     def _on_idle(self) -> None:
         """The progress strip's Cancel forgets the script's task: it ended too."""
         if self.task is not None and not self.window.runner.running("source"):
@@ -135,6 +145,7 @@ class LiveRun(QObject):
     def _on_arrived(self, token, run: Run) -> None:
         if token is self._token:
             self.run = run
+            self._done += 1
 
     def _tick(self) -> None:
         self._refresh()
@@ -145,13 +156,18 @@ class LiveRun(QObject):
                 self.window.set_graph(newest)
 
     def _refresh(self) -> None:
-        """New passes into the selector and the timeline."""
+        """New passes into the selector and the timeline; a pass whose backward still runs
+        is neither (its gradients are not all there yet)."""
         run = self.run
-        if run is None or run.traced == self._seen:
+        if run is None or self._done == self._seen:
             return
-        self._seen = run.traced
-        self.window.set_passes(run.passes, show_newest=False)
+        self._seen = self._done
+        self.window.set_passes(self.ended_passes(), show_newest=False)
         self._plot()
+
+    def ended_passes(self) -> list:
+        """The kept passes of the run whose backward ended, oldest first."""
+        return [g for g in self.run.passes if g.capture.ran] if self.run is not None else []
 
     # -- following or picking -------------------------------------------------------------
     def set_following(self, on: bool) -> None:
@@ -187,7 +203,7 @@ class LiveRun(QObject):
 
     def _plot(self) -> None:
         run = self.run
-        if run is None or run.traced < 2:
+        if run is None or self._done < 2:
             return
         graph = self.window.graph
         shown = graph.info.get("index") if graph is not None else None

@@ -297,14 +297,8 @@ class MainWindow(QMainWindow):
 
     def _on_source_error(self, exc: BaseException) -> None:
         self.live.finished()
-        if isinstance(exc, Stopped):
-            run = self.live.run
-            passes = run.passes if run is not None else []
-            self.statusBar().showMessage(f"Stopped {self.path}: {run.traced if run else 0} "
-                                         "backward passes traced", 10_000)
-            if passes:
-                self.set_passes(passes, show_newest=self.live.following)
-            return
+        if isinstance(exc, Stopped):  # the user's Stop: no error, the passes so far stay
+            return self.live.show_stopped(self.path)
         self.last_error = show_error(self, f"Cannot open {self.path}", exc)
         self.source_failed.emit(f"{self.path}: {self.last_error.text()}")
 

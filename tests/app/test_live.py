@@ -57,10 +57,11 @@ def test_passes_arrive_while_the_script_runs_and_stop_ends_it_cleanly(qtbot, win
     assert window.isVisible() and window.last_error is None  # stopped: no error dialog
     mine = json.loads(seen.read_text())
     assert mine["finally"]  # the script's finally block ran
-    traced = window.live.run.traced
-    assert len(mine["loss"]) in (traced, traced - 1)  # stopped at a backward or just after
     assert "Stopped" in window.statusBar().currentMessage()
-    assert window.passes[-1].info["index"] == traced
+    # the passes listed are those whose backward ended: the script noted each loss after
+    # its backward, unless it was stopped right there
+    assert window.passes[-1].capture.ran
+    assert window.passes[-1].info["index"] in (len(mine["loss"]), len(mine["loss"]) + 1)
 
     qtbot.waitUntil(lambda: "step 1 loss" in window.live.console.contents(), timeout=10_000)
     text = window.live.console.contents()
@@ -151,3 +152,33 @@ def test_cancel_in_the_progress_strip_ends_the_run_as_stop_does(qtbot, window, t
     assert not window.live.running and not window.live.stop_act.isEnabled()
     qtbot.waitUntil(lambda: _finally_ran(seen), timeout=60_000)  # stopped, its finally ran
     assert window.isVisible() and window.passes and window.last_error is None
+
+
+def test_a_pass_whose_backward_still_runs_is_neither_listed_nor_plotted(qtbot, window, tmp_path):
+    from gradviz.app.live import TICK_MS
+
+    inside, gate = tmp_path / "inside", tmp_path / "gate"
+    script = tmp_path / "slow_third.py"
+    script.write_text(
+        "import os, time, torch\n"
+        "w = torch.ones(3, requires_grad=True)\n"
+        "def wait(g):\n"
+        f"    open({str(inside)!r}, 'w').close()\n"
+        f"    while not os.path.exists({str(gate)!r}):\n"
+        "        time.sleep(0.01)\n"
+        "for step in range(3):\n"
+        "    y = w * (step + 1)\n"
+        "    if step == 2:\n"
+        "        y.register_hook(wait)  # the third backward waits for the test\n"
+        "    y.sum().backward()\n")
+    window.open_source(str(script))
+    qtbot.waitUntil(inside.exists, timeout=60_000)
+    qtbot.wait(3 * TICK_MS)  # ticks while the third backward runs
+    assert [g.info["index"] for g in window.passes] == [1, 2]
+    assert window.live.timeline.series()["global"][0].tolist() == [1, 2]
+    gate.touch()
+    _wait_ended(qtbot, window)
+    assert [g.info["index"] for g in window.passes] == [1, 2, 3]
+    x, norms = window.live.timeline.series()["global"]
+    assert x.tolist() == [1, 2, 3]
+    np.testing.assert_allclose(norms, [math.sqrt(3) * k for k in (1, 2, 3)], rtol=1e-6)
