@@ -153,7 +153,7 @@ class LiveRun(QObject):
                 and not self.window.runner.running("layout"):
             newest = self.window.passes[-1]
             if newest is not self.window.graph:
-                self.window.set_graph(newest)
+                self._show(newest)
 
     def _refresh(self) -> None:
         """New passes into the selector and the timeline; a pass whose backward still runs
@@ -193,7 +193,19 @@ class LiveRun(QObject):
             return
         self.set_following(graph is passes[-1])
         if graph is not self.window.graph:
-            self.window.set_graph(graph)
+            self._show(graph)
+
+    def _show(self, graph) -> None:
+        """Show another pass of the run as the one shown is seen: with the same folding and
+        selection when both passes have the same nodes (one model, one path through it),
+        so that the inspector and the timeline stay on the node the user chose."""
+        model = self.window.model
+        same = model.graph is not None and self.run is not None and \
+            self.run.keys_of(model.graph) == self.run.keys_of(graph)
+        if not same:
+            return self.window.set_graph(graph)
+        self.window.set_graph(graph, collapsed=model.collapsed)
+        self.window.change(selection=model.selection)
 
     # -- the timeline -------------------------------------------------------------------
     def _on_model_changed(self, old, new) -> None:

@@ -182,3 +182,29 @@ def test_a_pass_whose_backward_still_runs_is_neither_listed_nor_plotted(qtbot, w
     x, norms = window.live.timeline.series()["global"]
     assert x.tolist() == [1, 2, 3]
     np.testing.assert_allclose(norms, [math.sqrt(3) * k for k in (1, 2, 3)], rtol=1e-6)
+
+
+def test_following_keeps_the_selected_node_and_the_folding(qtbot, window):
+    from PySide6.QtCore import QTimer
+
+    window.open_source(LOOP)  # runs until stopped
+    _wait_traced(qtbot, window, 2)
+    qtbot.waitUntil(lambda: window.layout_data is not None, timeout=60_000)
+    graph = window.graph
+    fc1 = graph.find("fc1.weight").id
+    window.select_node(fc1)
+    window.change(collapsed=frozenset({"fc2"}))
+    seen = []  # (pass, selection, folding) once each follow's own changes are done
+
+    def note(old, new):
+        if old.graph is not new.graph:
+            QTimer.singleShot(0, lambda: seen.append((window.graph, window.model.selection,
+                                                      window.model.collapsed)))
+
+    window.model_changed.connect(note)
+    qtbot.waitUntil(lambda: len(seen) >= 3, timeout=60_000)
+    _stop(qtbot, window)
+    for shown, selection, collapsed in seen[:3]:
+        assert shown is not graph and shown.find("fc1.weight").id == selection
+        assert collapsed == frozenset({"fc2"})
+    assert window.live.timeline.node_label == "fc1.weight gradient norm"
