@@ -22,6 +22,7 @@ if TYPE_CHECKING:  # the types only: importing them here would import the window
     from gradviz.layout.geometry import Layout
 
     from .inspector import Inspector
+    from .live import LiveRun
     from .view import GraphView
     from .workers import Runner
 
@@ -35,6 +36,8 @@ class Window(Protocol):
     inspector: Inspector  # shows whatever is selected
     runner: Runner  # long work off the GUI thread, with progress and cancel
     player: object | None  # the lecture player's toolbar, when installed
+    live: LiveRun  # the script running now: Stop, follow newest, console, timeline
+    passes: list[GradGraph]  # the passes in the selector, oldest first
     graph_changed: SignalInstance
     model_changed: SignalInstance
     layout_applied: SignalInstance
@@ -49,8 +52,9 @@ class Window(Protocol):
     def set_graph(self, graph: GradGraph, *, collapsed=None) -> None:
         """Show ``graph`` (big graphs folded by module); lays out in the background."""
 
-    def set_passes(self, passes: list[GradGraph]) -> None:
-        """Several backward passes: a selector, the newest shown."""
+    def set_passes(self, passes: list[GradGraph], *, show_newest: bool = True) -> None:
+        """Several backward passes: a selector, the newest shown (unless ``show_newest`` is
+        False: the pass shown stays)."""
 
     def select_node(self, node_id: int) -> None:
         """Select a node, or the folded box that holds it, and scroll to it."""
