@@ -119,6 +119,7 @@ class LiveRun(QObject):
         self.stop_act.setEnabled(False)
         self.console.flush()
         self._refresh()
+        self._follow(self.following)  # the last pass, as the others were followed
         self.ended.emit()
 
     def stop(self) -> None:
@@ -149,11 +150,14 @@ class LiveRun(QObject):
 
     def _tick(self) -> None:
         self._refresh()
-        if self.following and self.show_while_running and self.window.passes \
-                and not self.window.runner.running("layout"):
-            newest = self.window.passes[-1]
-            if newest is not self.window.graph:
-                self._show(newest)
+        self._follow(self.following and self.show_while_running
+                     and not self.window.runner.running("layout"))
+
+    def _follow(self, now: bool) -> None:
+        """Show the newest pass of this run (``now``: nothing stands in the way)."""
+        passes = self.window.passes if self.run is not None else []
+        if now and passes and passes[-1] is not self.window.graph:
+            self._show(passes[-1])
 
     def _refresh(self) -> None:
         """New passes into the selector and the timeline; a pass whose backward still runs
@@ -186,10 +190,11 @@ class LiveRun(QObject):
         passes = self.window.passes
         graph = next((g for g in passes if g.info.get("index") == index), None)
         if graph is None:
-            kept = ", ".join(str(g.info.get("index")) for g in passes[:1] + passes[-1:])
+            kept = f" (passes {passes[0].info.get('index')} to {passes[-1].info.get('index')})" \
+                if passes else ""
             self.window.statusBar().showMessage(
-                f"pass {index} is no longer kept whole: only the newest {len(passes)} are "
-                f"(passes {kept.replace(', ', ' to ')}); its figures stay in the timeline", 8000)
+                f"pass {index} is no longer kept whole, only the newest {len(passes)}{kept}; "
+                "its figures stay in the timeline", 8000)
             return
         self.set_following(graph is passes[-1])
         if graph is not self.window.graph:
@@ -202,10 +207,11 @@ class LiveRun(QObject):
         model = self.window.model
         same = model.graph is not None and self.run is not None and \
             self.run.keys_of(model.graph) == self.run.keys_of(graph)
-        if not same:
-            return self.window.set_graph(graph)
-        self.window.set_graph(graph, collapsed=model.collapsed)
-        self.window.change(selection=model.selection)
+        if same:
+            self.window.set_graph(graph, collapsed=model.collapsed)
+            self.window.change(selection=model.selection)
+        else:
+            self.window.set_graph(graph)
 
     # -- the timeline -------------------------------------------------------------------
     def _on_model_changed(self, old, new) -> None:

@@ -208,3 +208,21 @@ def test_following_keeps_the_selected_node_and_the_folding(qtbot, window):
         assert shown is not graph and shown.find("fc1.weight").id == selection
         assert collapsed == frozenset({"fc2"})
     assert window.live.timeline.node_label == "fc1.weight gradient norm"
+
+
+def test_a_pass_no_longer_kept_whole_says_so_and_stays_in_the_timeline(qtbot, window,
+                                                                       monkeypatch):
+    from gradviz.app import jobs
+
+    monkeypatch.setattr(jobs, "KEEP_PASSES", 3)
+    window.open_source(LOOP, ["8"])
+    _wait_ended(qtbot, window)
+    qtbot.waitUntil(lambda: window.graph is not None, timeout=60_000)
+    assert [g.info["index"] for g in window.passes] == [6, 7, 8]
+    assert window.live.timeline.series()["loss"][0].tolist() == list(range(1, 9))
+    shown = window.graph
+    window.live.timeline.picked.emit(1)
+    assert window.graph is shown and window.live.following
+    assert window.statusBar().currentMessage() == (
+        "pass 1 is no longer kept whole, only the newest 3 (passes 6 to 8); its figures stay "
+        "in the timeline")
