@@ -168,7 +168,7 @@ class MainWindow(QMainWindow):
             index = passes[i].info.get("index", i + 1)
             newest = " (newest)" if i == len(passes) - 1 else ""
             self.pass_box.addItem(f"pass {index} of {total}{newest}", i)
-            if len(passes) > 1:
+            if len(passes) > 1 and self.path:
                 passes[i].info.setdefault("title", f"{self.path}, pass {index}")
         self.pass_box.setToolTip(f"the newest {jobs.KEEP_PASSES} backward passes are kept")
         self.pass_bar.setVisible(len(passes) > 1)
@@ -298,7 +298,8 @@ class MainWindow(QMainWindow):
     def _on_source_error(self, exc: BaseException) -> None:
         self.live.finished()
         if isinstance(exc, Stopped):  # the user's Stop: no error, the passes so far stay
-            return self.live.show_stopped(self.path)
+            self.live.show_stopped(self.path)
+            return
         self.last_error = show_error(self, f"Cannot open {self.path}", exc)
         self.source_failed.emit(f"{self.path}: {self.last_error.text()}")
 
