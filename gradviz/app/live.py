@@ -4,14 +4,17 @@ console and its timeline.
 The script runs in the runner's thread and tells of each traced pass (``on_pass``) and each
 print (``output``) from there; this controller only notes the run, and every
 :data:`TICK_MS` the GUI thread brings the pass selector and the timeline up to date and, while
-it follows, shows the newest pass. A newer pass never interrupts a layout under way (at a
-pass per few milliseconds nothing would ever be drawn): it is shown once that layout is.
+it follows, shows the newest pass, at most every :data:`FOLLOW_MS`. A newer pass never
+interrupts a layout under way (at a pass per few milliseconds nothing would ever be drawn):
+it is shown once that layout is. Showing a pass (inspector, layout, drawing) competes with the
+script for the interpreter, and one a second is plenty to watch (``benchmarks/live.py``
+measures what the window costs the script).
 Picking a pass (the selector or the timeline) stops following; "Follow newest" resumes.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtCore import QElapsedTimer, QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import QToolBar
 
 from gradviz.core.keys import NodeKey, parse_key
@@ -22,6 +25,7 @@ from .timeline import Timeline
 from .window_api import Window
 
 TICK_MS = 200
+FOLLOW_MS = 1000
 
 
 class LiveRun(QObject):
@@ -65,6 +69,7 @@ class LiveRun(QObject):
         self.bar.hide()
 
         self._timer = QTimer(self, interval=TICK_MS, timeout=self._tick)
+        self._followed = QElapsedTimer()  # since the view last moved on to a newer pass
         self._arrived.connect(self._on_arrived)
         window.pass_box.activated.connect(self._on_pass_picked)
         window.model_changed.connect(self._on_model_changed)
@@ -88,6 +93,7 @@ class LiveRun(QObject):
         """A new source opens: forget the last run; the hooks ``run_script`` calls."""
         token = self._token = object()
         self.run, self.task, self._done, self._seen = None, None, 0, 0
+        self._followed.invalidate()
         self.set_following(True)
         self.console.begin(token)
         self.timeline.clear()
@@ -150,7 +156,8 @@ class LiveRun(QObject):
 
     def _tick(self) -> None:
         self._refresh()
-        self._follow(self.following and self.show_while_running
+        due = not self._followed.isValid() or self._followed.elapsed() >= FOLLOW_MS
+        self._follow(self.following and self.show_while_running and due
                      and not self.window.runner.running("layout"))
 
     def _follow(self, now: bool) -> None:
@@ -158,6 +165,7 @@ class LiveRun(QObject):
         passes = self.window.passes if self.run is not None else []
         if now and passes and passes[-1] is not self.window.graph:
             self._show(passes[-1])
+            self._followed.start()
 
     def _refresh(self) -> None:
         """New passes into the selector and the timeline; a pass whose backward still runs
@@ -179,6 +187,7 @@ class LiveRun(QObject):
         if self.follow_act.isChecked() != on:
             self.follow_act.setChecked(on)  # comes back here once, with nothing to change
         if on and self.running:
+            self._followed.invalidate()  # at once
             self._tick()
 
     def _on_pass_picked(self, row: int) -> None:
