@@ -75,17 +75,28 @@ def _times(how: str, script: Path, argv: list[str], out: Path, steps: int):
     return json.loads(out.read_text())[1:], result
 
 
-def main() -> None:
+def training_options(width: int, steps: int, rounds: int) -> argparse.ArgumentParser:
+    """The options of a benchmark that runs :data:`SCRIPT` (``benchmarks/live.py`` too)."""
     parser = argparse.ArgumentParser()
-    parser.add_argument("--width", type=int, default=256)
+    parser.add_argument("--width", type=int, default=width)
     parser.add_argument("--layers", type=int, default=2)
-    parser.add_argument("--steps", type=int, default=40)
-    parser.add_argument("--rounds", type=int, default=5)
-    opts = parser.parse_args()
+    parser.add_argument("--steps", type=int, default=steps)
+    parser.add_argument("--rounds", type=int, default=rounds)
+    return parser
+
+
+def training_script(opts) -> tuple[Path, Path, list[str]]:
+    """:data:`SCRIPT` written to a fresh folder, the file it writes its step times to, and
+    its argv for ``opts``."""
     folder = Path(tempfile.mkdtemp(prefix="gradviz-runs-"))
     script, out = folder / "train.py", folder / "times.json"
     script.write_text(SCRIPT)
-    argv = [str(opts.width), str(opts.layers), str(opts.steps), str(out)]
+    return script, out, [str(opts.width), str(opts.layers), str(opts.steps), str(out)]
+
+
+def main() -> None:
+    opts = training_options(width=256, steps=40, rounds=5).parse_args()
+    script, out, argv = training_script(opts)
     ratios = {"untraced": [], "traced": []}
     traced_run = None
     print(f"transformer width {opts.width}, {opts.layers} layers, {opts.steps} steps per run")

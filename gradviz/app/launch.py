@@ -125,6 +125,7 @@ class _Session:
         unattended = getattr(args, "screenshot", None) or self.off_screen
         if getattr(args, "select", None) or getattr(args, "step", None) is not None \
                 or unattended:
+            window.live.show_while_running = False  # what is drawn first is the finished run
             window.layout_applied.connect(self._on_drawn)
         window.source_failed.connect(self._on_failed)
         if unattended:

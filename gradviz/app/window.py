@@ -23,6 +23,7 @@ from gradviz.core.diagnosis import Finding
 from gradviz.core.diff import DiffGraph
 from gradviz.core.graph import GradGraph
 from gradviz.core.keys import NodeKey, RunKey, parse_key
+from gradviz.core.runner import Stopped
 from gradviz.core.search import search
 from gradviz.core.select import visible_key
 from gradviz.core.session import save
@@ -38,6 +39,7 @@ from .compare import install as install_compare, open_files
 from .errors import show_error
 from .gallery import Gallery
 from .inspector import Inspector
+from .live import LiveRun
 from .menus import build_menus, insert_action
 from .progress import ProgressStrip
 from .recent import add_recent
@@ -115,6 +117,7 @@ class MainWindow(QMainWindow):
         self.addToolBar(self.pass_bar)
         self.pass_bar.hide()
         self.statusBar().addPermanentWidget(ProgressStrip(self.runner))
+        self.live = LiveRun(self)  # a running script: Stop, follow newest, console, timeline
 
         build_menus(self)
         self._apply_theme(theme)
@@ -149,6 +152,7 @@ class MainWindow(QMainWindow):
             title = new.graph.info.get("title") or self.path or "graph"
             self.setWindowTitle(f"gradviz — {title}")
             self.inspector.inspect(new.graph, None)
+            self._sync_pass_box()
             self.graph_changed.emit(new.graph)
         elif "selection" in changed:
             if self.view.selected != new.selection:
@@ -181,11 +185,12 @@ class MainWindow(QMainWindow):
         if self.layout_data is not None and self.layout_data.model.graph is graph:
             self._start_diagnosis()  # drawn already: no new picture to wait for
 
-    def set_passes(self, passes: list[GradGraph], run=None,
+    def set_passes(self, passes: list[GradGraph], run=None, *, show_newest: bool = True,
                    error: BaseException | None = None) -> None:
-        """Several backward passes (a training loop): newest first in the selector, newest shown,
-        all of them to compare (``run``: the Run they came from, for its history; ``error``:
-        what the script raised after the newest).
+        """Several backward passes (a training loop): newest first in the selector; the newest
+        shown unless ``show_newest`` is False (a running script's passes, see ``live``); all
+        of them to compare (``run``: the Run they came from, for its history; ``error``: what
+        the script raised after the newest).
 
         Each pass keeps the number the runner gave it (``info["index"]``), so that when only
         the newest ``jobs.KEEP_PASSES`` are kept the labels still say which step they were.
@@ -194,16 +199,27 @@ class MainWindow(QMainWindow):
         self.pass_box.clear()
         total = max((g.info.get("index", 0) for g in passes), default=0) or len(passes)
         for i in reversed(range(len(passes))):
+            index = passes[i].info.get("index", i + 1)
             newest = " (newest)" if i == len(passes) - 1 else ""
             origin = passes[i].info.get("origin")  # one of several files opened together
             where = f"{origin} " if origin else ""
-            self.pass_box.addItem(f"{where}pass {passes[i].info.get('index', i + 1)} of "
-                                  f"{total}{newest}", i)
+            self.pass_box.addItem(f"{where}pass {index} of {total}{newest}", i)
+            if len(passes) > 1 and self.path:
+                passes[i].info.setdefault("title", f"{self.path}, pass {index}")
         self.pass_box.setToolTip(f"the newest {jobs.KEEP_PASSES} backward passes are kept")
         self.pass_bar.setVisible(len(passes) > 1)
         self.error = error
         self.compare.set_passes(passes, run)
-        self.set_graph(passes[-1], error=error)
+        if error is not None or show_newest and passes and passes[-1] is not self.model.graph:
+            self.set_graph(passes[-1], error=error)
+        else:
+            self._sync_pass_box()
+
+    def _sync_pass_box(self) -> None:
+        """The selector on the pass shown (none when it is no longer kept)."""
+        rows = [r for r in range(self.pass_box.count())
+                if self.passes[self.pass_box.itemData(r)] is self.model.graph]
+        self.pass_box.setCurrentIndex(rows[0] if rows else -1)
 
     def _redraw(self) -> None:
         """Restyle what is drawn (no Graphviz run) when the model places boxes where they
@@ -369,25 +385,29 @@ class MainWindow(QMainWindow):
         name or a saved session; a failure shows its traceback in a dialog. ``run_options``:
         as :func:`gradviz.core.runner.run_script`'s (``budget``)."""
         self.path = title or spec
-        self.runner.submit("source", f"Opening {self.path}…",
-                           jobs.source_job(spec, argv, **run_options),
-                           self._on_passes, self._on_source_error)
+        hooks = self.live.begin()
+        self.live.started(self.runner.submit(
+            "source", f"Opening {self.path}…", jobs.source_job(spec, argv, **hooks, **run_options),
+            self._on_passes, self._on_source_error))
 
     def _on_source_error(self, exc: BaseException) -> None:
         """A script whose backward raised shows the passes it traced, the one that raised
         newest, under the diagnosis bar (the exception as raised, its traceback, what went
-        wrong); any other failure is the error dialog."""
+        wrong); the user's Stop keeps the passes so far; any other failure is the error
+        dialog."""
+        self.live.finished()
         if getattr(exc, "graph", None) is not None:
-            self._on_passes(exc.passes, error=exc)
+            self.set_passes(exc.passes, self.live.run, error=exc)
+            return
+        if isinstance(exc, Stopped):  # the user's Stop: no error, the passes so far stay
+            self.live.show_stopped(self.path)
             return
         self.last_error = show_error(self, f"Cannot open {self.path}", exc)
         self.source_failed.emit(f"{self.path}: {self.last_error.text()}")
 
-    def _on_passes(self, passes, error: BaseException | None = None) -> None:
-        for i, g in enumerate(passes):
-            which = f", pass {i + 1}" if len(passes) > 1 else ""
-            g.info.setdefault("title", f"{self.path}{which}")
-        self.set_passes(passes, error=error)
+    def _on_passes(self, passes) -> None:
+        self.live.finished()
+        self.set_passes(passes, self.live.run, show_newest=self.live.following)
 
     # -- saving things ----------------------------------------------------------------
     def save_session(self, path: str) -> None:

@@ -24,6 +24,7 @@ if TYPE_CHECKING:  # the types only: importing them here would import the window
 
     from .compare import CompareDock
     from .inspector import Inspector
+    from .live import LiveRun
     from .view import GraphView
     from .workers import Runner
 
@@ -38,6 +39,7 @@ class Window(Protocol):
     runner: Runner  # long work off the GUI thread, with progress and cancel
     player: object | None  # the lecture player's toolbar, when installed
     compare: CompareDock  # two passes compared (app/compare.py)
+    live: LiveRun  # the script running now: Stop, follow newest, console, timeline
     passes: list[GradGraph]  # the passes in the selector, oldest first
     path: str | None  # what is open, for the title and the error dialogs
     graph_changed: SignalInstance
@@ -57,11 +59,11 @@ class Window(Protocol):
         """Show ``graph`` (big graphs folded by module); lays out in the background and
         diagnoses it with ``error``, what the script raised (the diagnosis bar shows both)."""
 
-    def set_passes(self, passes: list[GradGraph], run=None,
+    def set_passes(self, passes: list[GradGraph], run=None, *, show_newest: bool = True,
                    error: BaseException | None = None) -> None:
-        """Several backward passes: a selector, the newest shown, all to compare; ``run``:
-        the Run they came from (its history); ``error``: what the script raised after the
-        newest."""
+        """Several backward passes: a selector, the newest shown (unless ``show_newest`` is
+        False: the pass shown stays), all to compare; ``run``: the Run they came from (its
+        history); ``error``: what the script raised after the newest."""
 
     def select_node(self, node_id: int) -> None:
         """Select a node, or the folded box that holds it, and scroll to it."""

@@ -57,6 +57,10 @@ class Runner(QObject):
     def busy(self) -> bool:
         return bool(self._current)
 
+    def running(self, channel: str) -> bool:
+        """Whether a task on ``channel`` is running (its result not yet applied)."""
+        return channel in self._current
+
     def submit(self, channel: str, label: str, fn: JobFn, on_done, on_error=None) -> Task:
         """Start ``fn`` in a thread; any earlier task on ``channel`` is cancelled and forgotten."""
         old = self._current.get(channel)

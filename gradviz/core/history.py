@@ -58,12 +58,22 @@ class NodeHistory:
     key: str
     passes: np.ndarray  # the backward call each pass was (1 = the first)
     loss: np.ndarray  # the traced output's value (NaN unless it held one number)
-    global_norm: np.ndarray  # the norm of all leaf gradients of the pass together
+    global_norm: np.ndarray  # all leaf gradients of the pass together; NaN if one held NaN/Inf
     grad_norm: np.ndarray
     value_norm: np.ndarray
     nan: np.ndarray  # NaN values in the node's gradient
     inf: np.ndarray
     present: np.ndarray  # whether the node was in that pass's graph
+
+
+@dataclass
+class PassHistory:
+    """The figures of each traced pass as a whole (oldest first): what a timeline plots."""
+
+    passes: np.ndarray  # the backward call each pass was (1 = the first)
+    loss: np.ndarray
+    global_norm: np.ndarray
+    nonfinite: np.ndarray  # whether any gradient of the pass held a NaN or an Inf
 
 
 def _stats(snap) -> dict:
@@ -107,17 +117,21 @@ class History:
         self.passes: list[int] = []
         self.loss: list[float] = []
         self.global_norm: list[float] = []
+        self.nonfinite: list[bool] = []  # a byte per pass, so a timeline never scans the nodes
         self._chunks: list[dict[str, np.ndarray] | None] = []  # None: in the spill file
         self.spill, self.max_bytes = spill, max_bytes
 
     @classmethod
     def restored(cls, keys: list[str], passes: list[int], loss: list[float],
                  global_norm: list[float], chunks: list[dict[str, np.ndarray]]) -> History:
-        """A history read back from a run file (checked there: one chunk per CHUNK passes)."""
+        """A history read back from a run file (checked there: one chunk per CHUNK passes);
+        each pass's NaN/Inf flag is read off its row's counts, as :meth:`add` set it."""
         history = cls()
         history.keys = {k: i for i, k in enumerate(keys)}
         history.passes, history.loss = list(passes), list(loss)
         history.global_norm, history._chunks = list(global_norm), list(chunks)
+        history.nonfinite = [bool(c["nan"][p % CHUNK].any() or c["inf"][p % CHUNK].any())
+                             for p in range(len(passes)) for c in (chunks[p // CHUNK],)]
         return history
 
     def __len__(self) -> int:
@@ -195,7 +209,18 @@ class History:
         finite = grad[leaves][np.isfinite(grad[leaves])]
         self.passes.append(index)
         self.loss.append(loss)
-        self.global_norm.append(float(np.sqrt(np.sum(finite ** 2))) if len(finite) else math.nan)
+        # NaN once a leaf gradient held NaN or Inf, as torch's clip_grad_norm_ reports it
+        # (a node's own norm is that of its finite values, beside its NaN and Inf counts)
+        self.global_norm.append(math.nan if not len(finite) or nan[leaves].any()
+                                or inf[leaves].any() else float(np.sqrt(np.sum(finite ** 2))))
+        self.nonfinite.append(bool(nan.any() or inf.any()))
+
+    def figures(self) -> PassHistory:
+        """Every pass's loss, global norm and NaN/Inf flag."""
+        return PassHistory(np.asarray(self.passes, dtype=np.int64),
+                           np.asarray(self.loss, dtype=np.float64),
+                           np.asarray(self.global_norm, dtype=np.float64),
+                           np.asarray(self.nonfinite, dtype=np.bool_))
 
     def _row(self) -> int:
         """The row the next pass goes in, its chunk wide enough for every key so far."""

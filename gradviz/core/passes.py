@@ -11,11 +11,15 @@
 A step that is not traced costs a counter: no walk, no hooks. A traced pass is summarised
 into the :class:`~gradviz.core.history.History` as soon as its backward ends (before an
 optimizer step changes the parameters), and its graph is dropped once ``keep`` newer ones came.
+
+A Run may be read from another thread while the loop runs (the app's live view): its passes
+and history change under one lock.
 """
 
 from __future__ import annotations
 
 import math
+import threading
 import weakref
 from collections import deque
 
@@ -25,7 +29,7 @@ from . import internals
 from .budget import DEFAULT_BUDGET
 from .errors import GradvizError
 from .graph import GradGraph, GradNode
-from .history import History, NodeHistory, node_keys
+from .history import History, NodeHistory, PassHistory, node_keys
 from .spill import ChunkFile
 from .trace import trace
 from .userframe import caller_locals, user_frame
@@ -77,6 +81,7 @@ class Run:
             weakref.WeakKeyDictionary()
         self._pending: list[tuple[GradGraph, float]] = []
         self._history = History(None if spill is None else ChunkFile(spill), history_memory)
+        self._lock = threading.RLock()  # the loop's thread adds, a viewer's thread reads
 
     def wants(self, step: int) -> bool:
         """Whether step ``step`` (1 = the first trace() call) would be traced."""
@@ -106,9 +111,10 @@ class Run:
         graph = trace(outputs, namespace=namespace, **{**self.options, **options})
         tensors = [outputs] if isinstance(outputs, torch.Tensor) else list(outputs)
         graph.info["index"] = self.steps
-        self.traced += 1
-        self._passes.append(graph)
-        self._pending.append((graph, _loss(tensors)))
+        with self._lock:
+            self.traced += 1
+            self._passes.append(graph)
+            self._pending.append((graph, _loss(tensors)))
         self._settle_after(tensors[0].grad_fn)
         return graph
 
@@ -125,31 +131,44 @@ class Run:
 
     def _settle(self) -> None:
         """Add the passes whose backward ran to the history."""
-        waiting = []
-        for graph, loss in self._pending:
-            if graph.capture.ran:
-                self._history.add(graph, self.keys_of(graph), graph.info["index"], loss)
-                _keep_leaf_values(graph)
-            elif graph.capture.armed:
-                waiting.append((graph, loss))
-        self._pending = waiting
+        with self._lock:
+            waiting = []
+            for graph, loss in self._pending:
+                if graph.capture.ran:
+                    self._history.add(graph, self.keys_of(graph), graph.info["index"], loss)
+                    _keep_leaf_values(graph)
+                elif graph.capture.armed:
+                    waiting.append((graph, loss))
+            self._pending = waiting
 
     def keys_of(self, graph: GradGraph) -> list[str]:
         """The history key of each node of ``graph``, by node id."""
-        keys = self._keys.get(graph)
-        if keys is None:
-            keys = self._keys[graph] = node_keys(graph)
-        return keys
+        with self._lock:
+            keys = self._keys.get(graph)
+            if keys is None:
+                keys = self._keys[graph] = node_keys(graph)
+            return keys
 
     @property
     def passes(self) -> list[GradGraph]:
         """The newest traced passes' graphs (at most ``keep``), oldest first."""
-        self._settle()
-        return list(self._passes)
+        with self._lock:
+            self._settle()
+            return list(self._passes)
+
+    def timeline(self) -> PassHistory:
+        """Every traced pass's loss, global gradient norm and whether a gradient held NaN/Inf."""
+        with self._lock:
+            self._settle()
+            return self._history.figures()
 
     def history(self, node) -> NodeHistory:
         """Per-pass figures of ``node``: a GradNode of any pass, a tensor or a name or op in
         the newest pass (see ``GradGraph.find``), or a history key."""
+        with self._lock:
+            return self._history_of(node)
+
+    def _history_of(self, node) -> NodeHistory:
         self._settle()
         if isinstance(node, GradNode):
             key = self.keys_of(node.graph)[node.id]

@@ -5,7 +5,8 @@ The script runs as ``python script.py ARGS`` would run it (its own ``sys.argv``,
 ``Tensor.backward``, ``torch.autograd.backward`` and ``torch.autograd.grad`` are wrapped so
 that each call first runs ``gradviz.trace`` on the tensors being differentiated, with the
 caller's variables as names: the hooks are armed just before the pass they capture. Every
-patch is undone in ``finally``, whatever the script does.
+patch is undone in ``finally``, whatever the script does. A viewer can follow the run while it
+goes: ``on_pass`` hears of each traced pass once its backward is done, ``output`` of each print.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from .graph import GradGraph
 from .passes import KEEP, Run
 from .record import record
 from .snapshot import DEFAULT_CAP
+from .tee import tee_output
 from .trace import TraceError
 from .userframe import caller_locals, is_library, user_frame
 
@@ -140,9 +142,9 @@ class _Tracer:
     ``torch.autograd.backward`` inside: the guard keeps that from tracing twice)."""
 
     def __init__(self, result: RunResult, run: Run, recording: _Recording, progress,
-                 should_stop):
+                 should_stop, on_pass):
         self.result, self.run, self.recording = result, run, recording
-        self.progress, self.should_stop = progress, should_stop
+        self.progress, self.should_stop, self.on_pass = progress, should_stop, on_pass
         self.local = threading.local()
         self.originals = (torch.Tensor.backward, torch.autograd.backward, torch.autograd.grad)
 
@@ -164,6 +166,8 @@ class _Tracer:
                 self.local.inside = False
             LOG.new_step()  # what the forward log notes next belongs to the next step
             self.recording.switch(self.run.tracing_next)
+            if graph is not None and self.on_pass is not None:
+                self.on_pass(graph, self.run)
             return out
         return call
 
@@ -243,8 +247,8 @@ def _check_source(script: str) -> None:
 
 def run_script(path, argv=(), *, keep: int = KEEP, cap: int | None = None, budget=DEFAULT_BUDGET,
                progress=None, should_stop=None, flows: bool | None = None, every: int = 1,
-               first: int | None = None, spill=None,
-               history_memory: int | None = None) -> RunResult:
+               first: int | None = None, spill=None, history_memory: int | None = None,
+               on_pass=None, output=None) -> RunResult:
     """Run the script at ``path`` with ``argv`` as ``sys.argv[1:]``; trace its backward passes.
 
     ``keep``: how many passes to keep whole (the newest); ``every``, ``first``: trace every
@@ -253,8 +257,11 @@ def run_script(path, argv=(), *, keep: int = KEEP, cap: int | None = None, budge
     :class:`~gradviz.core.passes.Run`). ``cap``, ``budget``, ``flows``: as in ``trace``;
     ``spill``, ``history_memory``: the run file older history goes to past that many bytes.
     ``progress(stage, fraction)`` is told about each pass; ``should_stop()`` returning True
-    stops the script at its next torch call and raises :class:`Stopped`. Safe to call from a
-    worker thread, one run at a time (``sys.argv`` and ``sys.path`` are process-wide).
+    stops the script at its next torch call and raises :class:`Stopped`.
+    ``on_pass(graph, run)`` is called in the script's thread once each traced pass's backward
+    is done (its history taken), ``output(stream, text)`` with what the script prints (see
+    :mod:`.tee`). Safe to call from a worker thread, one run at a time (``sys.argv`` and
+    ``sys.path`` are process-wide).
     """
     script = os.path.abspath(path)
     if not os.path.isfile(script):
@@ -264,14 +271,15 @@ def run_script(path, argv=(), *, keep: int = KEEP, cap: int | None = None, budge
               spill=spill, history_memory=history_memory)
     result = RunResult(script=script, run=run)
     recording = _Recording(DEFAULT_CAP if cap is None else cap)
-    tracer = _Tracer(result, run, recording, progress, should_stop)
+    tracer = _Tracer(result, run, recording, progress, should_stop, on_pass)
     saved_argv, saved_path = sys.argv, list(sys.path)
     sys.argv = [script, *argv]
     sys.path.insert(0, os.path.dirname(script))
     if run.tracing_next:
         tracer.install()
     try:
-        with _StopCheck(should_stop) if should_stop else nullcontext():
+        with _StopCheck(should_stop) if should_stop else nullcontext(), \
+                tee_output(output) if output else nullcontext():
             recording.switch(run.tracing_next)  # innermost: switched off between steps
             try:
                 made = runpy.run_path(script, run_name="__main__")  # what the script made

@@ -9,16 +9,17 @@ import torch
 from PySide6.QtCore import Qt
 
 from gradviz.core.runner import ScriptError, run_script
-from tests.app.conftest import out
+from tests.app.conftest import out, summary
 from tests.oracles import NonFinite
 
 SCRIPTS = Path(__file__).parent.parent / "scripts"
 
 
 def _open(qtbot, window, graph, error=None):
-    """Show ``graph`` with ``error`` and wait until it is drawn and diagnosed."""
+    """Show ``graph`` with ``error`` and wait until it is drawn, diagnosed and summed up."""
     with qtbot.waitSignals([window.layout_applied, window.diagnosed], timeout=20_000):
         window.set_graph(graph, error=error)
+    summary(qtbot, window)
 
 
 def _nan_run():
