@@ -34,10 +34,10 @@ def test_the_summary_is_worked_out_off_the_gui_thread_and_a_stale_one_is_dropped
     release, threads = threading.Event(), []
     real = jobs.summary_text
 
-    def slow(graph):
+    def slow(graph, scale=None):
         threads.append(threading.current_thread())
         release.wait(10)  # the GUI thread would hang here if it ran the summary itself
-        return real(graph)
+        return real(graph, scale)
 
     monkeypatch.setattr(jobs, "summary_text", slow)
     draw(qtbot, window, seed_graph)  # the first drawing asks for the summary
