@@ -20,7 +20,7 @@ from __future__ import annotations
 from gradviz.core.graph import GradGraph
 from gradviz.core.viewmodel import ViewModel
 
-from . import blocks, cache, strategy
+from . import blocks, cache, edgelabels, strategy
 from .dotsource import to_dot
 from gradviz.core.keys import module_key
 
@@ -74,6 +74,7 @@ def _place(scene: Scene, theme: str, timeout: float, progress, should_stop) -> L
             sub, strategy.choose(sub), theme, timeout, progress, should_stop, pinned))
     else:
         result = _lay(scene, (engine, settings), theme, timeout, progress, should_stop)
+    edgelabels.place(result)
     cache.put(digest, result)
     return result
 

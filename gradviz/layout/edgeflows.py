@@ -27,11 +27,15 @@ def _pairs(graph: GradGraph, view: View) -> dict[tuple, list[int]]:
     return found
 
 
-def labels(graph: GradGraph, view: View) -> dict[tuple, str]:
-    """(src, dst) -> the flows along it in a few characters, ``; `` between repeated edges."""
+def labels(graph: GradGraph, view: View,
+           flowed: frozenset | None = None) -> dict[tuple, tuple[str, bool]]:
+    """(src, dst) -> the flows along it in a few characters (``; `` between repeated edges),
+    and whether they have been sent: by the player's step, whose ``flowed`` edges have sent
+    theirs (None: every one)."""
     if not captured(graph):
         return {}
-    return {pair: "; ".join(brief(flow_snapshot(graph, e)) for e in edges)
+    return {pair: ("; ".join(brief(flow_snapshot(graph, e)) for e in edges),
+                   flowed is None or flowed.issuperset(edges))
             for pair, edges in _pairs(graph, view).items()}
 
 
