@@ -103,3 +103,36 @@ def test_health_mode_on_vanishing_orders_edge_widths_by_flow_norm(qtbot, window)
     assert [pens[p] for p in ordered] == sorted(pens[p] for p in ordered)
     assert pens[ordered[-1]] > 3 * pens[ordered[0]]
     window.screenshot(out("flow_edges_health_vanishing.png"))
+
+
+def _label_spots(window) -> set:
+    """Where the view has written edge labels: the flow texts on screen, by position."""
+    return {(round(i.x(), 1), i.text()) for i in window.view.scene().items()
+            if isinstance(i, QGraphicsSimpleTextItem) and i.isVisible()}
+
+
+def test_player_and_presenter_label_only_the_flows_sent_so_far(qtbot, window):
+    from tests.app.test_player import KEYS, press
+    from tests.layout.test_flow_labels import sent_by
+
+    graph = demo_graph("mlp")
+    draw(qtbot, window, graph)
+    press(qtbot, window, "values")
+    for presenting in (False, True):
+        if presenting:
+            qtbot.keyClick(window.view, KEYS["present"])  # values on already: no new layout
+            qtbot.waitUntil(window.isFullScreen)
+            press(qtbot, window, "home")
+        else:
+            press(qtbot, window, "next")
+        for step in range(len(graph.capture.order)):
+            if step:
+                press(qtbot, window, "next")
+            placed = window.view.layout_data
+            want = sent_by(graph, step)
+            assert {(e.src, e.dst) for e in placed.edges if e.label_at} == want
+            spots = {(round(e.label_at[0], 1), e.label) for e in placed.edges if e.label_at}
+            assert _label_spots(window) == spots and len(spots) == len(want)
+            if step == 3:
+                window.screenshot(out(f"flow_labels_{'presenter' if presenting else 'player'}"
+                                      f"_step4.png"))
