@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 
 from gradviz.core.collapse import View
-from gradviz.core.flows import brief, captured, flow_snapshot
+from gradviz.core.flows import brief, captured, flow_snapshot, norms as flow_norms
 from gradviz.core.graph import GradGraph
 
 #: Edge width in health mode: the smallest flow's and the largest's (points, log scale between).
@@ -39,20 +39,17 @@ def labels(graph: GradGraph, view: View,
             for pair, edges in _pairs(graph, view).items()}
 
 
-def _norm(graph: GradGraph, edges: list[int]) -> float | None:
-    snaps = [flow_snapshot(graph, e) for e in edges]
-    norms = [s.stats["norm"] for s in snaps if s is not None and s.stats]
-    good = [n for n in norms if math.isfinite(n) and n > 0]
-    return max(good) if good else None
-
-
 def widths(graph: GradGraph, view: View) -> dict[tuple, float]:
     """(src, dst) -> pen width from log10 of its flow's norm (the larger of repeated edges'),
     from :data:`THIN` for the smallest to :data:`THICK` for the largest."""
     if not captured(graph):
         return {}
-    norms = {pair: _norm(graph, edges) for pair, edges in _pairs(graph, view).items()}
-    logs = {pair: math.log10(n) for pair, n in norms.items() if n is not None}
+    norms = flow_norms(graph)
+    logs = {}
+    for pair, edges in _pairs(graph, view).items():
+        good = [n for n in (norms[e] for e in edges) if n is not None and 0 < n < math.inf]
+        if good:
+            logs[pair] = math.log10(max(good))
     if not logs:
         return {}
     lo, hi = min(logs.values()), max(logs.values())

@@ -184,3 +184,22 @@ def test_flow_labels_overlap_nothing_in_the_blocks_layout(monkeypatch):
     placed = layout(_stacked(), labels="values")
     assert placed.engine == "dot+blocks"
     assert check_apart(placed) > 100
+
+
+def test_an_edge_a_custom_function_sent_nothing_on_reads_no_gradient_not_zero():
+    from tests.core.test_flows import DropsFirst, ZeroFirst
+
+    a = torch.ones(3, requires_grad=True)
+    b = torch.ones(3, requires_grad=True)
+    none, zero = DropsFirst.apply(a, b), ZeroFirst.apply(a, b)
+    loss = (none + zero).sum()
+    g = gradviz.trace(loss)
+    loss.backward()
+    sent = torch.autograd.grad(ZeroFirst.apply(a, b).sum(), a)[0]  # torch's own: zeros
+    placed = layout(g, labels="values")
+    label = {(e.src, e.dst): e.label for e in placed.edges}
+    leaf = g.node_for(a).id
+    assert label[(leaf, g.node_for(none).id)] == "no gradient"
+    assert label[(leaf, g.node_for(zero).id)] == f"[{', '.join('0' for _ in sent)}]"
+    assert not sent.any()
+    check_apart(placed)
