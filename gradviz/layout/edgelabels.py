@@ -1,14 +1,16 @@
 """Where each flow label goes (values mode): beside its edge, clear of every box, module title
-and other label, whichever engine placed the boxes.
+and other label.
 
-Graphviz can place edge labels itself, but ``label`` makes each one a node of the layout (dot
-then doubles its ranks, so values mode would lay out unlike the others) and ``xlabel`` drops
-the labels it cannot fit, or with ``forcelabels=true`` places them overlapping; the layered
-and blocks layouts have nothing of the kind. So the labels are placed after any layout, one
-way for all: each takes the first spot free of boxes and labels among points along its curve,
-right of it, left, at its corners, above and below, where it crosses no edge if one allows it; else the nearest
-free spot further out. Every flow label is placed, sent yet or not, so that none moves while
-the player steps.
+``dot`` places them itself: the sized DOT gives each edge with a flow a ``label`` of its text's
+size, which dot lays out as a node of its own (its edge runs beside it, other edges around
+it), and the parser reads back its ``lp``. (``xlabel`` would keep the layout of the other
+modes, but it drops the labels it cannot fit, or with ``forcelabels=true`` overlaps them.)
+The layered and blocks layouts place none, so :func:`place` places the rest after layout:
+each takes the first spot free of boxes and labels among points along its curve, right of
+it, left, at its corners, above and below: one close to its own edge and far from the others
+if there is one, else one that crosses no edge, else any; failing all, the nearest free spot
+further out. Every flow label is placed, sent yet or not, so that none moves while the
+player steps.
 """
 
 from __future__ import annotations
@@ -22,13 +24,18 @@ from .textsize import text_width
 
 Rect = tuple[float, float, float, float]  # left, top, width, height
 
-#: Where along its curve a label is tried first: the middle, then outwards.
-FRACTIONS = (0.5, 0.4, 0.6, 0.3, 0.7, 0.2, 0.8)
+#: Where along its curve a label is tried first: the middle, then outwards (where crossing
+#: edges are apart again).
+FRACTIONS = (0.5, 0.4, 0.6, 0.3, 0.7, 0.2, 0.8, 0.15, 0.85)
 #: Points per cubic piece when an edge is cut into straight segments to test crossings.
 SAMPLES = 8
 #: How many rings of spots round the middle the last resort tries before it gives up on
 #: staying near the edge and goes below the picture (a graph too dense to hold its labels).
 RINGS = 40
+#: A label is best within HUG of its own edge and as far as it can be from every other (the
+#: first of MARGINS that some spot keeps), so that where edges cross it is not read as
+#: another's.
+HUG, MARGINS = 1.5 * EDGE_LABEL_GAP, (3 * EDGE_LABEL_GAP, 2 * EDGE_LABEL_GAP, EDGE_LABEL_GAP)
 CELL = 48.0  # the spatial grid's cell, points: about one label wide
 
 
@@ -87,6 +94,11 @@ def title_rect(c: ClusterBox) -> Rect:
             round(LINE_SPACING * CLUSTER_FONTSIZE))
 
 
+def _grown(r: Rect, by: float) -> Rect:
+    left, top, w, h = r
+    return left - by, top - by, w + 2 * by, h + 2 * by
+
+
 def _segments(e: EdgePath) -> list:
     pieces = max((len(e.points) - 1) // 3, 1)
     pts = [spline_at(e.points, k / (SAMPLES * pieces)) for k in range(SAMPLES * pieces + 1)]
@@ -123,8 +135,8 @@ def _rings(e: EdgePath, w: float, h: float):
 
 
 def place(layout: Layout) -> None:
-    """Set ``flow_box`` on every edge that has a flow text, and grow the layout's size to
-    hold them."""
+    """Set ``flow_box`` on every edge that has a flow text and none yet (dot's are kept), and
+    grow the layout's size to hold them."""
     labelled = [e for e in layout.edges if e.flow and e.points]
     if not labelled:
         return
@@ -133,24 +145,45 @@ def place(layout: Layout) -> None:
         solid.add(box.rect)
     for c in layout.clusters:
         solid.add(title_rect(c))
+    for e in labelled:
+        if e.flow_box:  # dot placed it
+            solid.add(e.flow_box)
     lines = _Grid()  # edge segments: avoided where a spot allows
-    for e in layout.edges:
+    for i, e in enumerate(layout.edges):
         if e.points:
             for seg in _segments(e):
                 (x0, y0), (x1, y1) = seg
-                lines.add((min(x0, x1), min(y0, y1), abs(x1 - x0), abs(y1 - y0)), seg)
+                lines.add((min(x0, x1), min(y0, y1), abs(x1 - x0), abs(y1 - y0)), (i, seg))
 
     def free(r: Rect) -> bool:
         return r[0] >= 0 and r[1] >= 0 and not any(_overlap(r, o) for o in solid.near(r))
 
     def clear(r: Rect) -> bool:
-        return not any(_crosses(seg, r) for seg in lines.near(r))
+        """Whether ``r`` crosses no edge."""
+        return not any(_crosses(seg, r) for _, seg in lines.near(r))
+
+    def plain(r: Rect, own: int, margin: float) -> bool:
+        """Whether ``r`` is clear, hugs its own edge and keeps ``margin`` from the others:
+        not to be read as another edge's."""
+        wide, close = _grown(r, margin), _grown(r, HUG)
+        hugs = False
+        for i, seg in lines.near(wide):
+            if i == own:
+                if _crosses(seg, r):
+                    return False
+                hugs = hugs or _crosses(seg, close)
+            elif _crosses(seg, wide):
+                return False
+        return hugs
 
     bottom = max((b.y + b.height / 2 for b in layout.nodes.values()), default=0.0)
-    for e in labelled:
+    for i, e in enumerate(layout.edges):
+        if not (e.flow and e.points) or e.flow_box:
+            continue
         w, h = text_width(e.flow, EDGE_FONTSIZE), EDGE_LINE_HEIGHT
         spots = [r for r in _spots(e, w, h) if free(r)]
-        spot = next((r for r in spots if clear(r)), spots[0] if spots else None)
+        spot = next((r for m in MARGINS for r in spots if plain(r, i, m)), None)
+        spot = spot or next((r for r in spots if clear(r)), None) or (spots[:1] or [None])[0]
         if spot is None:
             spot = next((r for r in _rings(e, w, h) if free(r)), None)
         while spot is None or not free(spot):  # below everything: always free in the end
