@@ -44,9 +44,10 @@ def widths(graph: GradGraph, view: View) -> dict[tuple, float]:
     from :data:`THIN` for the smallest to :data:`THICK` for the largest."""
     if not captured(graph):
         return {}
-    norms = flow_norms(graph)
+    pairs = _pairs(graph, view)
+    norms = flow_norms(graph, (e for edges in pairs.values() for e in edges))
     logs = {}
-    for pair, edges in _pairs(graph, view).items():
+    for pair, edges in pairs.items():
         good = [n for n in (norms[e] for e in edges) if n is not None and 0 < n < math.inf]
         if good:
             logs[pair] = math.log10(max(good))
