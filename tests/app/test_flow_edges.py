@@ -7,6 +7,7 @@ import torch
 from PySide6.QtWidgets import QGraphicsSimpleTextItem
 
 import gradviz
+from gradviz.app.items import EdgeBundle
 from gradviz.core.viewmodel import Colouring
 from gradviz.layout import layout
 from gradviz.layout.export import export
@@ -137,6 +138,10 @@ def test_player_and_presenter_label_only_the_flows_sent_so_far(qtbot, window):
             assert {(e.src, e.dst) for e in placed.edges if e.label_at} == want
             spots = {(round(e.label_at[0], 1), e.label) for e in placed.edges if e.label_at}
             assert _label_spots(window) == spots and len(spots) == len(want)
+            labels = [i for i in window.view.scene().items()
+                      if isinstance(i, QGraphicsSimpleTextItem)]
+            lines = [i for i in window.view.scene().items() if isinstance(i, EdgeBundle)]
+            assert all(t.zValue() > e.zValue() for t in labels for e in lines)  # none hidden
             if step == 3:
                 window.screenshot(out(f"flow_labels_{'presenter' if presenting else 'player'}"
                                       f"_step4.png"))
