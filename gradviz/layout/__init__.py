@@ -112,7 +112,8 @@ def layout(subject: GradGraph | ViewModel, *, collapsed=frozenset(), labels: str
     Node keys are graph node ids, and ``module_key(path)`` for collapsed modules. For the
     first picture of a big recorded graph pass ``gradviz.core.collapse.default_collapsed``.
     ``labels``: "compact" | "full" | "values"; ``color_by``: None | "grad_norm";
-    ``state``: ``{"current": key, "done": keys, "show_grad": keys or None}`` for the player.
+    ``state``: ``{"current": key, "done": keys, "show_grad": keys or None, "flowed": edge
+    numbers or None}`` for the player (``gradviz.core.steps.Steps.state``).
     """
     model = model_of(subject, collapsed, labels, color_by, theme, state)
     report = progress or (lambda stage, fraction: None)

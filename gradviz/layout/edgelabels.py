@@ -88,7 +88,7 @@ class _Grid:
             yield from self.cells.get(cell, ())
 
 
-def title_rect(c: ClusterBox) -> Rect:
+def _title_rect(c: ClusterBox) -> Rect:
     """Where a module cluster's title is written, inside its top left corner."""
     return (c.x + CLUSTER_TITLE_X, c.y + CLUSTER_TITLE_Y, text_width(c.label, CLUSTER_FONTSIZE),
             round(LINE_SPACING * CLUSTER_FONTSIZE))
@@ -144,7 +144,7 @@ def place(layout: Layout) -> None:
     for box in layout.nodes.values():
         solid.add(box.rect)
     for c in layout.clusters:
-        solid.add(title_rect(c))
+        solid.add(_title_rect(c))
     for e in labelled:
         if e.flow_box:  # dot placed it
             solid.add(e.flow_box)

@@ -53,8 +53,8 @@ class EdgePath:
     #: values mode: that flow's text, sent yet or not: the room its label keeps (see flow_box)
     flow: str | None = None
     #: (left, top, width, height) of the flow's label beside the edge, clear of every box and
-    #: other label (placed by :mod:`.edgelabels`); kept while the label waits to be sent, so
-    #: labels never move from one player step to the next
+    #: other label (dot's own edge label, or :mod:`.edgelabels`); kept while the label waits
+    #: to be sent, so labels never move from one player step to the next
     flow_box: tuple[float, float, float, float] | None = None
 
     @property
