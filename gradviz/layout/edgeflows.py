@@ -41,11 +41,21 @@ def labels(graph: GradGraph, view: View,
 
 def widths(graph: GradGraph, view: View) -> dict[tuple, float]:
     """(src, dst) -> pen width from log10 of its flow's norm (the larger of repeated edges'),
-    from :data:`THIN` for the smallest to :data:`THICK` for the largest."""
+    from :data:`THIN` for the smallest to :data:`THICK` for the largest. Worked out once per
+    pass and picture (``view``): health mode asks again at every player step."""
     if not captured(graph):
         return {}
+    known = flow_norms(graph, ())  # this pass's norms, kept on the graph
+    cached = graph.__dict__.get("_flow_widths")
+    if cached is not None and cached[0] is view and cached[1] is known:
+        return cached[2]  # a player step: same pass, same picture
     pairs = _pairs(graph, view)
     norms = flow_norms(graph, (e for edges in pairs.values() for e in edges))
+    graph.__dict__["_flow_widths"] = (view, norms, _scaled(pairs, norms))
+    return graph.__dict__["_flow_widths"][2]
+
+
+def _scaled(pairs: dict, norms: dict) -> dict[tuple, float]:
     logs = {}
     for pair, edges in pairs.items():
         good = [n for n in (norms[e] for e in edges) if n is not None and 0 < n < math.inf]
