@@ -35,6 +35,8 @@ EDGE_FONT = QFont("Sans Serif")
 EDGE_FONT.setPixelSize(EDGE_FONTSIZE)
 
 Z_CLUSTER, Z_EDGES, Z_HIGHLIGHT_EDGES, Z_NODES = -2, -1, 1, 2
+#: Flow labels lie over every edge, the presenter's thick lit ones too, which would hide them.
+Z_EDGE_LABELS = Z_NODES - 0.25
 EDGES_PER_BUNDLE = 200
 
 
@@ -267,6 +269,6 @@ def edge_label(e: EdgePath, color: str) -> QGraphicsSimpleTextItem:
     item.setBrush(QColor(color))
     x, y = e.label_at
     item.setPos(x, y - item.boundingRect().height() / 2)
-    item.setZValue(Z_EDGES)
+    item.setZValue(Z_EDGE_LABELS)
     item.setAcceptedMouseButtons(Qt.NoButton)
     return item

@@ -120,7 +120,7 @@ class GraphView(QGraphicsView):
         edges = sorted((e for e in layout.edges if e.points), key=lambda e: e.points[0][1])
         bands = [edges[i:i + EDGES_PER_BUNDLE] for i in range(0, len(edges), EDGES_PER_BUNDLE)]
         self._edges = [EdgeBundle(band, self._band_bounds(band, layout)) for band in bands]
-        self._edges += [edge_label(e, layout.ink) for e in edges if e.label]  # values mode
+        self._edges += [edge_label(e, layout.ink) for e in edges if e.label_at]  # values mode
         self._overview = NodeOverview(list(self.nodes.values()))
         self._overview.setVisible(bool(self._far))
         for item in (*self._edges, self._overview):

@@ -258,6 +258,25 @@ def flow_snapshot(graph: "GradGraph", e: int) -> "Snapshot | None":
     return snaps[nr] if nr < len(snaps) else None
 
 
+def norms(graph: "GradGraph", edges) -> dict[int, float | None]:
+    """Edge number -> the norm of its flow over finite values (None: no gradient or no
+    values), for ``edges`` at least. Each is worked out once per pass and kept on the graph
+    (health mode's edge widths ask at every player step, for the edges drawn): a flow into a
+    shared slot takes one reduction, the others are their source's gradient, whose stats the
+    health colouring reads anyway."""
+    store = _store(graph)
+    key = (store, len(store._got), graph.edges)
+    cached = graph.__dict__.get("_flow_norms")
+    if cached is None or cached[0] != key:
+        cached = graph.__dict__["_flow_norms"] = (key, {})
+    found = cached[1]
+    for e in edges:
+        if e not in found:
+            snap = flow_snapshot(graph, e)
+            found[e] = snap.norm if snap is not None else None
+    return found
+
+
 def _tensor(graph: "GradGraph", e: int) -> torch.Tensor | None:
     snap = flow_snapshot(graph, e)
     if snap is None:

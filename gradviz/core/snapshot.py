@@ -224,6 +224,17 @@ class Snapshot:
             self._stats, self._reduced = stats, None
         return self._stats
 
+    @property
+    def norm(self) -> float | None:
+        """The norm over finite values (None: no values), in one reduction where the other
+        stats were not taken yet: health mode's edge widths read thousands of them and no
+        other stat (the full stats cost twenty passes, :func:`_reductions`)."""
+        if self._stats is None and self.data is not None:
+            norm = torch.linalg.vector_norm(_as_real(self.data.detach())).item()
+            if math.isfinite(norm):  # else NaN/Inf or an overflow: the stats leave them out
+                return norm
+        return self.stats.get("norm")
+
     def _refine_from_norm(self, stats: dict, norm: float) -> None:
         scale = self.numel / max(1, self._sample.numel())
         stats["sampled"] = True

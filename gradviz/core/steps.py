@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
+from itertools import chain
 
 import networkx as nx
 
@@ -142,7 +143,9 @@ class Steps:
 
         ``current``: the node of this step (the layout also lights the edges into it: its
         inputs in forward mode, in backward the flows it has just sent). ``sent``: those
-        edges' numbers in ``graph.edges`` during backward (none in forward). ``done``: nodes
+        edges' numbers in ``graph.edges`` during backward (none in forward); ``flowed``: the
+        edges whose flows were sent by this step or an earlier one, whose flow labels the
+        values mode shows (none in forward: no gradient exists yet). ``done``: nodes
         finished before it; in forward mode the leaves too, as inputs exist from the start.
         ``show_grad``: nodes whose gradient may be shown: none during forward (no gradient
         exists yet); during backward those whose consumers have all sent their flows by
@@ -154,12 +157,14 @@ class Steps:
         done = set(self.order[:step])
         if self.mode == "forward":
             done |= {nid for nid, kind in enumerate(self.graph.cols.kind) if kind == "leaf"}
-            show_grad, sent = set(), ()
+            show_grad, sent, flowed = set(), (), frozenset()
         else:
             show_grad = {nid for nid, at in self._complete_at.items() if at <= step}
             sent = self._sent.get(current, ())
+            flowed = frozenset(chain.from_iterable(self._sent.get(nid, ())
+                                                   for nid in self.order[:step + 1]))
         return {"mode": self.mode, "step": step, "steps": len(self.order), "current": current,
-                "done": done, "show_grad": show_grad, "sent": sent}
+                "done": done, "show_grad": show_grad, "sent": sent, "flowed": flowed}
 
 
 def on_view(state: dict, view: View) -> dict:

@@ -62,23 +62,26 @@ class UnknownColouring(GradvizError, ValueError):
 @dataclass(frozen=True)
 class PlayerState:
     """The lecture player's step in the keys of the picture as drawn (see
-    ``gradviz.core.steps.on_view``): the current box, the boxes done before it, and the boxes
-    whose gradient may be shown (None: every one). ``step`` tells two steps apart that look
+    ``gradviz.core.steps.on_view``): the current box, the boxes done before it, the boxes
+    whose gradient may be shown (None: every one) and the edges (numbers in ``graph.edges``)
+    whose flow has been sent, so values mode labels them (None: every one). ``step`` tells two steps apart that look
     the same folded (both inside one box): each is still a new picture to follow."""
 
     current: Key | None = None
     done: frozenset = frozenset()
     show_grad: frozenset | None = None
     step: int | None = None
+    flowed: frozenset | None = None
 
     @classmethod
     def of(cls, state) -> PlayerState | None:
         """``state`` as a PlayerState: a dict as ``Steps.state``/``on_view`` give, or None."""
         if state is None or isinstance(state, PlayerState):
             return state
-        show = state.get("show_grad")
+        show, flowed = state.get("show_grad"), state.get("flowed")
         return cls(state.get("current"), frozenset(state.get("done") or ()),
-                   None if show is None else frozenset(show), state.get("step"))
+                   None if show is None else frozenset(show), state.get("step"),
+                   None if flowed is None else frozenset(flowed))
 
 
 #: The fields whose change moves boxes (a new layout); any other change only restyles.

@@ -20,7 +20,7 @@ from __future__ import annotations
 from gradviz.core.graph import GradGraph
 from gradviz.core.viewmodel import ViewModel
 
-from . import blocks, cache, strategy
+from . import blocks, cache, edgelabels, strategy
 from .dotsource import to_dot
 from gradviz.core.keys import BoxKind, module_key
 
@@ -74,6 +74,7 @@ def _place(scene: Scene, theme: str, timeout: float, progress, should_stop) -> L
             sub, strategy.choose(sub), theme, timeout, progress, should_stop, pinned))
     else:
         result = _lay(scene, (engine, settings), theme, timeout, progress, should_stop)
+    edgelabels.place(result)
     cache.put(digest, result)
     return result
 
@@ -110,8 +111,9 @@ def layout(subject: GradGraph | ViewModel, *, collapsed=frozenset(), labels: str
 
     Node keys are graph node ids, and ``module_key(path)`` for collapsed modules. For the
     first picture of a big recorded graph pass ``gradviz.core.collapse.default_collapsed``.
-    ``labels``: "compact" | "full" | "values"; ``color_by``: None | "grad_norm" | "memory";
-    ``state``: ``{"current": key, "done": keys, "show_grad": keys or None}`` for the player.
+    ``labels``: "compact" | "full" | "values"; ``color_by``: None | "grad_norm" | "memory" |
+    "diff"; ``state``: ``{"current": key, "done": keys, "show_grad": keys or None, "flowed":
+    edge numbers or None}`` for the player (``gradviz.core.steps.Steps.state``).
     """
     model = model_of(subject, collapsed, labels, color_by, theme, state)
     report = progress or (lambda stage, fraction: None)

@@ -1,5 +1,5 @@
-"""Layouts remembered by a hash of what decides positions (keys, label text, shapes, edges,
-clusters, engine settings), not of colours or player state.
+"""Layouts remembered by a hash of what decides positions (keys, label text, shapes, edges and
+their flow labels, clusters, engine settings), not of colours or player state.
 
 A training loop's passes share one structure, the app re-lays out the same graph after a
 theme or colouring change, and an export after the window showed the graph: all of these
@@ -21,10 +21,12 @@ SIZE = 16
 
 @dataclass(frozen=True)
 class Placement:
-    """Positions only: boxes by key, edge curves by (src, dst), clusters, size."""
+    """Positions only: boxes by key, edge curves and flow labels by (src, dst), clusters,
+    size."""
 
     boxes: dict
     curves: dict
+    flow_boxes: dict
     clusters: tuple
     width: float
     height: float
@@ -41,13 +43,14 @@ def structure_hash(scene: Scene, engine: str, settings: dict) -> str:
     for key, box in scene.nodes.items():
         h.update(repr((key, box.lines, box.shape, box.cluster)).encode())
     for e in scene.edges:
-        h.update(repr((e.src, e.dst)).encode())
+        h.update(repr((e.src, e.dst, e.flow)).encode())
     return h.hexdigest()
 
 
 def placement(layout: Layout) -> Placement:
     return Placement({k: (b.x, b.y, b.width, b.height) for k, b in layout.nodes.items()},
                      {(e.src, e.dst): (tuple(e.points), e.arrow) for e in layout.edges},
+                     {(e.src, e.dst): e.flow_box for e in layout.edges if e.flow_box},
                      tuple(copy.copy(c) for c in layout.clusters), layout.width, layout.height,
                      layout.engine, tuple(layout.warnings))
 
@@ -72,6 +75,7 @@ def adopt(placed: Placement, scene: Scene) -> Layout:
     for e in scene.edges:
         points, e.arrow = placed.curves[(e.src, e.dst)]
         e.points = list(points)
+        e.flow_box = placed.flow_boxes.get((e.src, e.dst)) if e.flow else None
     return Layout(dict(scene.nodes), list(scene.edges), [copy.copy(c) for c in placed.clusters],
                   placed.width, placed.height, placed.engine, list(placed.warnings),
                   list(scene.legend))

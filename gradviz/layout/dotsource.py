@@ -17,7 +17,7 @@ import graphviz
 
 from gradviz.core.keys import BoxKind, ModuleKey, NodeKey, RunKey, parse_key
 
-from .drawspec import ARROW_SIZE, CLUSTER_FONTSIZE, FONT, FONTSIZE
+from .drawspec import ARROW_SIZE, CLUSTER_FONTSIZE, EDGE_FONTSIZE, FONT, FONTSIZE
 from .scene import Scene
 from .style import text_on, theme as get_theme
 from .textsize import text_size
@@ -116,7 +116,7 @@ def to_dot(scene: Scene, theme: str = "light", settings: dict | None = None,
     th = get_theme(theme)
     g = graphviz.Digraph("gradviz")
     look = {} if sized else {"bgcolor": th.background, "fontname": FONT, "fontcolor": th.ink}
-    g.attr(rankdir="TB", nodesep="0.25", ranksep="0.35", **look, **(settings or {}))
+    g.attr(**{"rankdir": "TB", "nodesep": "0.25", "ranksep": "0.35", **look, **(settings or {})})
     default = {"shape": "box"}
     node_look = {} if sized else {"style": "filled", "fontname": FONT}
     if not sized:
@@ -156,7 +156,8 @@ def to_dot(scene: Scene, theme: str = "light", settings: dict | None = None,
     emit(g.body, None, "\t")
     for edge in scene.edges:
         marked = (f' [color="{edge.color}" penwidth={edge.pen:g}]' if edge.mark and not sized
-                  else "")
+                  else f" [label={_placeholder([edge.flow], EDGE_FONTSIZE)}]"
+                  if sized and edge.flow else "")
         g.body.append(f"\t{_quoted(node_name(edge.src))} -> {_quoted(node_name(edge.dst))}"
                       f"{marked}\n")
     return g.source

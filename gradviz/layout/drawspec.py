@@ -32,8 +32,10 @@ ARROW_SPREAD = 0.35
 #: box's width from the top and bottom sides, and of its height from the left and right sides.
 OCTAGON_CUT = 1 - math.sqrt(0.5)
 
-#: An edge's flow label (values mode): its font size and its gap to the right of the edge.
+#: An edge's flow label (values mode): its font size, its line's height and its least gap to
+#: the edge (:mod:`.edgelabels` places it).
 EDGE_FONTSIZE = 9
+EDGE_LINE_HEIGHT = round(LINE_SPACING * EDGE_FONTSIZE)
 EDGE_LABEL_GAP = 4.0
 
 #: The tallest tab of a collapsed module's folder.
@@ -78,16 +80,17 @@ def line_centres(y: float, lines: int) -> list[float]:
     return [y + (i - (lines - 1) / 2) * LINE_HEIGHT for i in range(lines)]
 
 
-def edge_label_at(points: list[Point]) -> Point:
-    """Left end and vertical centre of an edge's label: :data:`EDGE_LABEL_GAP` right of the
-    middle of its cubic B-spline (control points ``p0, (c1, c2, p)*``)."""
+def spline_at(points: list[Point], fraction: float) -> Point:
+    """The point ``fraction`` (0..1) of the way along a cubic B-spline (control points
+    ``p0, (c1, c2, p)*``), counted in pieces: 0.5 is the middle piece's middle."""
     pieces = (len(points) - 1) // 3
     if pieces < 1:
-        x, y = points[len(points) // 2]
-        return x + EDGE_LABEL_GAP, y
-    i, t = 3 * (pieces // 2), (0.5 if pieces % 2 else 0.0)
-    p0, p1, p2, p3 = points[i:i + 4]
+        return points[min(int(fraction * len(points)), len(points) - 1)]
+    at = min(max(fraction, 0.0), 1.0) * pieces
+    i = min(int(at), pieces - 1)
+    t = at - i
+    p0, p1, p2, p3 = points[3 * i:3 * i + 4]
     u = 1 - t
     x, y = (u ** 3 * a + 3 * u * u * t * b + 3 * u * t * t * c + t ** 3 * d
             for a, b, c, d in zip(p0, p1, p2, p3))
-    return x + EDGE_LABEL_GAP, y
+    return x, y

@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from gradviz.core.keys import BoxKind, Key
 from gradviz.core.viewmodel import ViewModel
 
-from .drawspec import edge_label_at
 
 
 @dataclass
@@ -50,12 +49,21 @@ class EdgePath:
     color: str = "#000000"
     pen: float = 1.0
     mark: str | None = None  # "current" when it carries the current node's gradient
-    label: str | None = None  # values mode: the gradient it carried back (layout.edgeflows)
+    label: str | None = None  # values mode: the gradient it carried back, once it was sent
+    #: values mode: that flow's text, sent yet or not: the room its label keeps (see flow_box)
+    flow: str | None = None
+    #: (left, top, width, height) of the flow's label beside the edge, clear of every box and
+    #: other label (dot's own edge label, or :mod:`.edgelabels`); kept while the label waits
+    #: to be sent, so labels never move from one player step to the next
+    flow_box: tuple[float, float, float, float] | None = None
 
     @property
     def label_at(self) -> tuple[float, float] | None:
-        """Where its label's text starts (left end, vertical centre): beside its middle."""
-        return edge_label_at(self.points) if self.label and self.points else None
+        """Where its label's text starts (left end, vertical centre); None: no label drawn."""
+        if not self.label or self.flow_box is None:
+            return None
+        left, top, _, height = self.flow_box
+        return left, top + height / 2
 
 
 @dataclass

@@ -10,8 +10,10 @@ from __future__ import annotations
 import json
 
 from .dotsource import cluster_path, key_of
+from .drawspec import EDGE_FONTSIZE
 from .geometry import ClusterBox, Layout
 from .scene import Scene
+from .textsize import text_size
 
 POINTS_PER_INCH = 72.0
 
@@ -60,6 +62,10 @@ def to_layout(json_text: bytes | str, scene: Scene, engine: str = "dot") -> Layo
     for e in data.get("edges", ()):
         edge = by_pair[(names[e["tail"]], names[e["head"]])]
         edge.points, edge.arrow = _spline(e["pos"], height)
+        if "lp" in e and edge.flow:  # dot placed its flow label (values mode)
+            x, y = _point(e["lp"], height)
+            w, h = text_size([edge.flow], EDGE_FONTSIZE)
+            edge.flow_box = (x - w / 2, y - h / 2, w, h)
     clusters.sort(key=lambda c: (c.depth, c.path))
     return Layout(nodes, list(scene.edges), clusters, width, height, engine,
                   legend=list(scene.legend))

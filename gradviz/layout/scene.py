@@ -132,12 +132,14 @@ def build(model: ViewModel) -> Scene:
             box.mark, box.border, box.pen = "current", th.current, 3.0
         nodes[key] = box
 
-    flow_text = edgeflows.labels(graph, view) if labels == "values" else {}
+    flow_text = (edgeflows.labels(graph, view, state.flowed if state else None)
+                 if labels == "values" else {})
     flow_pen = edgeflows.widths(graph, view) if coloured else {}
     edges = []
     for src, dst in view.edges:
+        text, sent = flow_text.get((src, dst), (None, False))
         edge = EdgePath(src, dst, [], None, th.edge, flow_pen.get((src, dst), 1.0),
-                        label=flow_text.get((src, dst)))
+                        label=text if sent else None, flow=text)
         if dst == current:  # the edges that carry the current node's gradient to its inputs
             edge.mark, edge.color, edge.pen = "current", th.current, 2.5
         edges.append(edge)

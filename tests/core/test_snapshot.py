@@ -118,3 +118,18 @@ def test_sparse_and_nested_tensors_snapshot_without_crashing():
     jagged = Snapshot.of(torch.nested.nested_tensor(ragged, layout=torch.jagged))
     assert (jagged.shape, jagged.has_values) == ((2, -1, 3), False)
     assert not Snapshot.of(torch.nested.nested_tensor(ragged)).has_values
+
+
+def test_norm_alone_is_the_norm_over_finite_values():
+    t = torch.tensor([3.0, 4.0, float("nan"), float("inf"), -12.0])
+    finite = t[torch.isfinite(t)]
+    want = float(torch.linalg.vector_norm(finite.double()))
+    assert Snapshot.of(t).norm == pytest.approx(want)
+    plain = torch.randn(10, 10)
+    snap = Snapshot.of(plain, cap=1000)
+    assert snap.norm == pytest.approx(float(plain.double().norm()), rel=1e-6)
+    assert snap.norm == pytest.approx(snap.stats["norm"], rel=1e-6)
+    big = Snapshot.of(torch.arange(5000.0), cap=10)  # a summary: its exact norm is kept
+    assert big.data is None
+    assert big.norm == pytest.approx(float(torch.arange(5000.0).double().norm()), rel=1e-6)
+    assert Snapshot.of(torch.ones(3, dtype=torch.int64)).norm == pytest.approx(3 ** 0.5)
