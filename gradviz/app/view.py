@@ -68,6 +68,7 @@ class GraphView(QGraphicsView):
         self._overlays: list = []
         self._press: QPoint | None = None
         self.legend = Legend(self)  # colour legend over the bottom-left corner
+        self._fitted: float | None = None  # the scale fit() chose, while the user has not zoomed
         self._marks: dict[str, QColor] = {}
         self.set_theme(theme)
 
@@ -221,6 +222,7 @@ class GraphView(QGraphicsView):
         self.resetTransform()
         self.scale(s, s)
         self.centerOn(rect.center())
+        self._fitted = s
 
     def scale_factor(self) -> float:
         return self.transform().m11()
@@ -303,8 +305,12 @@ class GraphView(QGraphicsView):
         super().mouseDoubleClickEvent(event)
 
     def resizeEvent(self, event) -> None:
+        """Keep the legend in its corner; a picture still as fitted (not zoomed since) is
+        fitted again, so a bar appearing above the view never cuts its top off."""
         super().resizeEvent(event)
         self.legend.move(10, self.height() - self.legend.height() - 10)
+        if self._fitted is not None and self.scale_factor() == self._fitted:
+            self.fit()
 
     def viewportEvent(self, event) -> bool:
         if event.type() == QEvent.ToolTip:

@@ -22,3 +22,18 @@ def test_the_pass_that_raised_is_shown_with_its_findings(qtbot, window):
     assert window.diagnosis.isVisible() and "inplace_saved.py:10" in window.diagnosis.title.text()
     assert window.last_error is None or not window.last_error.isVisible()
     window.screenshot(out("failed_pass.png"))
+
+
+def test_the_bar_appearing_above_a_fitted_graph_keeps_the_whole_graph_in_view(qtbot, window):
+    with qtbot.waitSignal(window.layout_applied, timeout=60_000):
+        window.open_source(str(SCRIPTS / "inplace_saved.py"))
+    with qtbot.waitSignal(window.diagnosed, timeout=60_000):
+        pass
+    qtbot.waitUntil(window.diagnosis.isVisible)
+    view = window.view
+
+    def whole_graph_in_view():
+        shown = view.mapToScene(view.viewport().rect()).boundingRect()
+        return all(shown.contains(item.sceneBoundingRect()) for item in view.nodes.values())
+
+    qtbot.waitUntil(whole_graph_in_view, timeout=5_000)
