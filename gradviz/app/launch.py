@@ -2,7 +2,8 @@
 
 With ``--screenshot FILE`` the window opens (off screen or on screen), waits until the
 graph is drawn, selects ``--select NODE`` so that the inspector shows it, saves itself and
-exits: 0 on success, 1 when the script failed, 2 for a bad argument.
+exits: 0 on success, 1 when the script failed, 2 for a bad argument. A demo of one of
+autograd's failures raises on purpose: diagnosed under the bar, it exits 0.
 
 Off screen nobody can close the window, so it never waits for that: a failed script, a
 graph that is not drawn once nothing is left running, or a drawn graph with no
@@ -164,15 +165,28 @@ class _Session:
 
     def _shoot(self) -> None:
         """Save ``--screenshot`` and exit: 1 when the script raised in backward (the bar over
-        the pass that raised says what went wrong), 0 otherwise."""
+        the pass that raised says what went wrong), 0 otherwise, and 0 for a demo that raises
+        on purpose once the bar shows the failure it teaches."""
         if self.code is not None:
             return
         self.app.processEvents()
         self.window.screenshot(self.args.screenshot)
         print(f"gradviz: saved {self.args.screenshot}", file=sys.stderr)
-        if self.window.error is not None:
-            print(f"gradviz: error: {self.window.error}", file=sys.stderr)
-        self._exit(1 if self.window.error is not None else 0)
+        error = self.window.error
+        if error is not None and self._teaches_it():
+            raised = str(error).partition(" raised ")[2] or str(error)
+            print(f"gradviz: {self.args.name} raises on purpose: {raised}", file=sys.stderr)
+            error = None
+        elif error is not None:
+            print(f"gradviz: error: {error}", file=sys.stderr)
+        self._exit(1 if error is not None else 0)
+
+    def _teaches_it(self) -> bool:
+        """A failure demo whose failure gradviz diagnosed: the lesson, not an error."""
+        if self.args.command != "demo":
+            return False
+        kind = find(self.args.name).failure
+        return kind is not None and any(f.kind == kind for f in self.window.findings)
 
     def _on_failed(self, message: str) -> None:
         if self.hint and "exited with status 2" in message:  # a usage error: not its option

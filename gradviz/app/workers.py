@@ -108,11 +108,13 @@ class Runner(QObject):
         if self._current.get(task.channel) is not task:
             return  # stale: cancelled, or replaced by a newer request
         del self._current[task.channel]
-        if not self._current:
-            self.idle.emit()
-        if error is None:
-            task.on_done(result)
-        elif task.on_error is not None:
-            task.on_error(error)
-        else:
-            raise error
+        try:
+            if error is None:
+                task.on_done(result)
+            elif task.on_error is not None:
+                task.on_error(error)
+            else:
+                raise error
+        finally:  # after the result is applied, and only if it started no further task
+            if not self._current:
+                self.idle.emit()

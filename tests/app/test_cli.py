@@ -46,6 +46,20 @@ def test_failing_script_screenshot_exits_nonzero(tmp_path):
     assert res.returncode == 1 and "nope" in res.stderr
 
 
+def test_a_demo_that_raises_on_purpose_exits_0_and_its_script_under_run_exits_1(tmp_path):
+    # the demo's failure is its lesson: shown under the diagnosis bar, it is a success
+    shot = out("cli_demo_inplace_error.png")
+    shot.unlink(missing_ok=True)
+    res = gradviz_cli("demo", "inplace_error", "--screenshot", str(shot), timeout=120)
+    assert res.returncode == 0, res.stderr
+    assert "gradviz: inplace_error raises on purpose: RuntimeError: one of the variables" \
+        in res.stderr
+    assert Image.open(shot).size[0] >= 800
+    script = ROOT / "gradviz" / "demos" / "inplace_error.py"  # the same lines as a user's
+    res = gradviz_cli("run", "--screenshot", str(tmp_path / "x.png"), str(script), timeout=120)
+    assert res.returncode == 1 and "gradviz: error: inplace_error.py raised" in res.stderr
+
+
 def test_unknown_select_and_unknown_demo():
     res = gradviz_cli("demo", "linear", "--select", "NoSuchNode", "--screenshot", "/tmp/x.png")
     assert res.returncode == 2 and "NoSuchNode" in res.stderr

@@ -22,10 +22,14 @@ THEMES = ("light", "dark")
 
 def dot_and_graph(name: str, theme: str):
     """The DOT source of the demo's graph as the app first shows it (and the graph)."""
+    from gradviz.core.runner import ScriptError
     from gradviz.layout.export import file_bytes
     from gradviz.sources import open_source
 
-    graph = open_source(name).passes[-1]
+    try:
+        graph = open_source(name).passes[-1]
+    except ScriptError as err:  # a demo that raises on purpose: the pass that raised
+        graph = err.graph
     return file_bytes(graph, "dot", theme=theme), graph
 
 

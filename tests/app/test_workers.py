@@ -46,6 +46,23 @@ def test_a_job_that_ends_after_its_window_closed_ends_quietly(qtbot, monkeypatch
     assert not worker.is_alive() and errors == []
 
 
+def test_idle_comes_after_the_result_is_applied_and_only_when_nothing_follows(qtbot):
+    # --screenshot waits for idle: it came before the diagnosis was applied, so a failure
+    # demo's screenshot showed no diagnosis bar
+    runner = Runner()
+    events = []
+    runner.idle.connect(lambda: events.append("idle"))
+
+    def first(result):
+        events.append(result)
+        runner.submit("y", "second", lambda p, s: "second", events.append)
+
+    runner.submit("x", "first", lambda p, s: "first", first)
+    qtbot.waitUntil(lambda: "second" in events and not runner.busy, timeout=5000)
+    qtbot.wait(50)
+    assert events == ["first", "second", "idle"]
+
+
 def test_error_goes_to_handler_on_gui_thread(qtbot):
     runner = Runner()
     errors = []
@@ -79,13 +96,13 @@ def test_event_loop_turns_while_a_large_layout_runs(qtbot, window, monkeypatch):
         # worker: a frozen GUI thread would never tick, and this would time out below.
         result = real_layout(*args, **kwargs)
         assert ticked.wait(timeout=30), "the GUI thread did not turn while the layout ran"
+        done.append(time.perf_counter())  # the job is done; its result is not drawn yet
         return result
 
+    done = []  # when the job finished, before its result is drawn on the GUI thread
     monkeypatch.setattr(jobs, "layout", layout_that_waits_for_the_gui)
     timer = QTimer(interval=20, timeout=on_tick)
     timer.start()
-    done = []  # when the job finished, before its result is drawn on the GUI thread
-    window.runner.idle.connect(lambda: done.append(time.perf_counter()))
     start = time.perf_counter()
     with qtbot.waitSignal(window.layout_applied, timeout=120_000):
         window.set_graph(graph, collapsed=frozenset())

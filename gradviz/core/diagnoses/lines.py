@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import io
 import linecache
 import os
 import sys
+import tokenize
 import traceback
 
 from ..userframe import is_library
@@ -46,16 +48,29 @@ def _paths(name: str, script: str | None) -> list[str]:
     return found
 
 
+def _without_comment(code: str) -> str:
+    """``y.mul_(2)  # in place`` -> ``y.mul_(2)``, so that a fix quoting it reads as code; a
+    ``#`` inside a string stays."""
+    try:
+        for token in tokenize.generate_tokens(io.StringIO(code).readline):
+            if token.type == tokenize.COMMENT:
+                return code[:token.start[1]].rstrip()
+    except (tokenize.TokenError, SyntaxError):  # one line of a longer statement
+        pass
+    return code
+
+
 def code_at(where: str | None, script: str | None = None) -> str | None:
-    """The code on the line ``train.py:12`` (stripped), read from the file; None when it
-    cannot be found. ``script``: the path of the script that ran, to look beside."""
+    """The code on the line ``train.py:12`` (stripped, without its comment), read from the
+    file; None when it cannot be found. ``script``: the path of the script that ran, to look
+    beside."""
     if not where or ":" not in where:
         return None
     name, _, number = where.rpartition(":")
     if not number.isdigit():
         return None
     for path in _paths(name, script):
-        text = linecache.getline(path, int(number)).strip()
+        text = _without_comment(linecache.getline(path, int(number)).strip())
         if text:
             return text
     return None
