@@ -206,10 +206,15 @@ class GraphView(QGraphicsView):
         self.centerOn(self.nodes[key])
 
     def go_to(self, key) -> None:
-        """Centre ``key``, zooming in first where it would be too small to read."""
+        """Bring ``key`` into view: zoomed in and centred where it would be too small to
+        read, centred where it is off screen; a node already in view at a readable size stays
+        where it is, so that the picture does not jump under the user's eyes."""
         if self.scale_factor() < FOCUS_SCALE:
             self.resetTransform()
             self.scale(FOCUS_SCALE, FOCUS_SCALE)
+        elif self.mapToScene(self.viewport().rect()).boundingRect().contains(
+                self.nodes[key].sceneBoundingRect()):
+            return
         self.center_on(key)
 
     def fit(self) -> None:

@@ -37,3 +37,16 @@ def test_the_bar_appearing_above_a_fitted_graph_keeps_the_whole_graph_in_view(qt
         return all(shown.contains(item.sceneBoundingRect()) for item in view.nodes.values())
 
     qtbot.waitUntil(whole_graph_in_view, timeout=5_000)
+
+
+def test_show_me_on_a_graph_that_fits_selects_without_moving_the_picture(qtbot, window):
+    with qtbot.waitSignal(window.layout_applied, timeout=60_000):
+        window.open_source(str(SCRIPTS / "inplace_saved.py"))
+    with qtbot.waitSignal(window.diagnosed, timeout=60_000):
+        pass
+    view = window.view
+    before = view.mapToScene(view.viewport().rect()).boundingRect()
+    finding = window.findings[0]
+    window.diagnosis.show_button.click()
+    assert view.selected in finding.nodes
+    assert view.mapToScene(view.viewport().rect()).boundingRect() == before
