@@ -36,6 +36,7 @@ from .memory import storage_of
 from .saved import saved_with_storages
 from .snapshot import RECORD_CAP, Snapshot
 from .userframe import in_library, outer_line, source_line, user_frame
+from .viewstats import ViewStats
 
 TAG = "gradviz"
 #: Root modules seen while recording, so ``trace`` can name their parameters.
@@ -150,6 +151,7 @@ class _Recorder(TorchFunctionMode):
         self.paths: dict[int, str] = {}
         self.thread = threading.get_ident()
         self.compiled = False  # whether dynamo traced through this recorder
+        self.views = ViewStats()
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
         if is_compiling():
@@ -196,7 +198,7 @@ class _Recorder(TorchFunctionMode):
                 }
             if write is not None:
                 tag["write"] = write
-            tag["values"][t.output_nr] = Snapshot.of(t, self.cap)
+            tag["values"][t.output_nr] = Snapshot.of(t, self.cap, self.views)
         return tagged
 
     def _write(self, func, args, kwargs) -> Write:
