@@ -52,6 +52,10 @@ def private_torch_uses(source: str) -> list[str]:
             if (node.attr in PRIVATE_NAMES or node.attr.startswith(PRIVATE_PREFIXES)
                     or rooted and _private(node.attr)):
                 what = node.attr
+        elif isinstance(node, (ast.FunctionDef, ast.Name, ast.arg)):
+            name = getattr(node, "name", None) or getattr(node, "id", None) or node.arg
+            if name.startswith(PRIVATE_PREFIXES):  # a look-alike reads as private access
+                what = name
         elif isinstance(node, ast.Constant) and isinstance(node.value, str):
             if node.value in PRIVATE_NAMES or node.value.startswith(PRIVATE_PREFIXES):
                 what = repr(node.value)  # getattr(fn, "_saved_self")
@@ -84,6 +88,7 @@ def test_no_module_outside_internals_touches_private_torch():
     "n = fn._sequence_nr()",
     "t._backward_hooks[k] = h",
     "from torch import autograd as ag\nag._functions",
+    "def _saved_at(fn):\n    return fn",
 ])
 def test_the_check_sees_each_kind_of_private_access(source):
     assert private_torch_uses(source)

@@ -41,7 +41,7 @@ class Stale:
     storage: int  # data pointer of its storage, as the log notes writes
 
 
-def _saved_at(fn):
+def _noted_versions(fn):
     """(entry, version when saved) of each tensor ``fn`` saved, as ``record()`` noted them."""
     tag = tag_of(fn)
     if tag is None:
@@ -58,7 +58,7 @@ def stale_tensors(graph, then: int | None = None, now: int | None = None,
     for nid, fn in enumerate(graph.cols.fn):
         if fn is None or graph.cols.kind[nid] == "leaf":
             continue
-        noted = _saved_at(fn)
+        noted = _noted_versions(fn)
         if not noted and now is not None:
             noted = [(entry, then) for entry, value in saved_values(fn)
                      if getattr(value, "shape", None) is not None]
@@ -66,7 +66,7 @@ def stale_tensors(graph, then: int | None = None, now: int | None = None,
             data = saved_data(fn, entry)
             if data is None or version(data) <= saved_version:
                 continue
-            if not _saved_at(fn) and (version(data) != now or tuple(data.shape) != shape):
+            if not _noted_versions(fn) and (version(data) != now or tuple(data.shape) != shape):
                 continue
             found.append(Stale(nid, entry, tuple(data.shape), saved_version, version(data),
                                data.untyped_storage().data_ptr()))
