@@ -206,12 +206,17 @@ def measure(kind: str, nodes: int, width: int, repeat: int, budget: int,
             "flows extra": flows_extra}
 
 
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sizes", default="1000,20000,100000")
+def graph_options(parser, sizes: str) -> None:
+    """The options every benchmark over the generated graphs takes (memory.py's too)."""
+    parser.add_argument("--sizes", default=sizes)
     parser.add_argument("--widths", default="16,256")
     parser.add_argument("--kinds", default="gpt,mlp")
     parser.add_argument("--repeat", type=int, default=5)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    graph_options(parser, sizes="1000,20000,100000")
     parser.add_argument("--rss", action="store_true", help="also measure peak RSS growth")
     parser.add_argument("--flows", action="store_true",
                         help="also measure capturing the flow along every edge (trace(flows=True))")

@@ -31,13 +31,13 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
 HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE))
 import models  # noqa: E402
+from capture import in_big_stack  # noqa: E402
 
 import gradviz  # noqa: E402
 from gradviz.core.collapse import default_collapsed, view  # noqa: E402
@@ -150,17 +150,6 @@ def measure(kind: str, nodes: int, timeout: float, tmp: Path) -> list[str]:
     row = [kind, str(len(graph)), f"{walk:.3f}", _seconds(full), theirs, ratio, _seconds(whole),
            reused, _seconds(first), _seconds(geo), f"{shown} {placed.engine}"]
     return row
-
-
-def in_big_stack(fn):
-    """``fn()`` in a thread with a 512 MB stack: PyTorch frees a 100,000-node deep autograd
-    graph recursively and overflows the main thread's 8 MB (a segmentation fault)."""
-    threading.stack_size(1 << 29)
-    result = []
-    thread = threading.Thread(target=lambda: result.append(fn()))
-    thread.start()
-    thread.join()
-    return result[0]
 
 
 def row_in_subprocess(kind: str, size: int, timeout: float) -> list[str]:

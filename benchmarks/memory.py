@@ -30,7 +30,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
 import models  # noqa: E402
-from capture import in_big_stack, stderr_silenced  # noqa: E402
+from capture import graph_options, in_big_stack, stderr_silenced  # noqa: E402
 
 import gradviz  # noqa: E402
 from gradviz.core import memory  # noqa: E402
@@ -48,7 +48,8 @@ def recorded_trace(forward, measure: bool) -> float:
     real = memory.of_graph, record.saved_with_storages
     if not measure:
         memory.of_graph = lambda graph, taken=None: memory.Memory.not_measured(len(graph))
-        record.saved_with_storages = lambda fn, packed: (saved_tensors(fn, packed), None)
+        record.saved_with_storages = (lambda fn, packed, versions=None:
+                                      (saved_tensors(fn, packed, versions), None))
     try:
         start = time.process_time()
         with gradviz.record():
@@ -108,10 +109,7 @@ def against_profiler(forward) -> tuple[float, float]:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sizes", default="1000,20000")
-    parser.add_argument("--widths", default="16,256")
-    parser.add_argument("--kinds", default="gpt,mlp")
-    parser.add_argument("--repeat", type=int, default=5)
+    graph_options(parser, sizes="1000,20000")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     print(f"torch {torch.__version__}, 1 thread, median of {args.repeat} pairs")
