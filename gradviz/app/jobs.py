@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 
+from gradviz.core.diagnoses.nonfinite import nonfinite_nodes
 from gradviz.core.diagnoses.scale import summary_line as gradient_scale
 from gradviz.core.diagnosis import diagnose
 from gradviz.core.memory import HeldCurve
@@ -52,9 +53,10 @@ def source_job(spec: str, argv=(), **run_options):
 
 def diagnosis_job(graph, error: BaseException | None):
     """(every check's findings about ``graph`` and what the script raised (``error``), the
-    gradient-scale line of the graph summary): both read gradient statistics."""
+    gradient-scale line of the graph summary, Ctrl+N's round of non-finite nodes): all read
+    gradient statistics (Ctrl+N's alone is 0.6 s at 20,000 nodes)."""
     def job(progress, should_stop):
-        return diagnose(graph, error), gradient_scale(graph)
+        return diagnose(graph, error), gradient_scale(graph), nonfinite_nodes(graph)
 
     return job
 

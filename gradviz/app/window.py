@@ -264,15 +264,16 @@ class MainWindow(QMainWindow):
         self._undiagnosed = None
         self.runner.submit("diagnosis", "Diagnosing…", jobs.diagnosis_job(graph, error),
                            lambda found: self._on_findings(graph, error, *found),
-                           lambda exc: self._on_findings(graph, error, [], None, exc))
+                           lambda exc: self._on_findings(graph, error, [], None, None, exc))
 
-    def _on_findings(self, graph, error, findings, scale: str | None,
+    def _on_findings(self, graph, error, findings, scale: str | None, nan_nodes,
                      failed: BaseException | None = None) -> None:
         if graph is not self.graph:
             return
         if failed is not None:
             self.statusBar().showMessage(f"Diagnosis failed: {failed}", 10000)
         self.findings = findings
+        self._nan_nodes = self._nan_nodes if nan_nodes is None else nan_nodes
         self.diagnosis.set_findings(findings, error)
         self.inspector.set_findings(findings, error, scale)
         self.inspector.inspect(graph, self.inspector.key)
@@ -306,7 +307,7 @@ class MainWindow(QMainWindow):
         the last; a folded box once however many it holds."""
         if self.graph is None or self.layout_data is None:
             return
-        if self._nan_nodes is None:
+        if self._nan_nodes is None:  # pressed before the diagnosis came in
             self._nan_nodes = nonfinite_nodes(self.graph)
         keys = [visible_key(self.layout_data.key_of, self.view.nodes, n) for n in self._nan_nodes]
         keys = list(dict.fromkeys(k for k in keys if k is not None))
